@@ -109,11 +109,13 @@ def test_json_schema_output_parses_and_validates(llama: LlamaCppBackend) -> None
 def test_json_object_output_parses(llama: LlamaCppBackend) -> None:
     request = ChatRequest(
         [ChatMessage("user", "Give me a JSON object with a name.")],
-        max_tokens=60,
+        max_tokens=200,
         temperature=0.0,
         response_format=JsonObjectFormat(),
     )
-    assert isinstance(json.loads(asyncio.run(llama.chat(request)).text), dict)
+    result = asyncio.run(llama.chat(request))
+    assert result.finish_reason == "stop"
+    assert isinstance(json.loads(result.text), dict)
 
 
 def test_context_overflow_gives_the_token_counts(smollm_path: Path) -> None:
@@ -123,18 +125,19 @@ def test_context_overflow_gives_the_token_counts(smollm_path: Path) -> None:
         asyncio.run(small.chat(long_prompt))
     prompt_tokens = small.count_tokens(long_prompt.messages)
     assert f"the prompt is {prompt_tokens} tokens" in err.value.message
-    assert "context of 128 tokens" in err.value.message
+    n_ctx = small.context_size  # llama.cpp rounds 128 up to its minimum
+    assert f"context of {n_ctx} tokens" in err.value.message
     assert err.value.http_status == 400
 
-    fits_alone = ChatRequest([ChatMessage("user", "Hello")], max_tokens=120)
+    fits_alone = ChatRequest([ChatMessage("user", "Hello")], max_tokens=n_ctx - 8)
     prompt_tokens = small.count_tokens(fits_alone.messages)
     with pytest.raises(ContextOverflow) as err:
         asyncio.run(small.chat(fits_alone))
     assert (
-        f"the prompt is {prompt_tokens} tokens and max_tokens asks for 120 more, "
-        f"{prompt_tokens + 120} in all" in err.value.message
+        f"the prompt is {prompt_tokens} tokens and max_tokens asks for {n_ctx - 8} more, "
+        f"{prompt_tokens + n_ctx - 8} in all" in err.value.message
     )
-    assert f"at most {128 - prompt_tokens}" in err.value.message
+    assert f"at most {n_ctx - prompt_tokens}" in err.value.message
     asyncio.run(small.close())
 
 

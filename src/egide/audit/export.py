@@ -24,8 +24,8 @@ def export_journal(session: Session, out: IO[str], public_keys: Iterable[Ed25519
     """Write the whole journal to ``out``; returns the number of entries written.
 
     Args:
-        session: Read inside one transaction, so the export is a consistent snapshot
-            on PostgreSQL only under REPEATABLE READ; on SQLite always.
+        session: Any session. Checkpoints are read before the entries, so every
+            checkpoint written names an entry that is in the export.
         out: A text stream (opened with ``encoding="utf-8"``).
         public_keys: The checkpoint signer keys to name in the header.
     """

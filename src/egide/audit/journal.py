@@ -69,6 +69,8 @@ class Journal:
         """
         # A JSON round trip gives exactly the values that will be read back
         # (tuples become lists, keys become strings), so the hash stays valid.
+        if isinstance(objects, str):
+            raise InvalidInput('audit objects must be a list of "kind:id" strings, not one string')
         try:
             clean_objects = [str(item) for item in objects]
             clean_details = json.loads(json.dumps(dict(details or {}), allow_nan=False))

@@ -119,7 +119,7 @@ def public_key_from_text(text: str) -> Ed25519PublicKey:
             if isinstance(key, Ed25519PublicKey):
                 return key
             raise ValueError("not Ed25519")
-        return Ed25519PublicKey.from_public_bytes(base64.b64decode(text, validate=True))
+        return Ed25519PublicKey.from_public_bytes(base64.b64decode(text.strip(), validate=True))
     except ValueError as err:
         raise ConfigurationError(
             "not an Ed25519 public key: give the base64 or PEM public key of the audit signer"

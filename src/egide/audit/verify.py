@@ -186,7 +186,10 @@ def verify_database(
     session: Session, public_keys: Iterable[Ed25519PublicKey]
 ) -> VerificationReport:
     """Verify the journal stored in the database against the trusted signer keys."""
-    return verify_chain(iter_entries(session), read_checkpoints(session), _key_map(public_keys))
+    # Checkpoints first: any entry a checkpoint names is then already committed
+    # when the entries are read, even under READ COMMITTED.
+    checkpoints = read_checkpoints(session)
+    return verify_chain(iter_entries(session), checkpoints, _key_map(public_keys))
 
 
 def verify_file(

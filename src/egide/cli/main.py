@@ -10,6 +10,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from egide.cli import admin, audit, labels
 from egide.errors import EgideError
@@ -33,5 +34,7 @@ def main() -> None:
     try:
         app()
     except EgideError as error:
-        Console(stderr=True).print(f"[bold red]error:[/] {error.message}", highlight=False)
+        # The message is plain text: markings such as "[CRYPTO]" must not be read as markup.
+        line = Text.assemble(("error:", "bold red"), " ", error.message)
+        Console(stderr=True, soft_wrap=True).print(line, highlight=False)
         sys.exit(error.exit_code)

@@ -246,6 +246,10 @@ class LlamaCppBackend:
         parts: list[str] = []
         finish: FinishReason = "stop"
         try:
+            # Forget the previous prompt's cache: reusing a prefix evaluates the prompt
+            # in different batches, which changes greedy answers. Reproducible answers
+            # are worth the prompt re-read (fast next to generation).
+            self._forget_cache()
             chunks: Any = self._llama.create_chat_completion(
                 messages=[m.as_dict() for m in request.messages],  # type: ignore[misc]
                 max_tokens=request.max_tokens,
@@ -285,6 +289,15 @@ class LlamaCppBackend:
             emit(EgideError(f"model {self.name!r} failed while generating: {exc}"))
         finally:
             emit(None)
+
+    def _forget_cache(self) -> None:
+        """Empty the KV cache; `Llama.reset` alone keeps it for attention models."""
+        import llama_cpp
+
+        self._llama.reset()
+        memory = llama_cpp.llama_get_memory(self._llama.ctx)
+        if memory is not None:
+            llama_cpp.llama_memory_clear(memory, True)
 
     def _chat_formatter(self) -> Any:
         """The formatter generation uses, so token counts match what the model reads."""
