@@ -5,7 +5,7 @@ The tree::
     EgideError                      500 / exit 1
     ├── InvalidInput                400 / exit 2   bad value from a user (marking, XML, argument)
     │   ├── InvalidLabel                           unknown marking token, malformed label
-    │   ├── UnknownPolicy                          policy identifier not loaded
+    │   │   └── UnknownPolicy                      policy identifier not loaded
     │   └── ContextOverflow                        prompt longer than the model's context
     ├── AuthenticationFailed        401 / exit 3   missing, wrong, expired or revoked credential
     ├── Forbidden                   403 / exit 4   authenticated, but policy says no
@@ -50,7 +50,7 @@ class InvalidLabel(InvalidInput):
     code = "invalid_label"
 
 
-class UnknownPolicy(InvalidInput):
+class UnknownPolicy(InvalidLabel):
     """A label names a security policy that is not loaded."""
 
     code = "unknown_policy"

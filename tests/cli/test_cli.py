@@ -132,8 +132,11 @@ def test_bad_input_is_one_line_and_changes_nothing(initialised: Cli, tmp_path: P
         cli("users", "add", "carol", "--clearance", "SECRET", "--roles", "wizard"), 2, "wizard"
     )
     _one_line_error(cli("keys", "revoke", "nope"), 5, "nope")
-    _one_line_error(cli("users", "add", "dan", "--clearance", "S", "--roles", "analyst",
-                        "--org", "Nowhere"), 5, "Nowhere")
+    _one_line_error(
+        cli("users", "add", "dan", "--clearance", "S", "--roles", "analyst", "--org", "Nowhere"),
+        5,
+        "Nowhere",
+    )
     assert _actions(cli, tmp_path) == [*before, "audit.export"]
     assert "carol" not in cli.ok("users", "list")
 
@@ -148,7 +151,10 @@ def test_audit_tampering_is_named(initialised: Cli, tmp_path: Path) -> None:
             connection.execute(text("ALTER TABLE audit_entries DISABLE TRIGGER USER"))
         else:
             for (name,) in connection.execute(
-                text("SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='audit_entries'")
+                text(
+                    "SELECT name FROM sqlite_master "
+                    "WHERE type='trigger' AND tbl_name='audit_entries'"
+                )
             ):
                 connection.execute(text(f'DROP TRIGGER "{name}"'))
         connection.execute(text("UPDATE audit_entries SET actor = 'someone-else' WHERE seq = 5"))

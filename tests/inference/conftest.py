@@ -12,12 +12,16 @@ real tests fail at collection instead of being skipped.
 from __future__ import annotations
 
 import asyncio
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import llama_cpp  # noqa: F401  (fail, never skip, when llama.cpp is missing)
 import pytest
-from llama_servers import LlamaServer
 
 from egide.inference.config import LlamaCppConfig
 from egide.inference.llamacpp import LlamaCppBackend, default_model_path
@@ -31,12 +35,77 @@ def smollm_path() -> Path:
 
 @pytest.fixture(scope="module")
 def llama(smollm_path: Path) -> Iterator[LlamaCppBackend]:
-    """A real embedded SmolLM2 backend (2 threads, 2048-token context, queue of 8)."""
+    """A real embedded SmolLM2 backend (2048-token context, queue of 8)."""
+    # One thread: llama.cpp's spinning worker threads collapse when a shared CI
+    # machine's cores are oversubscribed.
     backend = LlamaCppBackend(
-        LlamaCppConfig(path=str(smollm_path), n_ctx=2048, n_threads=2, max_queue=8)
+        LlamaCppConfig(path=str(smollm_path), n_ctx=2048, n_threads=1, max_queue=8)
     )
     yield backend
     asyncio.run(backend.close())
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LlamaServer:
+    """One `python -m llama_cpp.server` process on SmolLM2."""
+
+    def __init__(self, model: Path, log: Path) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._log = log.open("wb")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "llama_cpp.server",
+                "--model",
+                str(model),
+                "--model_alias",
+                "smollm2",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--n_ctx",
+                "1024",
+                "--n_threads",
+                "1",
+                # By default a new request interrupts the running stream; a pool
+                # behind a router must finish what it started.
+                "--interrupt_requests",
+                "False",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Poll `/v1/models` until the server answers, or fail with its log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                break
+            try:
+                if httpx.get(self.url + "/v1/models", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.kill()
+        pytest.fail(f"llama_cpp.server on port {self.port} did not start; see {self._log.name}")
+
+    def kill(self) -> None:
+        """SIGKILL, as a crashing node would die, and reap the process."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+        self._log.close()
 
 
 @pytest.fixture

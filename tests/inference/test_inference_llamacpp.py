@@ -108,8 +108,8 @@ def test_json_schema_output_parses_and_validates(llama: LlamaCppBackend) -> None
 
 def test_json_object_output_parses(llama: LlamaCppBackend) -> None:
     request = ChatRequest(
-        [ChatMessage("user", "Give me a JSON object with a name.")],
-        max_tokens=200,
+        [ChatMessage("user", 'Reply in JSON: {"answer": ...}. What is 2+2?')],
+        max_tokens=100,
         temperature=0.0,
         response_format=JsonObjectFormat(),
     )

@@ -12,7 +12,9 @@ from egide.cli.context import initialised_platform, local_actor, platform
 from egide.core.principals import PrincipalKind, Role, parse_roles
 from egide.errors import InvalidInput
 
-orgs_app = typer.Typer(help="Organisations: services, agencies, directorates.", no_args_is_help=True)
+orgs_app = typer.Typer(
+    help="Organisations: services, agencies, directorates.", no_args_is_help=True
+)
 users_app = typer.Typer(help="Users and service accounts.", no_args_is_help=True)
 keys_app = typer.Typer(help="API keys: shown once, stored hashed.", no_args_is_help=True)
 
@@ -57,7 +59,9 @@ def init(
         organisation=org,
         display_name="First administrator",
     )
-    _, token = identity.create_key(actor, admin, name="initial", ttl_days=current.settings.api_key_ttl_days or None)
+    _, token = identity.create_key(
+        actor, admin, name="initial", ttl_days=current.settings.api_key_ttl_days or None
+    )
     typer.echo(f"Initialised {current.settings.data_dir}")
     typer.echo(f"Administrator {admin!r} of {org!r}, clearance {clearance}.")
     typer.echo("API key (shown once, store it now):")
@@ -90,7 +94,9 @@ def orgs_list() -> None:
 def users_add(
     username: str,
     clearance: Annotated[str, typer.Option(help="e.g. 'SECRET NAT FRA' (see docs/labels.md).")],
-    roles: Annotated[str, typer.Option(help="Comma-separated: " + ", ".join(r.value for r in Role))],
+    roles: Annotated[
+        str, typer.Option(help="Comma-separated: " + ", ".join(r.value for r in Role))
+    ],
     org: Annotated[str | None, typer.Option(help="Organisation the user belongs to.")] = None,
     display_name: str = "",
     default_label: Annotated[

@@ -12,7 +12,9 @@ from egide.audit import public_key_from_text, verify_file
 from egide.cli.context import initialised_platform, local_actor
 from egide.errors import InvalidInput
 
-audit_app = typer.Typer(help="Verify and export the tamper-evident audit journal.", no_args_is_help=True)
+audit_app = typer.Typer(
+    help="Verify and export the tamper-evident audit journal.", no_args_is_help=True
+)
 
 
 @audit_app.command("verify")
@@ -38,7 +40,9 @@ def verify(
             f"ok: {report.entries} entries, {report.checkpoints} signed checkpoints verified"
         )
         return
-    typer.echo(f"BROKEN at entry {report.first_bad_seq} ({report.problem}): {report.message}", err=True)
+    typer.echo(
+        f"BROKEN at entry {report.first_bad_seq} ({report.problem}): {report.message}", err=True
+    )
     raise typer.Exit(9)
 
 

@@ -14,7 +14,9 @@ from egide.cli.context import policies
 from egide.core import stanag4774
 from egide.core.labels import join
 
-label_app = typer.Typer(help="Parse, join, compare and convert security labels.", no_args_is_help=True)
+label_app = typer.Typer(
+    help="Parse, join, compare and convert security labels.", no_args_is_help=True
+)
 policy_app = typer.Typer(help="Inspect the loaded security policies.", no_args_is_help=True)
 
 Lang = Annotated[str, typer.Option("--lang", help="Display language of markings: fr or en.")]

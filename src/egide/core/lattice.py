@@ -187,4 +187,3 @@ class Clearance:
     def as_label(self) -> Label:
         """The highest label this clearance may hold: its level and compartments."""
         return Label(policy=self.policy, level=self.level, compartments=self.compartments)
-

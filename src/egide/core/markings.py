@@ -156,9 +156,7 @@ class PolicyRegistry:
                 assert rank is not None
                 return policy, rank, text[len(phrase) :].strip(" ,")
         first = text.split(" ")[0]
-        levels = "; ".join(
-            ", ".join(lv.name_fr for lv in p.levels) for p in self.policies()
-        )
+        levels = "; ".join(", ".join(lv.name_fr for lv in p.levels) for p in self.policies())
         raise InvalidLabel(
             f"unknown classification {first!r} in marking {original!r}; accepted levels: {levels}"
         )
@@ -176,7 +174,9 @@ class PolicyRegistry:
             token = tokens[i]
             pair = " ".join(tokens[i : i + 2])
             if pair == _SPECIAL_FRANCE:
-                releasable[self._rel_category(policy, original)] = frozenset({_SPECIAL_FRANCE_VALUE})
+                releasable[self._rel_category(policy, original)] = frozenset(
+                    {_SPECIAL_FRANCE_VALUE}
+                )
                 i += 2
             elif pair == "REL TO":
                 values, i = _rel_values(tokens, i + 2, original)
@@ -206,7 +206,9 @@ class PolicyRegistry:
     @staticmethod
     def _rel_category(policy: Policy, original: str) -> str:
         if not policy.permissive:
-            raise InvalidLabel(f"policy {policy.id} has no releasability: remove REL TO from {original!r}")
+            raise InvalidLabel(
+                f"policy {policy.id} has no releasability: remove REL TO from {original!r}"
+            )
         return policy.permissive[0].name
 
     # formatting ----------------------------------------------------------------------
@@ -243,7 +245,8 @@ class PolicyRegistry:
         label = self.parse(marking)
         if label.releasable:
             raise InvalidLabel(
-                f"a clearance holds nationalities with NAT, not REL TO: write {marking.split(' REL')[0]} NAT …"
+                "a clearance holds nationalities with NAT, not REL TO: "
+                f"write {marking.split(' REL')[0]} NAT …"
             )
         nationality = (
             frozenset(v.strip() for v in held.split(",") if v.strip())
@@ -263,7 +266,11 @@ class PolicyRegistry:
     def format_clearance(self, clearance: Clearance) -> str:
         """The storage and display form of a clearance, read back by `parse_clearance`."""
         head = self.format(clearance.as_label(), "fr")
-        return f"{head} NAT {', '.join(sorted(clearance.nationality))}" if clearance.nationality else head
+        return (
+            f"{head} NAT {', '.join(sorted(clearance.nationality))}"
+            if clearance.nationality
+            else head
+        )
 
 
 def _rel_values(tokens: list[str], start: int, original: str) -> tuple[frozenset[str], int]:
@@ -287,7 +294,9 @@ def _rel_values(tokens: list[str], start: int, original: str) -> tuple[frozenset
 
 
 def _is_special_france(policy: Policy, values: frozenset[str]) -> bool:
-    return policy.default_nationality == {_SPECIAL_FRANCE_VALUE} and values == {_SPECIAL_FRANCE_VALUE}
+    return policy.default_nationality == {_SPECIAL_FRANCE_VALUE} and values == {
+        _SPECIAL_FRANCE_VALUE
+    }
 
 
 def _rel_text(policy: Policy, values: frozenset[str], lang: str) -> str:

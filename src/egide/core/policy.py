@@ -104,9 +104,7 @@ class Policy:
 
     def values_of(self, kind: TagType) -> dict[str, str]:
         """Normalised value -> value, for every listed value of categories of `kind`."""
-        return {
-            normalise(v): v for c in self.categories if c.type is kind for v in c.values
-        }
+        return {normalise(v): v for c in self.categories if c.type is kind for v in c.values}
 
     @property
     def permissive(self) -> tuple[Category, ...]:
@@ -174,4 +172,3 @@ def _build(data: dict[str, Any]) -> Policy:
         retired=tuple((str(k), str(v)) for k, v in data.get("retired", {}).items()),
         equivalences=equivalences,
     )
-

@@ -47,8 +47,8 @@ def to_xml(label: Label, registry: PolicyRegistry, created: datetime | None = No
     for value in label.compartments | label.handling:
         category = policy.category_of(value)
         categories.setdefault((category.name, category.type), []).append(value)
-    for name, values in label.releasable:
-        categories[(name, TagType.PERMISSIVE)] = list(values)
+    for name, rel in label.releasable:
+        categories[(name, TagType.PERMISSIVE)] = list(rel)
     for (name, kind), values in sorted(categories.items(), key=lambda item: item[0][0]):
         lines.append(f"    <Category TagName={quoteattr(name)} Type={quoteattr(kind.value)}>")
         lines.extend(f"      <GenericValue>{escape(v)}</GenericValue>" for v in sorted(values))
@@ -70,12 +70,16 @@ def from_xml(text: str, registry: PolicyRegistry) -> ConfidentialityLabel:
             elements, unknown policy, classification or category, wrong type.
     """
     if "<!DOCTYPE" in text or "<!ENTITY" in text:
-        raise InvalidLabel("STANAG 4774 label refused: DOCTYPE and ENTITY declarations are not allowed")
+        raise InvalidLabel(
+            "STANAG 4774 label refused: DOCTYPE and ENTITY declarations are not allowed"
+        )
     try:
         root = ET.fromstring(text)
     except ET.ParseError as error:
         line, column = error.position
-        raise InvalidLabel(f"STANAG 4774 label is not well-formed XML (line {line}, column {column})") from None
+        raise InvalidLabel(
+            f"STANAG 4774 label is not well-formed XML (line {line}, column {column})"
+        ) from None
     if root.tag != f"{_NS}originatorConfidentialityLabel":
         raise InvalidLabel(
             f"root element must be originatorConfidentialityLabel in namespace {NAMESPACE}, "
@@ -88,12 +92,15 @@ def from_xml(text: str, registry: PolicyRegistry) -> ConfidentialityLabel:
         (
             level.rank
             for level in policy.levels
-            if classification in {normalise(n) for n in (level.name_en, level.name_fr, *level.aliases)}
+            if classification
+            in {normalise(n) for n in (level.name_en, level.name_fr, *level.aliases)}
         ),
         None,
     )
     if rank is None:
-        raise InvalidLabel(f"classification {classification!r} is not a level of policy {policy.id}")
+        raise InvalidLabel(
+            f"classification {classification!r} is not a level of policy {policy.id}"
+        )
     compartments: set[str] = set()
     handling: set[str] = set()
     releasable: dict[str, frozenset[str]] = {}
@@ -105,7 +112,10 @@ def from_xml(text: str, registry: PolicyRegistry) -> ConfidentialityLabel:
         if category is None:
             raise InvalidLabel(f"category {name!r} is not defined by policy {policy.id}")
         if kind != category.type.value:
-            raise InvalidLabel(f"category {name!r} has Type {kind!r}; policy {policy.id} says {category.type.value}")
+            raise InvalidLabel(
+                f"category {name!r} has Type {kind!r}; "
+                f"policy {policy.id} says {category.type.value}"
+            )
         values = [_text(v) for v in element.findall(f"{_NS}GenericValue")]
         unknown = [v for v in values if not category.open and v not in category.values]
         if unknown:
@@ -120,7 +130,9 @@ def from_xml(text: str, registry: PolicyRegistry) -> ConfidentialityLabel:
     try:
         created = datetime.strptime(created_text, _TIME_FORMAT).replace(tzinfo=UTC)
     except ValueError:
-        raise InvalidLabel(f"CreationDateTime {created_text!r} must read YYYY-MM-DDTHH:MM:SSZ") from None
+        raise InvalidLabel(
+            f"CreationDateTime {created_text!r} must read YYYY-MM-DDTHH:MM:SSZ"
+        ) from None
     label = Label(
         policy=policy,
         level=rank,

@@ -6,7 +6,7 @@ audit entry together: neither exists without the other.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -272,7 +272,12 @@ class IdentityService:
     # helpers -----------------------------------------------------------------------
 
     def _record(
-        self, session: Session, actor: str, action: str, objects: list[str], details: dict[str, object]
+        self,
+        session: Session,
+        actor: str,
+        action: str,
+        objects: list[str],
+        details: Mapping[str, object],
     ) -> None:
         self._journal.append(
             session,
@@ -286,7 +291,11 @@ class IdentityService:
     def _principal(
         self, session: Session, record: PrincipalRecord, scopes: frozenset[Role] | None
     ) -> Principal:
-        org = session.get(OrganisationRecord, record.organisation_id) if record.organisation_id else None
+        org = (
+            session.get(OrganisationRecord, record.organisation_id)
+            if record.organisation_id
+            else None
+        )
         return Principal(
             id=record.id,
             username=record.username,
@@ -301,7 +310,11 @@ class IdentityService:
         )
 
     def _info(self, session: Session, record: PrincipalRecord) -> UserInfo:
-        org = session.get(OrganisationRecord, record.organisation_id) if record.organisation_id else None
+        org = (
+            session.get(OrganisationRecord, record.organisation_id)
+            if record.organisation_id
+            else None
+        )
         return UserInfo(
             id=record.id,
             username=record.username,

@@ -294,8 +294,9 @@ class LlamaCppBackend:
         """Empty the KV cache; `Llama.reset` alone keeps it for attention models."""
         import llama_cpp
 
-        self._llama.reset()
-        memory = llama_cpp.llama_get_memory(self._llama.ctx)
+        llama: Any = self._llama  # `Llama.reset` carries no annotations
+        llama.reset()
+        memory = llama_cpp.llama_get_memory(llama.ctx)
         if memory is not None:
             llama_cpp.llama_memory_clear(memory, True)
 
