@@ -1,0 +1,42 @@
+"""Who is calling: an API key (`egk_…`) or an OIDC token in `Authorization: Bearer`."""
+
+from __future__ import annotations
+
+from egide.api.oidc import OidcVerifier, looks_like_jwt
+from egide.core.principals import Principal
+from egide.errors import AuthenticationFailed
+from egide.identity.service import IdentityService
+
+API_KEY_PREFIX = "egk_"
+
+
+class Authenticator:
+    """Turns the `Authorization` header into a `Principal`."""
+
+    def __init__(self, identity: IdentityService, oidc: OidcVerifier | None) -> None:
+        self._identity = identity
+        self._oidc = oidc
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        """The principal of a request.
+
+        Raises:
+            AuthenticationFailed: no credential, or one that does not verify.
+        """
+        if not authorization:
+            raise AuthenticationFailed(
+                "no credential; send `Authorization: Bearer <API key or OIDC token>`"
+            )
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise AuthenticationFailed("use `Authorization: Bearer <API key or OIDC token>`")
+        if token.startswith(API_KEY_PREFIX):
+            # IdentityService caches Argon2 verifications: no hash on the hot path.
+            return self._identity.authenticate(token)
+        if self._oidc is not None and looks_like_jwt(token):
+            return self._oidc.authenticate(token)
+        raise AuthenticationFailed(
+            "unrecognised credential; use an Égide API key (egk_…)"
+            + (" or an OIDC token" if self._oidc is not None else "")
+        )
