@@ -140,3 +140,19 @@ def can_manage_models(principal: Principal) -> Decision:
         allowed=False,
         reason="managing models needs the admin or ml-engineer role; ask an administrator",
     )
+
+
+def can_receive_output(principal: Principal, output_label: Label) -> Decision:
+    """May the principal receive an answer labelled `output_label` (working label ⊔ model's).
+
+    A model whose weights are labelled above the caller's clearance would
+    produce answers the caller may not read, so such a model is refused.
+    """
+    decision = principal.clearance.permits(output_label)
+    if decision.allowed:
+        return ALLOW
+    return Decision(
+        allowed=False,
+        reason="the model's answers would carry a label your clearance does not cover; "
+        "choose a model labelled at or below your clearance",
+    )

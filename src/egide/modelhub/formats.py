@@ -149,7 +149,9 @@ def classify(path: Path, relative: str) -> SourceFile:
         InvalidInput: the file is refused (pickle, code, unknown type).
     """
     if path.is_symlink():
-        raise InvalidInput(f"{path}: symbolic links are refused; copy the real file onto the medium")
+        raise InvalidInput(
+            f"{path}: symbolic links are refused; copy the real file onto the medium"
+        )
     suffix = path.suffix.lower()
     if suffix in _REFUSED_SUFFIXES:
         raise InvalidInput(f"{path}: refused, {_REFUSED_SUFFIXES[suffix]}; {_FIX}")
@@ -164,7 +166,9 @@ def classify(path: Path, relative: str) -> SourceFile:
     )
 
 
-def scan(path: Path, *, exclude: frozenset[Path] = frozenset()) -> tuple[WeightFormat, list[SourceFile]]:
+def scan(
+    path: Path, *, exclude: frozenset[Path] = frozenset()
+) -> tuple[WeightFormat, list[SourceFile]]:
     """Every file of the model at ``path`` (a file or a directory), checked.
 
     Args:

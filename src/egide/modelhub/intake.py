@@ -111,7 +111,9 @@ def prepare(
 
 def _copy_all(sources: list[SourceFile], staging: Path) -> tuple[FileDigest, ...]:
     staging.mkdir(parents=True)
-    return tuple(copy_and_hash(item.source, staging / item.relative, item.relative) for item in sources)
+    return tuple(
+        copy_and_hash(item.source, staging / item.relative, item.relative) for item in sources
+    )
 
 
 def _check_against(signed: SignedManifest | None, digests: tuple[FileDigest, ...]) -> None:
@@ -141,4 +143,3 @@ def discard(directory: Path) -> None:
     parent = directory.parent
     if parent.name != STAGING_DIR and parent.exists() and not any(parent.iterdir()):
         parent.rmdir()
-

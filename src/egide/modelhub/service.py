@@ -12,14 +12,21 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, aliased
 
 from egide.audit import Journal
 from egide.core.access import can_use_model
 from egide.core.labels import Label, PolicyRegistry
 from egide.core.principals import Principal
-from egide.errors import EgideError, Forbidden, InvalidInput, ModelDisabled, NotFound
+from egide.errors import (
+    Conflict,
+    EgideError,
+    Forbidden,
+    InvalidInput,
+    ModelDisabled,
+    NotFound,
+)
 from egide.modelhub import intake
 from egide.modelhub.digests import FileDigest, check_all
 from egide.modelhub.formats import RUNTIME_FOR_FORMAT, WeightFormat
@@ -147,7 +154,8 @@ class ModelRegistry:
                     intake.publish(prepared.root, target)
                     published = True
         except BaseException:
-            intake.discard(target if published else prepared.root) if prepared.staged else None
+            if prepared.staged:
+                intake.discard(target if published else prepared.root)
             raise
         self._enabled.invalidate()
         return self.get(name)
@@ -190,7 +198,7 @@ class ModelRegistry:
     def list_models(self) -> list[ModelInfo]:
         """Every registered model, by name."""
         with self._db.transaction() as session:
-            return [self._info(*row) for row in session.execute(_select_models())]
+            return [self._info(row[0], row[1], row[2]) for row in session.execute(_select_models())]
 
     def get(self, name: str) -> ModelInfo:
         """The model named ``name``.
@@ -202,7 +210,7 @@ class ModelRegistry:
             row = session.execute(_select_models().where(ModelRecord.name == name)).first()
         if row is None:
             raise NotFound(f"no model named {name!r}; `egide models list` shows the models")
-        return self._info(*row)
+        return self._info(row[0], row[1], row[2])
 
     def verified_path(self, name: str) -> Path:
         """Re-hash the model's files and return what the runtime should load.
@@ -331,7 +339,9 @@ class ModelRegistry:
             runtime=record.runtime,
             root=location if record.in_place else self._data_dir / location,
             in_place=record.in_place,
-            files=tuple(FileDigest.from_json(item, f"model {record.name}") for item in record.files),
+            files=tuple(
+                FileDigest.from_json(item, f"model {record.name}") for item in record.files
+            ),
             label=self._policies.parse(label),
             accreditation=self._policies.parse(accreditation),
             label_text=label,
@@ -349,7 +359,7 @@ class ModelRegistry:
         )
 
 
-def _select_models():  # type: ignore[no-untyped-def]
+def _select_models() -> Select[ModelRecord, str, str]:
     weights, accreditation = aliased(LabelRecord), aliased(LabelRecord)
     return (
         select(ModelRecord, weights.canonical, accreditation.canonical)
@@ -367,6 +377,7 @@ def _details(record: ModelRecord) -> dict[str, object]:
         "files": record.files,
         "signer": record.signer_fingerprint,
         "signer_key": record.signer_key,
+        "publisher": record.publisher,
         "in_place": record.in_place,
         "licence": record.licence,
         "provenance": record.provenance,
@@ -391,9 +402,7 @@ def _checked(value: str, what: str) -> str:
     return value
 
 
-def _conflict(name: str) -> EgideError:
-    from egide.errors import Conflict
-
+def _conflict(name: str) -> Conflict:
     return Conflict(
         f"a model named {name!r} already exists; choose another name, or disable the old one"
     )

@@ -48,9 +48,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(
             ["accreditation_id"], ["labels.id"], name=op.f("fk_models_accreditation_id_labels")
         ),
-        sa.CheckConstraint(
-            "format IN ('gguf', 'safetensors')", name=op.f("ck_models_format")
-        ),
+        sa.CheckConstraint("format IN ('gguf', 'safetensors')", name=op.f("ck_models_format")),
     )
     op.create_index(op.f("ix_models_label_id"), "models", ["label_id"])
 

@@ -1,0 +1,223 @@
+"""The per-request policy of every model endpoint, shared by chat, embeddings and listings.
+
+In order: authenticate, resolve the working label (header or the caller's
+default), check the caller may work at it, pick the deployment (kill switch,
+accreditation, routing to an accredited sibling), check the caller may read
+the output label, take a rate-limit token, and finally journal what happened.
+Everything here is in memory except the credential lookup and the journal
+write, so the gateway adds little to a model's latency.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from anyio import to_thread
+
+from egide.api.auth import Authenticator
+from egide.api.deployments import Deployment, Deployments, Kind, ModelSource, lowest_label
+from egide.api.metrics import Metrics
+from egide.api.ratelimit import RateLimiter
+from egide.app import Platform
+from egide.core import access
+from egide.core.labels import Label, join
+from egide.core.principals import Principal
+from egide.errors import InvalidLabel, ModelDisabled, NotFound
+
+_LABEL_CACHE_SIZE = 1024
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A request the policy lets through, and what its answer will be labelled."""
+
+    principal: Principal
+    working: Label
+    deployment: Deployment
+    output: Label
+    output_marking: str
+    priority: int
+    requested_model: str
+
+
+def sha256_json(value: Any) -> str:
+    """SHA-256 of the canonical JSON of `value` (how prompts are fingerprinted)."""
+    data = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+
+def sha256_text(text: str) -> str:
+    """SHA-256 of a text (how outputs are fingerprinted)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+class Gateway:
+    """Authentication, labels, model choice, quotas and journaling for one app."""
+
+    def __init__(
+        self,
+        platform: Platform,
+        deployments: Deployments,
+        authenticator: Authenticator,
+        limiter: RateLimiter,
+        metrics: Metrics,
+        models: ModelSource | None,
+    ) -> None:
+        self.platform = platform
+        self.settings = platform.settings
+        self.policies = platform.policies
+        self.deployments = deployments
+        self.authenticator = authenticator
+        self.limiter = limiter
+        self.metrics = metrics
+        self._models = models
+        self._priority_orgs = frozenset(self.settings.priority_organisations)
+        self._lowest = lowest_label(self.policies, self.settings)
+        # Parsing a marking walks the policy grammar: remember the few a site uses.
+        self._parsed: dict[str, Label] = {}
+        self._markings: dict[Label, str] = {}
+
+    # labels ------------------------------------------------------------------------
+
+    def parse_label(self, marking: str) -> Label:
+        """A header marking as a label, cached."""
+        label = self._parsed.get(marking)
+        if label is None:
+            label = self.policies.parse(marking)
+            if len(self._parsed) >= _LABEL_CACHE_SIZE:
+                self._parsed.clear()
+            self._parsed[marking] = label
+        return label
+
+    def marking(self, label: Label) -> str:
+        """The canonical marking of a label, cached."""
+        text = self._markings.get(label)
+        if text is None:
+            text = self.policies.canonical(label)
+            if len(self._markings) >= _LABEL_CACHE_SIZE:
+                self._markings.clear()
+            self._markings[label] = text
+        return text
+
+    def working_label(self, principal: Principal, header: str | None) -> Label:
+        """The conversation's working label, which the caller's clearance must cover.
+
+        Raises:
+            InvalidLabel: the header is not a marking.
+            Forbidden: the clearance does not cover it.
+        """
+        if header is not None and header.strip():
+            try:
+                label = self.parse_label(header)
+            except InvalidLabel as error:
+                raise InvalidLabel(f"X-Egide-Label: {error.message}") from None
+        else:
+            label = principal.default_label or self._lowest
+        access.require(access.can_work_at(principal, label))
+        return label
+
+    # models ------------------------------------------------------------------------
+
+    def is_enabled(self, deployment: Deployment) -> bool:
+        """The kill switch, read through the registry's sub-second cache."""
+        if not deployment.registered or self._models is None:
+            return True
+        try:
+            return self._models.is_enabled(deployment.name)
+        except NotFound:
+            return False
+
+    def decide(self, principal: Principal, working: Label, deployment: Deployment) -> Deployment:
+        """The deployment that will serve the work, or a refusal saying why.
+
+        Raises:
+            ModelDisabled: the kill switch is on.
+            Forbidden: no deployment of the family is accredited for the working label,
+                or the answer's label would be above the caller's clearance.
+        """
+        enabled = self.is_enabled(deployment)
+        if not enabled:
+            decision = access.can_use_model(
+                principal, working, deployment.accreditation, enabled=False, name=deployment.name
+            )
+            raise ModelDisabled(decision.reason)
+        decision = access.can_use_model(
+            principal, working, deployment.accreditation, enabled=True, name=deployment.name
+        )
+        if not decision.allowed and not deployment.accreditation.dominates(working):
+            sibling = self.deployments.accredited_sibling(deployment, working)
+            if sibling is not None and self.is_enabled(sibling):
+                deployment = sibling
+                decision = access.can_use_model(
+                    principal, working, sibling.accreditation, enabled=True, name=sibling.name
+                )
+        access.require(decision)
+        access.require(access.can_receive_output(principal, join(working, deployment.label)))
+        return deployment
+
+    def admit(
+        self, principal: Principal, label_header: str | None, model: str, kind: Kind
+    ) -> Admission:
+        """Run the whole policy for one model request, then take a rate-limit token."""
+        working = self.working_label(principal, label_header)
+        deployment = self.decide(principal, working, self.deployments.get(model, kind))
+        self.limiter.admit(principal)
+        output = join(working, deployment.label)
+        priority = (
+            self.settings.priority_level if principal.organisation in self._priority_orgs else 0
+        )
+        return Admission(
+            principal, working, deployment, output, self.marking(output), priority, model
+        )
+
+    def usable(self, principal: Principal, working: Label) -> list[Deployment]:
+        """The deployments the caller may send work at `working` to, by name."""
+        result = []
+        for deployment in self.deployments:
+            try:
+                self.decide(principal, working, deployment)
+            except Exception:  # noqa: BLE001 - any refusal means "not listed"
+                continue
+            result.append(deployment)
+        return sorted(result, key=lambda d: d.name)
+
+    # journal -----------------------------------------------------------------------
+
+    async def record(
+        self,
+        admission: Admission,
+        action: str,
+        details: Mapping[str, Any],
+    ) -> None:
+        """Journal one model request; the entry is labelled with the output label."""
+        deployment = admission.deployment
+        entry = {
+            "model": deployment.name,
+            "requested_model": admission.requested_model,
+            "model_digest": deployment.digest,
+            "organisation": admission.principal.organisation,
+            "working_label": self.marking(admission.working),
+            "model_label": self.marking(deployment.label),
+            "output_label": admission.output_marking,
+            **details,
+        }
+        await to_thread.run_sync(
+            self._append,
+            admission.principal.actor,
+            action,
+            [f"model:{deployment.name}"],
+            admission.output_marking,
+            entry,
+        )
+
+    def _append(
+        self, actor: str, action: str, objects: Sequence[str], label: str, details: Any
+    ) -> None:
+        with self.platform.database.transaction() as session:
+            self.platform.journal.append(
+                session, actor=actor, action=action, objects=objects, label=label, details=details
+            )
