@@ -14,6 +14,7 @@ from egide.audit import Journal, SigningKey
 from egide.core.labels import PolicyRegistry
 from egide.errors import ConfigurationError
 from egide.identity.service import IdentityService
+from egide.modelhub import ModelRegistry
 from egide.settings import Settings
 from egide.store import Database
 
@@ -50,6 +51,17 @@ class Platform:
     @cached_property
     def identity(self) -> IdentityService:
         return IdentityService(self.database, self.journal, self.policies)
+
+    @cached_property
+    def models(self) -> ModelRegistry:
+        return ModelRegistry(
+            self.database,
+            self.journal,
+            self.policies,
+            data_dir=self.settings.data_dir,
+            trusted_keys=self.settings.model_trusted_keys,
+            require_signed=self.settings.require_signed_models,
+        )
 
     def check_initialised(self) -> None:
         """Refuse to run on a data directory `egide init` has not prepared."""

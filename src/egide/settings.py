@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     api_key_ttl_days: int = 365
     """Default lifetime of a new API key, in days (0: no expiry)."""
 
+    model_trusted_keys: list[Path] = Field(default_factory=list)
+    """Publisher public keys (PEM files or directories) that model manifests may be signed with."""
+
+    require_signed_models: bool = False
+    """Refuse to import a model without a manifest signed by a trusted publisher key."""
+
     # --- API gateway (docs/api.md) -------------------------------------------------
 
     home_policy: str = "FR"
@@ -109,7 +115,7 @@ class Settings(BaseSettings):
     """Tokens an organisation may spend per minute (0: unlimited)."""
 
     rate_overrides: dict[str, dict[str, int]] = Field(default_factory=dict)
-    """Per `user:<name>` / `org:<name>` limits: `{"requests_per_minute": …, "tokens_per_minute": …}`."""
+    """Per `user:<name>` / `org:<name>` limits: `{"requests_per_minute", "tokens_per_minute"}`."""
 
     priority_organisations: list[str] = Field(default_factory=list)
     """Organisations whose requests are served first when models queue up."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -106,7 +106,7 @@ class Deployments:
             self._by_name[deployment.name] = deployment
         self._routing = routing
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Deployment]:
         return iter(self._by_name.values())
 
     def __len__(self) -> int:

@@ -95,7 +95,7 @@ async def _http_handler(_request: Request, exc: Exception) -> JSONResponse:
 async def _unexpected_handler(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error while serving a request", exc_info=exc)
     return JSONResponse(
-        error_body(500, "internal error; the operator will find details in the log", "internal_error"),
+        error_body(500, "internal error; the operator finds details in the log", "internal_error"),
         status_code=500,
     )
 

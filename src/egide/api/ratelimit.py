@@ -61,7 +61,9 @@ class RateLimiter:
         self._user = Limits(
             settings.rate_user_requests_per_minute, settings.rate_user_tokens_per_minute
         )
-        self._org = Limits(settings.rate_org_requests_per_minute, settings.rate_org_tokens_per_minute)
+        self._org = Limits(
+            settings.rate_org_requests_per_minute, settings.rate_org_tokens_per_minute
+        )
         self._overrides: Mapping[str, Mapping[str, int]] = settings.rate_overrides
         self._clock = clock
         self._requests: dict[str, Bucket] = {}

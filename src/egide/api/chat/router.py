@@ -1,0 +1,35 @@
+"""`POST /v1/chat/completions`: translate and delegate to `ChatService`."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from egide.api.chat.protocol import ChatCompletionRequest
+from egide.api.chat.service import ChatService
+from egide.api.dependencies import GatewayDep, PrincipalDep, answer_headers, label_header
+
+router = APIRouter()
+
+
+@router.post("/v1/chat/completions", response_model=None)
+async def create_chat_completion(
+    body: ChatCompletionRequest, request: Request, gateway: GatewayDep, principal: PrincipalDep
+) -> JSONResponse | StreamingResponse:
+    """A chat completion, whole or streamed as server-sent events."""
+    started = time.perf_counter()
+    admission = gateway.admit(principal, label_header(request), body.model, "chat")
+    service = ChatService(gateway)
+    prepared = service.prepare(admission, body)
+    headers = answer_headers(gateway, admission)
+    if body.stream:
+        headers["Cache-Control"] = "no-cache"
+        return StreamingResponse(
+            service.stream(admission, body, prepared, started),
+            media_type="text/event-stream",
+            headers=headers,
+        )
+    answer = await service.complete(admission, prepared, started)
+    return JSONResponse(answer.model_dump(mode="json"), headers=headers)

@@ -1,0 +1,56 @@
+"""What every route needs: the app's gateway, the caller, the label headers of an answer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from egide.api.gateway import Admission, Gateway
+from egide.core.principals import Principal
+
+LABEL_HEADER = "X-Egide-Label"
+DEMO_HEADER = "X-Egide-Demo-Model"
+DIGEST_HEADER = "X-Egide-Model-Digest"
+DEMO_NOTICE = (
+    "answer from the SmolLM2-135M demonstration model: it only shows that the platform "
+    "works and is not fit for any operational use"
+)
+
+
+def get_gateway(request: Request) -> Gateway:
+    """The gateway of the app serving this request."""
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+def get_principal(request: Request) -> Principal:
+    """The authenticated caller (a sync dependency: the key lookup runs off the event loop)."""
+    return get_gateway(request).authenticator.authenticate(request.headers.get("authorization"))
+
+
+def label_header(request: Request) -> str | None:
+    """The `X-Egide-Label` request header, read as UTF-8 whatever the client's encoding."""
+    value = request.headers.get(LABEL_HEADER)
+    if value is None:
+        return None
+    # ASGI servers decode header bytes as Latin-1; a UTF-8 client's "PROTÉGÉ"
+    # arrives mangled, so re-read the bytes as UTF-8 when they are valid UTF-8.
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return value
+
+
+def answer_headers(gateway: Gateway, admission: Admission) -> dict[str, str]:
+    """Headers of an answer: its label (English marking, ASCII-safe), digest, demo flag."""
+    deployment = admission.deployment
+    return {
+        LABEL_HEADER: gateway.policies.format(admission.output, "en"),
+        DIGEST_HEADER: deployment.digest or "unknown",
+        DEMO_HEADER: "true" if deployment.demo else "false",
+    }
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+PrincipalDep = Annotated[Principal, Depends(get_principal)]

@@ -1,0 +1,1 @@
+"""Knowledge: classification-aware ingestion, hybrid retrieval, grounded answers."""
