@@ -1,0 +1,117 @@
+"""Chat completions through the gateway: answers, streams, labels, journal."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi.testclient import TestClient
+
+from tests.api.conftest import Site, chat_body
+
+
+def sse_events(text: str) -> list[str]:
+    """The `data:` payloads of a server-sent event stream."""
+    return [line[6:] for line in text.splitlines() if line.startswith("data: ")]
+
+
+def test_chat_answers_with_label_digest_and_usage(site: Site, client: TestClient) -> None:
+    response = client.post("/v1/chat/completions", json=chat_body(), headers=site.auth())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["object"] == "chat.completion"
+    assert body["choices"][0]["message"] == {"role": "assistant", "content": "echo: hello world"}
+    assert body["choices"][0]["finish_reason"] == "stop"
+    assert body["usage"]["total_tokens"] == body["usage"]["prompt_tokens"] + 3
+    info = body["egide"]
+    assert info["label"] == "NON PROTÉGÉ"
+    assert len(info["model_digest"]) == 64
+    assert info["demo_model"] is False
+    assert response.headers["X-Egide-Label"] == "NOT PROTECTED"
+    assert response.headers["X-Egide-Model-Digest"] == info["model_digest"]
+    assert response.headers["X-Egide-Demo-Model"] == "false"
+
+
+def test_stream_sends_chunks_then_done(site: Site, client: TestClient) -> None:
+    body = chat_body("un deux trois", stream=True, stream_options={"include_usage": True})
+    response = client.post("/v1/chat/completions", json=body, headers=site.auth())
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = sse_events(response.text)
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+    assert text == "echo: un deux trois"
+    assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
+    assert chunks[-1]["usage"]["completion_tokens"] == 4
+    entries = site.journal()
+    assert len(entries) == 1 and entries[0][0].details["stream"] is True
+
+
+def test_output_label_is_join_of_working_label_and_model_label(
+    site: Site, client: TestClient
+) -> None:
+    response = client.post(
+        "/v1/chat/completions",
+        json=chat_body(model="echo-secret-weights"),
+        headers=site.auth("alice", "DIFFUSION RESTREINTE"),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["egide"]["label"] == "SECRET"
+    assert response.json()["egide"]["working_label"] == "DIFFUSION RESTREINTE"
+    assert response.headers["X-Egide-Label"] == "SECRET"
+    [(entry, label)] = site.journal()
+    assert label == "SECRET"
+
+
+def test_every_request_is_journaled_with_hashes_and_counts(
+    site: Site, client: TestClient
+) -> None:
+    for text in ("first", "second"):
+        client.post("/v1/chat/completions", json=chat_body(text), headers=site.auth("carol"))
+    entries = site.journal()
+    assert len(entries) == 2
+    entry, label = entries[0]
+    assert entry.actor == "user:carol"
+    assert entry.objects == ["model:echo-dr"]
+    assert label == "NON PROTÉGÉ"
+    details = entry.details
+    assert len(details["prompt_sha256"]) == 64 and len(details["output_sha256"]) == 64
+    assert details["completion_tokens"] == 2
+    assert details["model_digest"] and details["organisation"] == "DRM"
+    assert details["latency_ms"] >= 0 and details["status"] == 200
+    assert entries[0][0].details["prompt_sha256"] != entries[1][0].details["prompt_sha256"]
+    with site.platform.database.transaction() as session:
+        assert site.platform.journal.verify(session).ok
+
+
+def test_json_schema_response_format(site: Site, client: TestClient) -> None:
+    schema = {
+        "type": "object",
+        "properties": {"unit": {"type": "string"}, "count": {"type": "integer"}},
+        "required": ["unit", "count"],
+    }
+    body = chat_body(
+        response_format={"type": "json_schema", "json_schema": {"name": "r", "schema": schema}}
+    )
+    response = client.post("/v1/chat/completions", json=body, headers=site.auth())
+    assert response.status_code == 200
+    assert json.loads(response.json()["choices"][0]["message"]["content"]) == {
+        "unit": "echo",
+        "count": 0,
+    }
+    body = chat_body(response_format={"type": "json_object"})
+    response = client.post("/v1/chat/completions", json=body, headers=site.auth())
+    assert isinstance(json.loads(response.json()["choices"][0]["message"]["content"]), dict)
+
+
+def test_content_parts_and_developer_role(site: Site, client: TestClient) -> None:
+    body = {
+        "model": "echo-dr",
+        "messages": [
+            {"role": "developer", "content": "be brief"},
+            {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+        ],
+    }
+    response = client.post("/v1/chat/completions", json=body, headers=site.auth())
+    assert response.json()["choices"][0]["message"]["content"] == "echo: ab"
