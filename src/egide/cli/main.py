@@ -13,6 +13,9 @@ from rich.console import Console
 from rich.text import Text
 
 from egide.cli import admin, audit, labels
+from egide.cli import chat as chat_cli
+from egide.cli import models as models_cli
+from egide.cli import serve as serve_cli
 from egide.errors import EgideError
 
 app = typer.Typer(
@@ -27,6 +30,9 @@ admin.register(app)
 app.add_typer(labels.label_app, name="label")
 app.add_typer(labels.policy_app, name="policy")
 app.add_typer(audit.audit_app, name="audit")
+app.add_typer(models_cli.models_app, name="models")
+app.command("serve")(serve_cli.serve)
+app.command("chat")(chat_cli.chat)
 
 
 def main() -> None:

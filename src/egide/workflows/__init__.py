@@ -1,0 +1,1 @@
+"""Workflows: what the machine proposes and a human decides."""
