@@ -15,7 +15,9 @@ class ModelCard(BaseModel):
     created: int
     owned_by: str = "egide"
     type: Literal["base"] = "base"
-    """The Mistral API's card kind (its SDK requires it)."""
+    """The Mistral API's card kind (its SDK requires it, with `capabilities`)."""
+    capabilities: dict[str, bool]
+    max_context_length: int | None
     kind: Literal["chat", "embedding"]
     label: str
     accreditation: str

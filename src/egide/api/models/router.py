@@ -25,6 +25,8 @@ def list_models(request: Request, gateway: GatewayDep, principal: PrincipalDep) 
             model_digest=d.digest,
             demo_model=d.demo,
             context_size=d.backend.describe().context_size,
+            capabilities={"completion_chat": d.kind == "chat", "embeddings": d.kind == "embedding"},
+            max_context_length=d.backend.describe().context_size,
         )
         for d in gateway.usable(principal, working)
     ]
