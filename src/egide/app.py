@@ -16,6 +16,7 @@ from egide.errors import ConfigurationError
 from egide.identity.service import IdentityService
 from egide.modelhub import ModelRegistry
 from egide.settings import Settings
+from egide.workflows.proposals import ProposalService
 from egide.store import Database
 
 
@@ -61,6 +62,15 @@ class Platform:
             data_dir=self.settings.data_dir,
             trusted_keys=self.settings.model_trusted_keys,
             require_signed=self.settings.require_signed_models,
+        )
+
+    @cached_property
+    def proposals(self) -> ProposalService:
+        return ProposalService(
+            self.database,
+            self.journal,
+            self.policies,
+            two_person_kinds=self.settings.two_person_kinds,
         )
 
     def check_initialised(self) -> None:

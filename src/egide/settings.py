@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     priority_level: int = 10
     """`ChatRequest.priority` given to requests of priority organisations (others: 0)."""
 
+    two_person_kinds: list[str] = Field(default_factory=lambda: ["course-of-action"])
+    """Proposal kinds that need two distinct approvers."""
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL actually used."""

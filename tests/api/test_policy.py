@@ -37,7 +37,7 @@ def test_default_label_comes_from_the_user(site: Site, client: TestClient) -> No
 
 
 def test_utf8_marking_header(site: Site, client: TestClient) -> None:
-    headers = {**site.auth("alice"), "X-Egide-Label": "NON PROTÉGÉ".encode().decode("latin-1")}
+    headers: dict[str, str | bytes] = {**site.auth("alice"), "X-Egide-Label": "NON PROTÉGÉ".encode()}
     response = client.post("/v1/chat/completions", json=chat_body(), headers=headers)
     assert response.status_code == 200, response.text
 
@@ -91,9 +91,8 @@ def test_models_lists_only_usable_models(site: Site, client: TestClient) -> None
         return {m["id"] for m in response.json()["data"]}
 
     assert names("alice") == {"echo-dr", "echo-secret", "echo-secret-weights", "echo-embed"}
-    assert names("alice", "SECRET") == {"echo-dr", "echo-secret", "echo-secret-weights"} - {
-        "echo-embed"
-    } | {"echo-embed"} - {"echo-embed"}
+    # echo-dr is listed at SECRET because requests to it are routed to echo-secret.
+    assert names("alice", "SECRET") == {"echo-dr", "echo-secret", "echo-secret-weights"}
     assert names("carol") == {"echo-dr", "echo-secret", "echo-embed"}
     card = client.get("/v1/models/echo-dr", headers=site.auth("carol")).json()
     assert card["accreditation"] == "DIFFUSION RESTREINTE" and card["label"] == "NON PROTÉGÉ"

@@ -15,6 +15,7 @@ from rich.text import Text
 from egide.cli import admin, audit, labels
 from egide.cli import chat as chat_cli
 from egide.cli import models as models_cli
+from egide.cli import proposals as proposals_cli
 from egide.cli import serve as serve_cli
 from egide.errors import EgideError
 
@@ -33,6 +34,7 @@ app.add_typer(audit.audit_app, name="audit")
 app.add_typer(models_cli.models_app, name="models")
 app.command("serve")(serve_cli.serve)
 app.command("chat")(chat_cli.chat)
+app.add_typer(proposals_cli.proposals_app, name="proposals")
 
 
 def main() -> None:

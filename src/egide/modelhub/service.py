@@ -149,7 +149,8 @@ class ModelRegistry:
                 )
                 session.add(record)
                 session.flush()
-                self._record(session, actor, "model.import", record, weights, _details(record))
+                details = {**_details(record), "accreditation": accredited}
+                self._record(session, actor, "model.import", record, weights, details)
                 if prepared.staged:
                     intake.publish(prepared.root, target)
                     published = True

@@ -1,0 +1,1 @@
+"""`/v1/proposals`: human decisions on what the machine proposes."""
