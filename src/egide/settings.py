@@ -123,6 +123,9 @@ class Settings(BaseSettings):
     priority_level: int = 10
     """`ChatRequest.priority` given to requests of priority organisations (others: 0)."""
 
+    max_document_bytes: int = 50_000_000
+    """Largest file accepted for ingestion, in bytes."""
+
     two_person_kinds: list[str] = Field(default_factory=lambda: ["course-of-action"])
     """Proposal kinds that need two distinct approvers."""
 

@@ -208,6 +208,22 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
     finally:
         cursor.close()
+    _load_sqlite_vec(dbapi_connection)
+
+
+def _load_sqlite_vec(dbapi_connection: Any) -> None:
+    # The knowledge index computes vector distances inside its SQL (so the label
+    # filter stays in the query); sqlite-vec provides them. The standard
+    # library's sqlite3 may be built without extension loading: then dense
+    # search says so when used, and everything else still works.
+    try:
+        import sqlite_vec
+
+        dbapi_connection.enable_load_extension(True)
+        sqlite_vec.load(dbapi_connection)
+        dbapi_connection.enable_load_extension(False)
+    except Exception:  # an optional capability: absent means no dense search on SQLite
+        return
 
 
 def _begin_sqlite_transaction(connection: Any) -> None:

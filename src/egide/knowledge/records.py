@@ -1,0 +1,76 @@
+"""Tables of the knowledge base (migration 0003_knowledge).
+
+The vector and full-text columns differ by database and are reached with
+plain SQL in `egide.knowledge.index`: on SQLite, `chunk_vectors` (float32
+blobs compared by sqlite-vec) and the FTS5 table `chunks_fts`; on PostgreSQL,
+`chunks.embedding vector(384)` with an HNSW index and the generated
+`chunks.tsv` column with a GIN index.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from egide.store import Base, utcnow
+
+
+class CollectionRecord(Base):
+    """A named set of documents with its default label and access list."""
+
+    __tablename__ = "collections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    default_label_id: Mapped[int | None] = mapped_column(ForeignKey("labels.id"), nullable=True)
+    organisations: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DocumentRecord(Base):
+    """One version of one ingested file."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id"), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    filename: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    label_id: Mapped[int] = mapped_column(ForeignKey("labels.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="current")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ChunkRecord(Base):
+    """A retrieval unit with its provenance and its own label."""
+
+    __tablename__ = "chunks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id"), index=True)
+    ordinal: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    page: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    section: Mapped[str] = mapped_column(Text, default="")
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    label_id: Mapped[int] = mapped_column(ForeignKey("labels.id"), index=True)
+
+
+class EmbeddingCacheRecord(Base):
+    """An embedding computed once per (embedder, text hash), reused forever."""
+
+    __tablename__ = "embedding_cache"
+
+    embedder: Mapped[str] = mapped_column(String(100), primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)

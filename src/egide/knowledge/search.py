@@ -1,0 +1,121 @@
+"""Hybrid retrieval: full-text and dense rankings fused by reciprocal rank.
+
+Both rankings run with the caller's readable label ids inside their SQL; the
+fusion only ever sees chunks the caller may read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from egide.errors import InvalidInput
+from egide.knowledge.embedder import CachedEmbedder
+from egide.knowledge.index import Index
+from egide.knowledge.records import ChunkRecord, DocumentRecord
+from egide.store import LabelRecord
+
+Mode = Literal["hybrid", "fulltext", "dense"]
+RRF_K = 60
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its provenance, label and scores per method."""
+
+    chunk_id: int
+    document_id: int
+    document_title: str
+    filename: str
+    text: str
+    page: int | None
+    section: str
+    start: int
+    end: int
+    label: str
+    score: float
+    scores: dict[str, float] = field(default_factory=dict)
+
+
+Reranker = Callable[[str, list[Hit]], list[Hit]]
+
+
+def fuse(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion: each list adds 1/(k + rank) to the items it ranks."""
+    scores: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))
+
+
+def search(
+    session: Session,
+    index: Index,
+    embedder: CachedEmbedder,
+    query: str,
+    *,
+    readable: Collection[int],
+    collection: int | None = None,
+    k: int = 10,
+    mode: Mode = "hybrid",
+    reranker: Reranker | None = None,
+) -> list[Hit]:
+    """The `k` best chunks for `query` among those with a readable label."""
+    if not query.strip():
+        raise InvalidInput("the search query is empty")
+    if not 1 <= k <= 100:
+        raise InvalidInput("k must be between 1 and 100")
+    depth = max(4 * k, 50)
+    per_method: dict[str, dict[int, float]] = {}
+    rankings: list[list[int]] = []
+    if mode in ("hybrid", "fulltext"):
+        found = index.fulltext(session, query, readable, collection, depth)
+        per_method["fulltext"] = dict(found)
+        rankings.append([chunk for chunk, _ in found])
+    if mode in ("hybrid", "dense"):
+        found = index.dense(session, embedder.query(query), readable, collection, depth)
+        per_method["dense"] = dict(found)
+        rankings.append([chunk for chunk, _ in found])
+    fused = fuse(rankings)[:k]
+    hits = _hydrate(session, fused, per_method)
+    return reranker(query, hits) if reranker else hits
+
+
+def _hydrate(
+    session: Session, fused: list[tuple[int, float]], per_method: dict[str, dict[int, float]]
+) -> list[Hit]:
+    if not fused:
+        return []
+    ids = [chunk for chunk, _ in fused]
+    rows = session.execute(
+        select(ChunkRecord, DocumentRecord.title, DocumentRecord.filename, LabelRecord.canonical)
+        .join(DocumentRecord, DocumentRecord.id == ChunkRecord.document_id)
+        .join(LabelRecord, LabelRecord.id == ChunkRecord.label_id)
+        .where(ChunkRecord.id.in_(ids))
+    ).all()
+    by_id = {row[0].id: row for row in rows}
+    hits = []
+    for chunk_id, score in fused:
+        chunk, title, filename, label = by_id[chunk_id]
+        hits.append(
+            Hit(
+                chunk_id=chunk.id,
+                document_id=chunk.document_id,
+                document_title=title,
+                filename=filename,
+                text=chunk.text,
+                page=chunk.page,
+                section=chunk.section,
+                start=chunk.start,
+                end=chunk.end,
+                label=label,
+                score=score,
+                scores={m: s[chunk_id] for m, s in per_method.items() if chunk_id in s},
+            )
+        )
+    return hits

@@ -1,0 +1,381 @@
+"""The knowledge base: collections, ingestion under label rules, search and grounded answers.
+
+Label rules at ingestion (fail secure):
+
+- the document's label is the join of every marking detected in it, of the
+  label given at upload and of the collection's default label;
+- a label given at upload can raise but never lower what was detected
+  (lowering is a declassification, a separate journaled act);
+- a file with no marking, no label given and no collection default is refused;
+- a portion-marked paragraph keeps its own label (raised to the upload label),
+  so a DIFFUSION RESTREINTE paragraph of a SECRET report stays findable by
+  readers cleared DR;
+- the uploader must be cleared for the resulting label.
+
+Each file is one transaction: extraction, chunks, vectors, full-text entries
+and the journal entry are written together or not at all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from egide.audit import Journal
+from egide.core import access
+from egide.core.labels import Label, PolicyRegistry, join
+from egide.core.principals import Principal
+from egide.errors import Conflict, InvalidInput, NotFound
+from egide.knowledge.answer import Answer, Passage, extractive_answer
+from egide.knowledge.chunking import chunk_document
+from egide.knowledge.embedder import CachedEmbedder, Embedder
+from egide.knowledge.extract import ExtractedDocument, extract
+from egide.knowledge.index import index_for
+from egide.knowledge.markings import detect_markings
+from egide.knowledge.records import ChunkRecord, CollectionRecord, DocumentRecord
+from egide.knowledge.search import Hit, Mode, search
+from egide.store import Database, LabelRecord, all_labels, intern_label
+
+
+@dataclass(frozen=True)
+class Ingested:
+    """What happened to one file."""
+
+    filename: str
+    document_id: int
+    title: str
+    version: int
+    label: str
+    chunks: int
+    status: str  # "new", "new-version" or "unchanged"
+
+
+class KnowledgeService:
+    """Collections, documents and retrieval, every read filtered by label inside the SQL."""
+
+    def __init__(
+        self,
+        database: Database,
+        journal: Journal,
+        policies: PolicyRegistry,
+        embedder_factory: Callable[[], Embedder],
+        *,
+        max_bytes: int = 50_000_000,
+    ) -> None:
+        self._db = database
+        self._journal = journal
+        self._policies = policies
+        self._embedder_factory = embedder_factory
+        self._embedder: CachedEmbedder | None = None
+        self._index = index_for(database.dialect)
+        self._max_bytes = max_bytes
+
+    @property
+    def embedder(self) -> CachedEmbedder:
+        """The embedder, built on first use (loading it takes a moment)."""
+        if self._embedder is None:
+            self._embedder = CachedEmbedder(self._embedder_factory())
+        return self._embedder
+
+    # collections ---------------------------------------------------------------------
+
+    def create_collection(
+        self,
+        principal: Principal,
+        name: str,
+        *,
+        default_label: Label | None = None,
+        description: str = "",
+        organisations: Sequence[str] = (),
+    ) -> int:
+        """Create a collection; `organisations` restricts who may use it (empty: everyone)."""
+        access.require(access.can_administer(principal))
+        if not name.strip():
+            raise InvalidInput("a collection needs a name")
+        with self._db.transaction() as session:
+            if session.scalar(select(CollectionRecord.id).where(CollectionRecord.name == name)):
+                raise Conflict(f"collection {name!r} already exists")
+            label = default_label or self._policies.parse("NON PROTÉGÉ")
+            record = CollectionRecord(
+                name=name,
+                description=description,
+                default_label_id=intern_label(session, self._policies.canonical(default_label))
+                if default_label
+                else None,
+                organisations=list(organisations),
+            )
+            session.add(record)
+            session.flush()
+            self._journal.append(
+                session,
+                actor=principal.actor,
+                action="collection.create",
+                objects=[f"collection:{record.id}"],
+                label=self._policies.canonical(label),
+                details={"name": name, "organisations": list(organisations)},
+            )
+            return record.id
+
+    def collections(self, principal: Principal) -> list[tuple[int, str, str]]:
+        """(id, name, description) of the collections the principal may use."""
+        with self._db.transaction() as session:
+            rows = session.scalars(select(CollectionRecord).order_by(CollectionRecord.name))
+            return [(c.id, c.name, c.description) for c in rows if _member(principal, c)]
+
+    # ingestion -----------------------------------------------------------------------
+
+    def ingest(
+        self,
+        principal: Principal,
+        collection: str,
+        filename: str,
+        data: bytes,
+        *,
+        label: Label | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[Ingested]:
+        """Ingest one file (and, for e-mail, each attachment as its own document)."""
+        document = extract(data, filename, max_bytes=self._max_bytes)
+        digest = hashlib.sha256(data).hexdigest()
+        with self._db.transaction() as session:
+            record = self._collection(session, principal, collection)
+            default = self._label_of(session, record.default_label_id)
+            results = [
+                self._ingest_one(
+                    session, principal, record, document, digest, label, default, progress
+                )
+            ]
+            for index, attachment in enumerate(document.attachments):
+                child = hashlib.sha256(f"{digest}:{index}".encode()).hexdigest()
+                results.append(
+                    self._ingest_one(
+                        session, principal, record, attachment, child, label, default, progress
+                    )
+                )
+            return results
+
+    def _ingest_one(
+        self,
+        session: Session,
+        principal: Principal,
+        collection: CollectionRecord,
+        document: ExtractedDocument,
+        digest: str,
+        given: Label | None,
+        default: Label | None,
+        progress: Callable[[int], None] | None,
+    ) -> Ingested:
+        markings = detect_markings(document, self._policies)
+        found = [x for x in (markings.document_label, given, default) if x is not None]
+        if not found:
+            raise InvalidInput(
+                f"{document.filename} carries no classification marking and no label was given; "
+                "give one (--label) or mark the document — unmarked files are refused"
+            )
+        doc_label = join(*found)
+        floor = join(*(x for x in (given, default) if x is not None)) if given or default else None
+        access.require(access.can_work_at(principal, doc_label))
+        previous = session.scalars(
+            select(DocumentRecord).where(
+                DocumentRecord.collection_id == collection.id,
+                DocumentRecord.filename == document.filename,
+                DocumentRecord.status == "current",
+            )
+        ).first()
+        if previous is not None and previous.content_hash == digest:
+            count = session.scalar(
+                select(func.count()).where(ChunkRecord.document_id == previous.id)
+            )
+            return Ingested(
+                document.filename,
+                previous.id,
+                previous.title,
+                previous.version,
+                self._policies.format(doc_label),
+                count or 0,
+                "unchanged",
+            )
+        version = 1
+        if previous is not None:
+            version = previous.version + 1
+            previous.status = "superseded"
+            session.execute(delete(ChunkRecord).where(ChunkRecord.document_id == previous.id))
+        canonical = self._policies.canonical(doc_label)
+        record = DocumentRecord(
+            collection_id=collection.id,
+            title=document.title,
+            filename=document.filename,
+            version=version,
+            content_hash=digest,
+            label_id=intern_label(session, canonical),
+            status="current",
+        )
+        session.add(record)
+        session.flush()
+        chunks, seen = [], set()
+        for chunk in chunk_document(document, markings):
+            if chunk.content_hash in seen:
+                continue  # the same text twice in one document is stored once
+            seen.add(chunk.content_hash)
+            own = chunk.label or doc_label
+            chunks.append((chunk, join(own, floor) if floor else own))
+        records = [
+            ChunkRecord(
+                document_id=record.id,
+                collection_id=collection.id,
+                ordinal=c.ordinal,
+                text=c.text,
+                page=c.page,
+                section=" > ".join(c.section),
+                start=c.start,
+                end=c.end,
+                content_hash=c.content_hash,
+                label_id=intern_label(session, self._policies.canonical(lb)),
+            )
+            for c, lb in chunks
+        ]
+        session.add_all(records)
+        session.flush()
+        vectors = self.embedder.passages(session, [r.text for r in records], progress)
+        self._index.add_vectors(
+            session, [(r.id, r.label_id, r.collection_id) for r in records], vectors
+        )
+        self._journal.append(
+            session,
+            actor=principal.actor,
+            action="document.ingest",
+            objects=[f"document:{record.id}", f"collection:{collection.id}"],
+            label=canonical,
+            details={
+                "filename": document.filename,
+                "sha256": digest,
+                "version": version,
+                "chunks": len(records),
+                "detected": bool(markings.document_label),
+            },
+        )
+        return Ingested(
+            document.filename,
+            record.id,
+            record.title,
+            version,
+            self._policies.format(doc_label),
+            len(records),
+            "new-version" if version > 1 else "new",
+        )
+
+    def delete_document(self, principal: Principal, document_id: int) -> None:
+        """Remove a document and its chunks, vectors and full-text entries everywhere."""
+        access.require(access.can_administer(principal))
+        with self._db.transaction() as session:
+            record = session.get(DocumentRecord, document_id)
+            if record is None or document_id not in self._documents_readable(session, principal):
+                raise NotFound(f"no document {document_id} that you may read")
+            label = self._label_of(session, record.label_id)
+            session.execute(delete(ChunkRecord).where(ChunkRecord.document_id == document_id))
+            session.delete(record)
+            self._journal.append(
+                session,
+                actor=principal.actor,
+                action="document.delete",
+                objects=[f"document:{document_id}"],
+                label=self._policies.canonical(label)
+                if label
+                else self._policies.canonical(self._policies.parse("NON PROTÉGÉ")),
+                details={"filename": record.filename, "version": record.version},
+            )
+
+    # reading -------------------------------------------------------------------------
+
+    def search(
+        self,
+        principal: Principal,
+        query: str,
+        *,
+        collection: str | None = None,
+        k: int = 10,
+        mode: Mode = "hybrid",
+    ) -> list[Hit]:
+        """Chunks for `query` among those the principal may read."""
+        with self._db.transaction() as session:
+            scope = self._collection(session, principal, collection).id if collection else None
+            return search(
+                session,
+                self._index,
+                self.embedder,
+                query,
+                readable=self._readable(session, principal),
+                collection=scope,
+                k=k,
+                mode=mode,
+            )
+
+    def ask(
+        self,
+        principal: Principal,
+        question: str,
+        working_label: Label,
+        *,
+        collection: str | None = None,
+        k: int = 5,
+    ) -> Answer:
+        """An extractive grounded answer (generative answers go through `passages`)."""
+        passages = self.passages(principal, question, collection=collection, k=k)
+        return extractive_answer(question, passages, working_label)
+
+    def passages(
+        self, principal: Principal, question: str, *, collection: str | None = None, k: int = 5
+    ) -> list[Passage]:
+        """The numbered context for a question: only chunks the principal may read."""
+        hits = self.search(principal, question, collection=collection, k=k)
+        return [
+            Passage(
+                number=i,
+                chunk_id=h.chunk_id,
+                document_title=h.document_title,
+                page=h.page,
+                label=self._policies.parse(h.label),
+                marking=self._policies.format(self._policies.parse(h.label)),
+                text=h.text,
+            )
+            for i, h in enumerate(hits, start=1)
+        ]
+
+    # helpers -------------------------------------------------------------------------
+
+    def _readable(self, session: Session, principal: Principal) -> set[int]:
+        labels = [(i, self._policies.parse(c)) for i, c in all_labels(session)]
+        return access.readable_label_ids(principal, labels)
+
+    def _documents_readable(self, session: Session, principal: Principal) -> set[int]:
+        readable = self._readable(session, principal)
+        return set(
+            session.scalars(select(DocumentRecord.id).where(DocumentRecord.label_id.in_(readable)))
+        )
+
+    def _collection(
+        self, session: Session, principal: Principal, name: str | None
+    ) -> CollectionRecord:
+        record = session.scalar(select(CollectionRecord).where(CollectionRecord.name == name))
+        if record is None or not _member(principal, record):
+            raise NotFound(
+                f"no collection named {name!r} that you may use; see `egide collections list`"
+            )
+        return record
+
+    def _label_of(self, session: Session, label_id: int | None) -> Label | None:
+        if label_id is None:
+            return None
+        record = session.get(LabelRecord, label_id)
+        return self._policies.parse(record.canonical) if record else None
+
+
+def _member(principal: Principal, collection: CollectionRecord) -> bool:
+    return not collection.organisations or principal.organisation in collection.organisations
+
+
+__all__ = ["Ingested", "KnowledgeService"]

@@ -1,0 +1,160 @@
+"""Ingestion, search and answers on SQLite and PostgreSQL with the real e5 embedder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from egide.app import Platform
+from egide.core.principals import Principal, Role
+from egide.errors import Forbidden, InvalidInput, NotFound
+from egide.settings import Settings
+
+DOCS = {
+    "np.txt": "NON PROTÉGÉ\n\nLa météo annonce de la neige sur la vallée de l'Osna.",
+    "dr.txt": "DIFFUSION RESTREINTE\n\nLe convoi CLOU-7 transporte du carburant vers Marsk.",
+    "s.txt": "SECRET\n\nUn bataillon blindé adverse se regroupe dans la forêt de Dravna.\n\n"
+    "(DR) Des coupures d'électricité touchent Dravna.",
+    "sf.txt": "SECRET SPÉCIAL FRANCE\n\nLe carburant du convoi CLOU-7 est sabotable à Tarn.",
+    "nato.txt": "NATO SECRET REL TO DEU, POL\n\nAllied radio traffic near Dravna forest.",
+}
+
+
+@pytest.fixture(scope="module")
+def embedder_cache() -> dict[str, object]:
+    return {}
+
+
+@pytest.fixture
+def platform(data_dir: Path, database_url: str) -> Iterator[Platform]:
+    current = Platform(Settings(data_dir=data_dir, database_url=database_url))
+    current.initialise()
+    yield current
+    current.close()
+
+
+@pytest.fixture
+def people(platform: Platform) -> dict[str, Principal]:
+    r = platform.policies
+    for name, clearance, roles in [
+        ("admin", "TS NAT FRA, DEU, POL", [Role.ADMIN, Role.ANALYST]),
+        ("dr", "DR", [Role.ANALYST]),
+        ("secret", "SECRET", [Role.ANALYST]),
+        ("deu", "NATO SECRET NAT DEU", [Role.ANALYST]),
+    ]:
+        platform.identity.add_user("t", name, clearance=r.parse_clearance(clearance), roles=roles)
+    return {n: platform.identity.principal(n) for n in ("admin", "dr", "secret", "deu")}
+
+
+@pytest.fixture
+def loaded(platform: Platform, people: dict[str, Principal]) -> Platform:
+    knowledge = platform.knowledge
+    knowledge.create_collection(people["admin"], "exercice")
+    for name, body in DOCS.items():
+        knowledge.ingest(people["admin"], "exercice", name, body.encode())
+    return platform
+
+
+def titles(hits) -> set[str]:  # type: ignore[no-untyped-def]
+    return {h.filename for h in hits}
+
+
+def test_each_method_finds_the_right_chunk(loaded: Platform, people) -> None:
+    k = loaded.knowledge
+    for mode in ("fulltext", "dense", "hybrid"):
+        hits = k.search(people["admin"], "convoi CLOU-7 carburant Marsk", mode=mode, k=3)
+        assert hits[0].filename == "dr.txt", (mode, hits)
+    english = k.search(people["admin"], "armoured battalion gathering in a forest", k=2)
+    assert titles(english) & {"s.txt", "nato.txt"}
+
+
+def test_label_filter_is_inside_the_query(loaded: Platform, people) -> None:
+    k = loaded.knowledge
+    for mode in ("fulltext", "dense", "hybrid"):
+        dr_hits = k.search(people["dr"], "Dravna bataillon convoi carburant", mode=mode, k=10)
+        assert {h.label for h in dr_hits} <= {"NON PROTÉGÉ", "DIFFUSION RESTREINTE"}
+        texts = " ".join(h.text for h in dr_hits)
+        assert "bataillon" not in texts and "sabotable" not in texts
+        # The DR paragraph of the SECRET report is readable on its own.
+        assert "coupures d'électricité" in texts or (mode == "fulltext" and "Dravna" not in texts)
+    german = k.search(people["deu"], "Dravna convoi carburant radio", k=10)
+    assert "sf.txt" not in titles(german) and "nato.txt" in titles(german)
+    french = k.search(people["secret"], "Allied radio traffic Dravna", k=10)
+    assert "nato.txt" not in titles(french)
+
+
+def test_no_starvation_when_top_results_are_unreadable(platform: Platform, people) -> None:
+    k = platform.knowledge
+    k.create_collection(people["admin"], "c")
+    for i in range(12):
+        k.ingest(people["admin"], "c", f"s{i}.txt", f"SECRET\n\nDravna rapport {i}.".encode())
+    for i in range(3):
+        k.ingest(people["admin"], "c", f"d{i}.txt", f"DR\n\nNote logistique {i} Dravna.".encode())
+    for mode in ("fulltext", "dense", "hybrid"):
+        hits = k.search(people["dr"], "Dravna rapport", collection="c", k=3, mode=mode)
+        assert len(hits) == 3 and all(h.label == "DIFFUSION RESTREINTE" for h in hits), mode
+
+
+def test_label_rules_at_ingestion(platform: Platform, people) -> None:
+    k = platform.knowledge
+    r = platform.policies
+    k.create_collection(people["admin"], "c")
+    with pytest.raises(InvalidInput, match="no classification marking"):
+        k.ingest(people["admin"], "c", "plain.txt", b"Texte sans marquage.")
+    raised = k.ingest(people["admin"], "c", "raised.txt", b"DR\n\nTexte.", label=r.parse("SECRET"))
+    assert raised[0].label == "SECRET"
+    lowered = k.ingest(people["admin"], "c", "low.txt", b"SECRET\n\nTexte.", label=r.parse("NP"))
+    assert lowered[0].label == "SECRET"
+    with pytest.raises(Forbidden):
+        k.ingest(people["dr"], "c", "up.txt", b"SECRET\n\nTexte au-dessus.")
+    with pytest.raises(NotFound):
+        k.ingest(people["admin"], "nope", "x.txt", b"DR\n\nx")
+
+
+def test_versions_duplicates_and_delete_everywhere(platform: Platform, people) -> None:
+    k = platform.knowledge
+    k.create_collection(people["admin"], "c")
+    first = k.ingest(people["admin"], "c", "a.txt", b"DR\n\nVersion une du texte.")[0]
+    again = k.ingest(people["admin"], "c", "a.txt", b"DR\n\nVersion une du texte.")[0]
+    assert again.status == "unchanged" and again.document_id == first.document_id
+    second = k.ingest(people["admin"], "c", "a.txt", b"DR\n\nVersion deux du texte.")[0]
+    assert second.status == "new-version" and second.version == 2
+    assert not k.search(people["admin"], "une", collection="c", mode="fulltext")
+    k.delete_document(people["admin"], second.document_id)
+    assert not k.search(people["admin"], "Version texte", collection="c")
+    with platform.database.transaction() as session:
+        assert session.execute(text("SELECT count(*) FROM chunks")).scalar() == 0
+        if platform.database.dialect == "sqlite":
+            assert session.execute(text("SELECT count(*) FROM chunk_vectors")).scalar() == 0
+            hits = session.execute(
+                text("SELECT count(*) FROM chunks_fts WHERE chunks_fts MATCH 'version'")
+            ).scalar()
+            assert hits == 0
+
+
+def test_embedding_cache_embeds_each_text_once(platform: Platform, people) -> None:
+    k = platform.knowledge
+    k.create_collection(people["admin"], "c")
+    calls: list[int] = []
+    inner = k.embedder.inner
+    original = inner.passages
+
+    def counting(texts):  # type: ignore[no-untyped-def]
+        calls.append(len(texts))
+        return original(texts)
+
+    inner.passages = counting  # type: ignore[method-assign]
+    k.ingest(people["admin"], "c", "a.txt", b"DR\n\nTexte commun.\n\n(S) Autre texte.")
+    k.ingest(people["admin"], "c", "b.txt", b"DR\n\nTexte commun.")
+    assert sum(calls) == 2
+
+
+def test_extractive_answer(loaded: Platform, people) -> None:
+    r = loaded.policies
+    answer = loaded.knowledge.ask(people["dr"], "Que transporte le convoi CLOU-7 ?", r.parse("DR"))
+    assert "carburant" in answer.text and answer.citations
+    assert r.format(answer.label) == "DIFFUSION RESTREINTE"
+    assert all(c.marking in ("NON PROTÉGÉ", "DIFFUSION RESTREINTE") for c in answer.citations)
