@@ -1,7 +1,7 @@
 """Tables of the knowledge base (migration 0003_knowledge).
 
 The vector and full-text columns differ by database and are reached with
-plain SQL in `egide.knowledge.index`: on SQLite, `chunk_vectors` (float32
+plain SQL in `egide.knowledge.ranking`: on SQLite, `chunk_vectors` (float32
 blobs compared by sqlite-vec) and the FTS5 table `chunks_fts`; on PostgreSQL,
 `chunks.embedding vector(384)` with an HNSW index and the generated
 `chunks.tsv` column with a GIN index.

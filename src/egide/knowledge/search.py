@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from egide.errors import InvalidInput
 from egide.knowledge.embedder import CachedEmbedder
-from egide.knowledge.index import Index
+from egide.knowledge.ranking import Index
 from egide.knowledge.records import ChunkRecord, DocumentRecord
 from egide.store import LabelRecord
 

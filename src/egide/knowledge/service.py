@@ -34,7 +34,7 @@ from egide.knowledge.answer import Answer, Passage, extractive_answer
 from egide.knowledge.chunking import chunk_document
 from egide.knowledge.embedder import CachedEmbedder, Embedder
 from egide.knowledge.extract import ExtractedDocument, extract
-from egide.knowledge.index import index_for
+from egide.knowledge.ranking import index_for
 from egide.knowledge.markings import detect_markings
 from egide.knowledge.records import ChunkRecord, CollectionRecord, DocumentRecord
 from egide.knowledge.search import Hit, Mode, search

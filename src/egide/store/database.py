@@ -23,6 +23,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, exc, make_url, text
 from sqlalchemy.engine import URL, ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import UserDefinedType
 
 from egide.errors import ConfigurationError, Conflict, Unavailable
 
@@ -44,6 +45,18 @@ def sqlite_module() -> ModuleType:
         return importlib.import_module("pysqlite3.dbapi2")
     except ImportError:
         return importlib.import_module("sqlite3")
+
+
+class PgVector(UserDefinedType[Any]):
+    """pgvector's `vector` column type, as far as reflection needs to know it."""
+
+    cache_ok = True
+
+    def __init__(self, dimensions: int | None = None) -> None:
+        self.dimensions = dimensions
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return f"vector({self.dimensions})" if self.dimensions else "vector"
 
 
 class Database:
@@ -80,6 +93,8 @@ class Database:
                 # psycopg 3 is the driver we ship; plain "postgresql" would mean psycopg2.
                 self.url = self.url.set(drivername="postgresql+psycopg")
             engine = create_engine(self.url, echo=echo, pool_pre_ping=True)
+            # Reflection (schema checks) must recognise pgvector's type.
+            engine.dialect.ischema_names.setdefault("vector", PgVector)
             event.listen(engine, "handle_error", self._translate_postgres_error)
             return engine
         raise ConfigurationError(
