@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import getpass
 from functools import cache
+from typing import Annotated
+
+import typer
 
 from egide.app import Platform
 from egide.core.labels import PolicyRegistry
+from egide.core.principals import Principal
+from egide.errors import AuthenticationFailed
 from egide.settings import Settings
+
+ApiKey = Annotated[
+    str | None,
+    typer.Option("--api-key", envvar="EGIDE_API_KEY", help="Your API key (or EGIDE_API_KEY)."),
+]
 
 
 @cache
@@ -35,3 +45,12 @@ def local_actor() -> str:
     except (KeyError, OSError):
         name = "unknown"
     return f"local:{name}"
+
+
+def authenticated(api_key: str | None, doing: str) -> Principal:
+    """The person whose API key was given: reads and decisions are theirs, not the operator's."""
+    if not api_key:
+        raise AuthenticationFailed(
+            f"{doing} needs your own API key: pass --api-key or set EGIDE_API_KEY"
+        )
+    return initialised_platform().identity.authenticate(api_key)

@@ -14,6 +14,7 @@ from rich.text import Text
 
 from egide.cli import admin, audit, labels
 from egide.cli import chat as chat_cli
+from egide.cli import knowledge as knowledge_cli
 from egide.cli import models as models_cli
 from egide.cli import proposals as proposals_cli
 from egide.cli import serve as serve_cli
@@ -35,6 +36,10 @@ app.add_typer(models_cli.models_app, name="models")
 app.command("serve")(serve_cli.serve)
 app.command("chat")(chat_cli.chat)
 app.add_typer(proposals_cli.proposals_app, name="proposals")
+app.add_typer(knowledge_cli.collections_app, name="collections")
+app.command("ingest")(knowledge_cli.ingest)
+app.command("search")(knowledge_cli.search_command)
+app.command("ask")(knowledge_cli.ask)
 
 
 def main() -> None:

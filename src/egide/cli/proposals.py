@@ -14,25 +14,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from egide.cli.context import initialised_platform
+from egide.cli.context import ApiKey, authenticated, initialised_platform
 from egide.core.principals import Principal
-from egide.errors import AuthenticationFailed, InvalidInput
+from egide.errors import InvalidInput
 from egide.workflows.proposals import Proposal
 
 proposals_app = typer.Typer(help="Proposals awaiting a human decision.", no_args_is_help=True)
 
-ApiKey = Annotated[
-    str | None,
-    typer.Option("--api-key", envvar="EGIDE_API_KEY", help="Your API key (or EGIDE_API_KEY)."),
-]
-
 
 def _me(api_key: str | None) -> Principal:
-    if not api_key:
-        raise AuthenticationFailed(
-            "deciding on proposals needs your own API key: pass --api-key or set EGIDE_API_KEY"
-        )
-    return initialised_platform().identity.authenticate(api_key)
+    return authenticated(api_key, "deciding on proposals")
 
 
 @proposals_app.command("list")
