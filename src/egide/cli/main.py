@@ -14,6 +14,7 @@ from rich.text import Text
 
 from egide.cli import admin, audit, labels
 from egide.cli import chat as chat_cli
+from egide.cli import demo as demo_cli
 from egide.cli import knowledge as knowledge_cli
 from egide.cli import models as models_cli
 from egide.cli import proposals as proposals_cli
@@ -40,6 +41,7 @@ app.add_typer(knowledge_cli.collections_app, name="collections")
 app.command("ingest")(knowledge_cli.ingest)
 app.command("search")(knowledge_cli.search_command)
 app.command("ask")(knowledge_cli.ask)
+app.command("demo")(demo_cli.demo)
 
 
 def main() -> None:
