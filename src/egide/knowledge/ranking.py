@@ -5,44 +5,64 @@ Every ranking query takes the set of label ids the caller may read and keeps
 clearance are never ranked, counted or returned — there is no top-k filtered
 afterwards that could starve or betray the result.
 
-- SQLite: FTS5 `bm25()` over `chunks_fts`; exact cosine distance by sqlite-vec
-  over `chunk_vectors` (a scan: exact, and fast enough for an embedded store).
-- PostgreSQL: `ts_rank_cd` over the generated `tsv` column (GIN), and pgvector
-  cosine distance on `chunks.embedding` with its HNSW index, iterative scans
-  making sure a selective label filter still yields k results.
+- Full text: each query term is matched by the database's own index (FTS5 on
+  SQLite, the GIN-indexed `tsv` column on PostgreSQL), restricted to readable
+  labels; BM25 is then computed from statistics of the *readable* chunks only
+  (document frequencies, lengths). A stock BM25 would weigh terms by their
+  frequency across every chunk, so the order of a reader's results could
+  change with text they may not read; here it cannot.
+- Dense: exact cosine distance by sqlite-vec over `chunk_vectors` on SQLite (a
+  scan: exact, and fast enough for an embedded store); pgvector on PostgreSQL
+  with its HNSW index, iterative scans making sure a selective label filter
+  still yields k results. Cosine similarity involves no corpus statistics.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import unicodedata
 from collections.abc import Collection, Sequence
 from typing import Protocol
 
 import numpy as np
-from sqlalchemy import bindparam, text
+from sqlalchemy import TextClause, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from egide.errors import ConfigurationError
+from egide.knowledge.records import ChunkRecord
 
 _TERM = re.compile(r"\w+", re.UNICODE)
 Ranked = list[tuple[int, float]]
+# Words too common to discriminate, French and English: dropping them keeps the
+# per-term match sets small on large collections.
+STOPWORDS = frozenset(
+    (
+        "a an the of to in on at for from by with and or is are was were be been it its this "
+        "that these those what which who whom when where why how does do did as into than then "
+        "there their they he she his her we you your our not no le la les un une des du de d l "
+        "et ou est sont au aux en dans sur pour par avec que qui quoi quel quelle quels quelles "
+        "ce cette ces il elle ils elles on ne pas plus se sa son ses leur leurs y s qu c n"
+    ).split()
+)
+BM25_K1 = 1.2
+BM25_B = 0.75
 
 
 class Index(Protocol):
-    """What a database must offer the knowledge base."""
+    """What a database must offer the knowledge base; every method filters by readable label."""
 
     def add_vectors(
         self, session: Session, rows: Sequence[tuple[int, int, int]], vectors: np.ndarray
     ) -> None: ...
 
-    def fulltext(
-        self,
-        session: Session,
-        query: str,
-        readable: Collection[int],
-        collection: int | None,
-        k: int,
-    ) -> Ranked: ...
+    def term_matches(
+        self, session: Session, term: str, readable: Collection[int], collection: int | None
+    ) -> set[int]: ...
+
+    def scope_size(
+        self, session: Session, readable: Collection[int], collection: int | None
+    ) -> tuple[int, float]: ...
 
     def dense(
         self,
@@ -54,13 +74,72 @@ class Index(Protocol):
     ) -> Ranked: ...
 
 
+def fold(text: str) -> str:
+    """Lower case without accents, as both full-text indexes compare words."""
+    plain = unicodedata.normalize("NFKD", text.lower())
+    return "".join(c for c in plain if not unicodedata.combining(c))
+
+
 def terms(query: str) -> list[str]:
-    """The words of a free-text query, for an OR full-text match."""
-    return list(dict.fromkeys(t.lower() for t in _TERM.findall(query)))[:64]
+    """The discriminating words of a free-text query."""
+    words = [w for w in _TERM.findall(fold(query)) if w not in STOPWORDS]
+    return list(dict.fromkeys(words))[:32]
+
+
+def fulltext(
+    index: Index,
+    session: Session,
+    query: str,
+    readable: Collection[int],
+    collection: int | None,
+    k: int,
+) -> Ranked:
+    """BM25 over the readable chunks, with statistics of the readable chunks only."""
+    words = terms(query)
+    if not words or not readable:
+        return []
+    matches = {w: index.term_matches(session, w, readable, collection) for w in words}
+    total, average_chars = index.scope_size(session, readable, collection)
+    if total == 0:
+        return []
+    idf = {
+        w: math.log(1 + (total - len(ids) + 0.5) / (len(ids) + 0.5)) for w, ids in matches.items()
+    }
+    # A first pass on term presence picks the candidates; exact BM25 needs their text.
+    presence: dict[int, float] = {}
+    for w, ids in matches.items():
+        for chunk in ids:
+            presence[chunk] = presence.get(chunk, 0.0) + idf[w]
+    pool = sorted(presence, key=lambda c: (-presence[c], c))[: max(k * 4, 200)]
+    texts: dict[int, str] = {}
+    if pool:
+        rows = session.execute(
+            select(ChunkRecord.id, ChunkRecord.text).where(ChunkRecord.id.in_(pool))
+        )
+        texts = {row.id: row.text for row in rows}
+    scored = []
+    for chunk, body in texts.items():
+        tokens = _TERM.findall(fold(body))
+        length = len(body) / (average_chars or 1)
+        counts: dict[str, int] = {}
+        for token in tokens:
+            if token in idf:
+                counts[token] = counts.get(token, 0) + 1
+        score = sum(
+            idf[w] * tf * (BM25_K1 + 1) / (tf + BM25_K1 * (1 - BM25_B + BM25_B * length))
+            for w, tf in counts.items()
+        )
+        scored.append((chunk, score))
+    scored.sort(key=lambda pair: (-pair[1], pair[0]))
+    return scored[:k]
 
 
 def _scope(collection: int | None) -> str:
     return "" if collection is None else " AND c.collection_id = :collection"
+
+
+def _expanding(sql: str) -> TextClause:
+    return text(sql).bindparams(bindparam("readable", expanding=True))
 
 
 class SqliteIndex:
@@ -70,6 +149,8 @@ class SqliteIndex:
         self, session: Session, rows: Sequence[tuple[int, int, int]], vectors: np.ndarray
     ) -> None:
         """Store the vector of each (chunk id, label id, collection id)."""
+        if not rows:
+            return
         session.execute(
             text(
                 "INSERT INTO chunk_vectors (chunk_id, label_id, collection_id, embedding) "
@@ -86,28 +167,27 @@ class SqliteIndex:
             ],
         )
 
-    def fulltext(
-        self,
-        session: Session,
-        query: str,
-        readable: Collection[int],
-        collection: int | None,
-        k: int,
-    ) -> Ranked:
-        words = terms(query)
-        if not words or not readable:
-            return []
-        match = " OR ".join('"' + w.replace('"', "") + '"' for w in words)
-        statement = text(
-            "SELECT c.id, bm25(chunks_fts) AS score FROM chunks_fts "
-            "JOIN chunks c ON c.id = chunks_fts.rowid "
-            "WHERE chunks_fts MATCH :match AND c.label_id IN :readable"
-            + _scope(collection)
-            + " ORDER BY score LIMIT :k"
-        ).bindparams(bindparam("readable", expanding=True))
-        params = {"match": match, "readable": list(readable), "k": k, "collection": collection}
-        # bm25() is lower-is-better; negate so that every method ranks higher-is-better.
-        return [(row[0], -float(row[1])) for row in session.execute(statement, params)]
+    def term_matches(
+        self, session: Session, term: str, readable: Collection[int], collection: int | None
+    ) -> set[int]:
+        statement = _expanding(
+            "SELECT c.id FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
+            "WHERE chunks_fts MATCH :term AND c.label_id IN :readable" + _scope(collection)
+        )
+        params = {"term": '"' + term + '"', "readable": list(readable), "collection": collection}
+        return set(session.scalars(statement, params))
+
+    def scope_size(
+        self, session: Session, readable: Collection[int], collection: int | None
+    ) -> tuple[int, float]:
+        row = session.execute(
+            _expanding(
+                "SELECT count(*), avg(length(c.text)) FROM chunks c "
+                "WHERE c.label_id IN :readable" + _scope(collection)
+            ),
+            {"readable": list(readable), "collection": collection},
+        ).one()
+        return int(row[0]), float(row[1] or 0.0)
 
     def dense(
         self,
@@ -119,11 +199,13 @@ class SqliteIndex:
     ) -> Ranked:
         if not readable:
             return []
-        statement = text(
+        statement = _expanding(
             "SELECT v.chunk_id, vec_distance_cosine(v.embedding, :query) AS distance "
             "FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id "
-            "WHERE v.label_id IN :readable" + _scope(collection) + " ORDER BY distance LIMIT :k"
-        ).bindparams(bindparam("readable", expanding=True))
+            "WHERE v.label_id IN :readable"
+            + _scope(collection)
+            + " ORDER BY distance, v.chunk_id LIMIT :k"
+        )
         params = {
             "query": vector.astype(np.float32).tobytes(),
             "readable": list(readable),
@@ -143,11 +225,13 @@ class SqliteIndex:
 
 
 class PostgresIndex:
-    """tsvector + pgvector (HNSW)."""
+    """tsvector (GIN) + pgvector (HNSW)."""
 
     def add_vectors(
         self, session: Session, rows: Sequence[tuple[int, int, int]], vectors: np.ndarray
     ) -> None:
+        if not rows:
+            return
         session.execute(
             text("UPDATE chunks SET embedding = CAST(:vector AS vector) WHERE id = :chunk"),
             [
@@ -156,31 +240,32 @@ class PostgresIndex:
             ],
         )
 
-    def fulltext(
-        self,
-        session: Session,
-        query: str,
-        readable: Collection[int],
-        collection: int | None,
-        k: int,
-    ) -> Ranked:
-        words = terms(query)
-        if not words or not readable:
-            return []
-        statement = text(
-            "SELECT c.id, ts_rank_cd(c.tsv, q) AS score "
-            "FROM chunks c, to_tsquery('simple', :query) q "
-            "WHERE c.tsv @@ q AND c.label_id IN :readable"
-            + _scope(collection)
-            + " ORDER BY score DESC, c.id LIMIT :k"
-        ).bindparams(bindparam("readable", expanding=True))
+    def term_matches(
+        self, session: Session, term: str, readable: Collection[int], collection: int | None
+    ) -> set[int]:
+        statement = _expanding(
+            "SELECT c.id FROM chunks c WHERE c.tsv @@ to_tsquery('simple', :term) "
+            "AND c.label_id IN :readable" + _scope(collection)
+        )
+        # The 'simple' configuration keeps accents: match both spellings a reader may type.
         params = {
-            "query": " | ".join(w.replace("'", "") for w in words),
+            "term": term.replace("'", ""),
             "readable": list(readable),
-            "k": k,
             "collection": collection,
         }
-        return [(row[0], float(row[1])) for row in session.execute(statement, params)]
+        return set(session.scalars(statement, params))
+
+    def scope_size(
+        self, session: Session, readable: Collection[int], collection: int | None
+    ) -> tuple[int, float]:
+        row = session.execute(
+            _expanding(
+                "SELECT count(*), avg(length(c.text)) FROM chunks c "
+                "WHERE c.label_id IN :readable" + _scope(collection)
+            ),
+            {"readable": list(readable), "collection": collection},
+        ).one()
+        return int(row[0]), float(row[1] or 0.0)
 
     def dense(
         self,
@@ -196,12 +281,12 @@ class PostgresIndex:
         # label filter then removes the unreadable ones: a cleared-low caller could
         # get too few results. relaxed_order keeps scanning until k rows pass.
         session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
-        statement = text(
+        statement = _expanding(
             "SELECT c.id, c.embedding <=> CAST(:query AS vector) AS distance FROM chunks c "
             "WHERE c.embedding IS NOT NULL AND c.label_id IN :readable"
             + _scope(collection)
-            + " ORDER BY distance LIMIT :k"
-        ).bindparams(bindparam("readable", expanding=True))
+            + " ORDER BY distance, c.id LIMIT :k"
+        )
         params = {
             "query": _literal(vector),
             "readable": list(readable),

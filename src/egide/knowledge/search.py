@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from egide.errors import InvalidInput
 from egide.knowledge.embedder import CachedEmbedder
-from egide.knowledge.ranking import Index
+from egide.knowledge.ranking import Index, fulltext
 from egide.knowledge.records import ChunkRecord, DocumentRecord
 from egide.store import LabelRecord
 
@@ -74,7 +74,7 @@ def search(
     per_method: dict[str, dict[int, float]] = {}
     rankings: list[list[int]] = []
     if mode in ("hybrid", "fulltext"):
-        found = index.fulltext(session, query, readable, collection, depth)
+        found = fulltext(index, session, query, readable, collection, depth)
         per_method["fulltext"] = dict(found)
         rankings.append([chunk for chunk, _ in found])
     if mode in ("hybrid", "dense"):

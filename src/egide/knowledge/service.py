@@ -34,8 +34,8 @@ from egide.knowledge.answer import Answer, Passage, extractive_answer
 from egide.knowledge.chunking import chunk_document
 from egide.knowledge.embedder import CachedEmbedder, Embedder
 from egide.knowledge.extract import ExtractedDocument, extract
-from egide.knowledge.ranking import index_for
 from egide.knowledge.markings import detect_markings
+from egide.knowledge.ranking import index_for
 from egide.knowledge.records import ChunkRecord, CollectionRecord, DocumentRecord
 from egide.knowledge.search import Hit, Mode, search
 from egide.store import Database, LabelRecord, all_labels, intern_label

@@ -15,6 +15,8 @@ branch_labels = None
 depends_on = None
 
 DIMENSIONS = 384
+ACCENTED = "àáâãäåçèéêëìíîïñòóôõöùúûüýÿ"
+PLAIN = "aaaaaaceeeeiiiinooooouuuuyy"
 
 
 def upgrade() -> None:
@@ -101,10 +103,11 @@ def _postgres_index() -> None:
     # Creating the extension needs a privileged role; a DBA may create it beforehand.
     op.execute("CREATE EXTENSION IF NOT EXISTS vector")
     op.execute(f"ALTER TABLE chunks ADD COLUMN embedding vector({DIMENSIONS})")
-    # 'simple': no stemming, so French and English behave alike and accents match exactly.
+    # 'simple': no stemming, so French and English behave alike; accents are folded
+    # (as SQLite's FTS5 does) with translate(), which needs no extension.
     op.execute(
-        "ALTER TABLE chunks ADD COLUMN tsv tsvector "
-        "GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED"
+        "ALTER TABLE chunks ADD COLUMN tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', "
+        f"translate(lower(text), '{ACCENTED}', '{PLAIN}'))) STORED"
     )
     op.execute("CREATE INDEX ix_chunks_tsv ON chunks USING gin (tsv)")
     op.execute(
