@@ -10,12 +10,12 @@ The tree::
     ├── AuthenticationFailed        401 / exit 3   missing, wrong, expired or revoked credential
     ├── Forbidden                   403 / exit 4   authenticated, but policy says no
     │   └── ModelDisabled                          the kill switch is on for this model
-    ├── NotFound                    404 / exit 5   no such object (or one the caller may not know of)
+    ├── NotFound                    404 / exit 5   no such object, or one the caller may not see
     ├── Conflict                    409 / exit 6   duplicate name, wrong state for the transition
     ├── PayloadTooLarge             413 / exit 2
     ├── RateLimited                 429 / exit 7   quota exhausted; carries retry_after seconds
     ├── Unavailable                 503 / exit 8   queue full, database or engine unreachable
-    ├── IntegrityError              500 / exit 9   audit chain broken, weights tampered, signature bad
+    ├── IntegrityError              500 / exit 9   broken audit chain, tampered weights
     └── ConfigurationError          500 / exit 10  data directory unusable, settings inconsistent
 
 Every message says what went wrong *and what to do about it*.

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from egide.cli import admin, audit, labels
+from egide.cli import bench as bench_cli
 from egide.cli import chat as chat_cli
 from egide.cli import demo as demo_cli
 from egide.cli import knowledge as knowledge_cli
@@ -42,6 +43,7 @@ app.command("ingest")(knowledge_cli.ingest)
 app.command("search")(knowledge_cli.search_command)
 app.command("ask")(knowledge_cli.ask)
 app.command("demo")(demo_cli.demo)
+app.add_typer(bench_cli.bench_app, name="bench")
 
 
 def main() -> None:

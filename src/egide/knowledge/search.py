@@ -8,18 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, Protocol
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from egide.errors import InvalidInput
-from egide.knowledge.embedder import CachedEmbedder
 from egide.knowledge.ranking import Index, fulltext
 from egide.knowledge.records import ChunkRecord, DocumentRecord
 from egide.store import LabelRecord
 
 Mode = Literal["hybrid", "fulltext", "dense"]
+
+
+class QueryEmbedder(Protocol):
+    """Anything that turns a query into a normalised vector."""
+
+    def query(self, text: str) -> np.ndarray: ...
+
+
 RRF_K = 60
 
 
@@ -56,7 +64,7 @@ def fuse(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[tuple[int, f
 def search(
     session: Session,
     index: Index,
-    embedder: CachedEmbedder,
+    embedder: QueryEmbedder,
     query: str,
     *,
     readable: Collection[int],

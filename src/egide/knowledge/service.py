@@ -35,7 +35,7 @@ from egide.knowledge.chunking import chunk_document
 from egide.knowledge.embedder import CachedEmbedder, Embedder
 from egide.knowledge.extract import ExtractedDocument, extract
 from egide.knowledge.markings import detect_markings
-from egide.knowledge.ranking import index_for
+from egide.knowledge.ranking import Index, index_for
 from egide.knowledge.records import ChunkRecord, CollectionRecord, DocumentRecord
 from egide.knowledge.search import Hit, Mode, search
 from egide.store import Database, LabelRecord, all_labels, intern_label
@@ -80,6 +80,16 @@ class KnowledgeService:
         if self._embedder is None:
             self._embedder = CachedEmbedder(self._embedder_factory())
         return self._embedder
+
+    @property
+    def index(self) -> Index:
+        """The database's ranking implementation (benchmarks measure it directly)."""
+        return self._index
+
+    def readable_label_ids(self, principal: Principal) -> set[int]:
+        """Ids of the interned labels the principal may read."""
+        with self._db.transaction() as session:
+            return self._readable(session, principal)
 
     # collections ---------------------------------------------------------------------
 

@@ -94,7 +94,7 @@ class Database:
                 self.url = self.url.set(drivername="postgresql+psycopg")
             engine = create_engine(self.url, echo=echo, pool_pre_ping=True)
             # Reflection (schema checks) must recognise pgvector's type.
-            engine.dialect.ischema_names.setdefault("vector", PgVector)
+            engine.dialect.ischema_names.setdefault("vector", PgVector)  # type: ignore[attr-defined]
             event.listen(engine, "handle_error", self._translate_postgres_error)
             return engine
         raise ConfigurationError(

@@ -61,7 +61,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_proposal_events")),
         sa.ForeignKeyConstraint(
-            ["proposal_id"], ["proposals.id"],
+            ["proposal_id"],
+            ["proposals.id"],
             name=op.f("fk_proposal_events_proposal_id_proposals"),
         ),
         sa.ForeignKeyConstraint(

@@ -1,0 +1,1 @@
+"""Benchmarks that the `egide bench` commands and the `bench/` scripts run."""
