@@ -23,11 +23,13 @@ from egide.api.embeddings.router import router as embeddings_router
 from egide.api.errors import install_error_handlers
 from egide.api.gateway import Gateway
 from egide.api.health.router import router as health_router
+from egide.api.knowledge.router import router as knowledge_router
 from egide.api.limits import BodyLimitMiddleware
 from egide.api.loading import load_deployments
 from egide.api.metrics import Metrics
 from egide.api.models.router import router as models_router
 from egide.api.oidc import OidcVerifier
+from egide.api.proposals.router import router as proposals_router
 from egide.api.ratelimit import RateLimiter
 from egide.app import Platform
 from egide.inference import BackendInfo
@@ -68,7 +70,16 @@ def create_app(platform: Platform, *, deployments: Deployments | None = None) ->
         app.state.gateway = _gateway(platform, deployments, app.state.metrics)
     install_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=platform.settings.api_max_body_bytes)
-    for router in (chat_router, embeddings_router, models_router, health_router):
+    app.state.platform = platform
+    routers = (
+        chat_router,
+        embeddings_router,
+        models_router,
+        health_router,
+        knowledge_router,
+        proposals_router,
+    )
+    for router in routers:
         app.include_router(router)
     return app
 

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from egide.api.chat.protocol import ChatCompletionRequest
 from egide.api.chat.service import ChatService
 from egide.api.dependencies import GatewayDep, PrincipalDep, answer_headers, label_header
+from egide.api.knowledge.rag_chat import is_rag_model, rag_completion
 
 router = APIRouter()
 
@@ -19,6 +20,8 @@ async def create_chat_completion(
     body: ChatCompletionRequest, request: Request, gateway: GatewayDep, principal: PrincipalDep
 ) -> JSONResponse | StreamingResponse:
     """A chat completion, whole or streamed as server-sent events."""
+    if is_rag_model(body.model):
+        return await rag_completion(body, request, gateway, principal)
     started = time.perf_counter()
     admission = gateway.admit(principal, label_header(request), body.model, "chat")
     service = ChatService(gateway)

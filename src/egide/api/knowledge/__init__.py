@@ -1,0 +1,1 @@
+"""`/v1/knowledge`: search and grounded answers over labelled documents."""

@@ -1,0 +1,139 @@
+"""Knowledge and proposal routes through the API, from question to approved export."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from egide.core.principals import Role
+from egide.demo.scenario import corpus_files
+from tests.api.conftest import Site
+
+
+def _load(site: Site) -> None:
+    identity = site.platform.identity
+    policies = site.platform.policies
+    for name, clearance, roles in [
+        ("chef", "SECRET", [Role.APPROVER]),
+        ("admin", "TS NAT FRA, DEU, POL", [Role.ADMIN]),
+    ]:
+        identity.add_user("test", name, clearance=policies.parse_clearance(clearance), roles=roles)
+        _, site.tokens[name] = identity.create_key("test", name)
+    admin = identity.principal("admin")
+    site.platform.knowledge.create_collection(admin, "exercice")
+    for filename, data in corpus_files():
+        site.platform.knowledge.ingest(admin, "exercice", filename, data)
+
+
+def test_search_and_ask_respect_labels(site: Site, client: TestClient) -> None:
+    _load(site)
+    body = {"query": "bataillon blindé Dravna", "collection": "exercice", "k": 10}
+    low = client.post("/v1/knowledge/search", json=body, headers=site.auth("bob"))
+    assert low.status_code == 200
+    assert {h["label"] for h in low.json()["data"]} <= {"NON PROTÉGÉ", "DIFFUSION RESTREINTE"}
+    high = client.post("/v1/knowledge/search", json=body, headers=site.auth("alice"))
+    assert any("bataillon" in h["text"] for h in high.json()["data"])
+
+    ask = client.post(
+        "/v1/knowledge/ask",
+        json={"question": "Quand le convoi CLOU-7 arrive-t-il à Marsk ?", "collection": "exercice"},
+        headers=site.auth("bob"),
+    )
+    assert ask.status_code == 200, ask.text
+    answer = ask.json()
+    assert answer["label"] == "DIFFUSION RESTREINTE"
+    assert ask.headers["X-Egide-Label"] == "DIFFUSION RESTREINTE"
+    assert "19 novembre" in answer["answer"] and answer["citations"]
+    assert site.journal("knowledge.ask")
+    missing = client.post(
+        "/v1/knowledge/ask", json={"question": "x", "collection": "nope"}, headers=site.auth("bob")
+    )
+    assert missing.status_code == 404 and missing.json()["error"]["message"]
+
+
+def test_openai_clients_can_name_a_collection(site: Site, client: TestClient) -> None:
+    _load(site)
+    reply = client.post(
+        "/v1/chat/completions",
+        json={
+            "model": "egide-rag:exercice",
+            "messages": [{"role": "user", "content": "Que transporte le convoi CLOU-7 ?"}],
+        },
+        headers=site.auth("bob"),
+    )
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    content = body["choices"][0]["message"]["content"]
+    assert content.startswith("DIFFUSION RESTREINTE") and "[1]" in content and "Sources" in content
+    assert body["egide"]["citations"]
+    streamed = client.post(
+        "/v1/chat/completions",
+        json={
+            "model": "egide-rag:exercice",
+            "stream": True,
+            "messages": [{"role": "user", "content": "Que transporte le convoi CLOU-7 ?"}],
+        },
+        headers=site.auth("bob"),
+    )
+    assert streamed.status_code == 200 and streamed.text.rstrip().endswith("data: [DONE]")
+
+
+def test_question_to_approved_export(site: Site, client: TestClient) -> None:
+    _load(site)
+    ask = client.post(
+        "/v1/knowledge/ask",
+        json={"question": "Où se regroupe le bataillon blindé adverse ?", "collection": "exercice"},
+        headers=site.auth("alice"),
+    ).json()
+    created = client.post(
+        "/v1/proposals",
+        json={
+            "kind": "report",
+            "title": "Synthèse Osna",
+            "content": {"text": ask["answer"]},
+            "label": ask["label"],
+            "evidence": [{"chunk": c["chunk_id"]} for c in ask["citations"]],
+        },
+        headers=site.auth("alice"),
+    )
+    assert created.status_code == 201, created.text
+    proposal = created.json()
+    assert proposal["state"] == "proposed" and proposal["label"] == ask["label"]
+    pid = proposal["id"]
+    refused = client.post(f"/v1/proposals/{pid}/export", headers=site.auth("alice"))
+    assert refused.status_code == 403 and "not approved" in refused.json()["error"]["message"]
+    assert (
+        client.post(f"/v1/proposals/{pid}/approve", json={}, headers=site.auth("alice")).status_code
+        == 403
+    )
+    hidden = client.get(f"/v1/proposals/{pid}", headers=site.auth("bob"))
+    assert hidden.status_code == 404
+    approved = client.post(
+        f"/v1/proposals/{pid}/approve", json={"rationale": "recoupé"}, headers=site.auth("chef")
+    )
+    assert approved.status_code == 200 and approved.json()["state"] == "approved"
+    export = client.post(f"/v1/proposals/{pid}/export", headers=site.auth("alice"))
+    assert export.status_code == 200
+    lines = export.text.strip().splitlines()
+    assert lines[0] == ask["label"] and lines[-1] == ask["label"]
+    assert "approve by chef" in export.text
+    actions = [e.action for e, _ in site.journal("proposal.release")]
+    assert actions == ["proposal.release"]
+
+
+def test_ai_suspension_over_the_api(site: Site, client: TestClient) -> None:
+    _load(site)
+    body = {"suspended": True, "rationale": "exercice de coupure"}
+    assert (
+        client.post("/v1/admin/ai-suspension", json=body, headers=site.auth("alice")).status_code
+        == 403
+    )
+    assert (
+        client.post("/v1/admin/ai-suspension", json=body, headers=site.auth("admin")).status_code
+        == 200
+    )
+    manual = client.post(
+        "/v1/proposals",
+        json={"kind": "report", "title": "À la main", "content": {"text": "Rédigé sans IA."}},
+        headers=site.auth("alice"),
+    )
+    assert manual.status_code == 201 and manual.json()["workflow"] == "manual"
