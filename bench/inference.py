@@ -1,0 +1,327 @@
+"""Inference benchmarks, side by side in one run (a table + JSON, not a test).
+
+1. Gateway overhead: the same prompts sent to a `llama_cpp.server` directly and
+   through `egide serve` in front of it (a remote deployment), at concurrency
+   1, 4 and 16: latency p50/p99, added latency, throughput.
+2. Embedded runtime: generated tokens/s and time to first token through the
+   API (streamed) versus `llama_cpp.Llama` called directly in Python.
+3. Memory: resident set of `egide serve` with the demo model loaded.
+
+    .venv/bin/python bench/inference.py [--requests 24] [--max-tokens 8] [--runs 3]
+
+Results go to bench/results/inference.json. Everything runs on loopback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+EGIDE = str(ROOT / ".venv" / "bin" / "egide")
+PROMPT = "Résume en une phrase : le convoi CLOU-7 arrive à Marsk le 19 novembre."
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_ready(url: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(f"{url} did not become ready")
+
+
+def model_path() -> str:
+    from egide.inference.llamacpp import default_model_path
+
+    return str(default_model_path())
+
+
+async def burst(
+    url: str, headers: dict[str, str], model: str, n: int, concurrency: int, max_tokens: int
+) -> tuple[list[float], float]:
+    body = {
+        "model": model,
+        "messages": [{"role": "user", "content": PROMPT}],
+        "max_tokens": max_tokens,
+        "temperature": 0,
+        "seed": 1,
+    }
+    gate = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+    async with httpx.AsyncClient(timeout=300) as client:
+
+        async def one() -> None:
+            async with gate:
+                begin = time.perf_counter()
+                reply = await client.post(url, json=body, headers=headers)
+                reply.raise_for_status()
+                latencies.append((time.perf_counter() - begin) * 1000)
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(n)))
+        elapsed = time.perf_counter() - start
+    return latencies, n / elapsed
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def init_site(data_dir: Path, env: dict[str, str]) -> str:
+    out = subprocess.run(
+        [EGIDE, "init", "--clearance", "TS"], env=env, capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+def gateway_overhead(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    llama_port, egide_port = free_port(), free_port()
+    llama = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            model_path(),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(llama_port),
+            "--n_threads",
+            "2",
+            "--n_ctx",
+            "2048",
+            "--interrupt_requests",
+            "False",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    env = {
+        **os.environ,
+        "EGIDE_DATA_DIR": str(work / "gateway"),
+        "EGIDE_MODELS": "[]",
+        "EGIDE_EMBEDDINGS": "false",
+        "EGIDE_RATE_USER_REQUESTS_PER_MINUTE": "0",
+        "EGIDE_RATE_USER_TOKENS_PER_MINUTE": "0",
+        "EGIDE_RATE_ORG_REQUESTS_PER_MINUTE": "0",
+        "EGIDE_RATE_ORG_TOKENS_PER_MINUTE": "0",
+        "EGIDE_DEPLOYMENTS": json.dumps(
+            [
+                {
+                    "name": "smol-remote",
+                    "runtime": "openai",
+                    "model": "smol",
+                    "replicas": [f"http://127.0.0.1:{llama_port}"],
+                    "schema_style": "llama-cpp-python",
+                    "label": "NP",
+                    "accreditation": "DR",
+                }
+            ]
+        ),
+    }
+    key = init_site(work / "gateway", env)
+    server = subprocess.Popen(
+        [EGIDE, "serve", "--port", str(egide_port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{llama_port}/v1/models")
+        wait_ready(f"http://127.0.0.1:{egide_port}/readyz")
+        direct = f"http://127.0.0.1:{llama_port}/v1/chat/completions"
+        through = f"http://127.0.0.1:{egide_port}/v1/chat/completions"
+        auth = {"Authorization": f"Bearer {key}"}
+        asyncio.run(burst(direct, {}, "smol", 4, 1, args.max_tokens))  # warm both paths
+        asyncio.run(burst(through, auth, "smol-remote", 4, 1, args.max_tokens))
+        rows = []
+        for concurrency in (1, 4, 16):
+            d_lat: list[list[float]] = []
+            e_lat: list[list[float]] = []
+            d_tp: list[float] = []
+            e_tp: list[float] = []
+            for _ in range(args.runs):  # interleaved, so drift hits both alike
+                lat, tp = asyncio.run(
+                    burst(direct, {}, "smol", args.requests, concurrency, args.max_tokens)
+                )
+                d_lat.append(lat)
+                d_tp.append(tp)
+                lat, tp = asyncio.run(
+                    burst(through, auth, "smol-remote", args.requests, concurrency, args.max_tokens)
+                )
+                e_lat.append(lat)
+                e_tp.append(tp)
+            med = statistics.median
+            row = {
+                "concurrency": concurrency,
+                "direct_p50_ms": med(pct(x, 0.5) for x in d_lat),
+                "direct_p99_ms": med(pct(x, 0.99) for x in d_lat),
+                "egide_p50_ms": med(pct(x, 0.5) for x in e_lat),
+                "egide_p99_ms": med(pct(x, 0.99) for x in e_lat),
+                "direct_rps": med(d_tp),
+                "egide_rps": med(e_tp),
+            }
+            row["added_p50_ms"] = row["egide_p50_ms"] - row["direct_p50_ms"]
+            row["added_p99_ms"] = row["egide_p99_ms"] - row["direct_p99_ms"]
+            row["throughput_ratio"] = row["egide_rps"] / row["direct_rps"]
+            rows.append({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()})
+        return {"rows": rows}
+    finally:
+        for process in (server, llama):
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def embedded(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    import llama_cpp
+
+    llm = llama_cpp.Llama(model_path=model_path(), n_ctx=2048, n_threads=2, verbose=False)
+    messages = [{"role": "user", "content": PROMPT}]
+    direct_tps, direct_ttft = [], []
+    for _ in range(args.runs):
+        llm.reset()
+        begin = time.perf_counter()
+        first = None
+        tokens = 0
+        for chunk in llm.create_chat_completion(
+            messages=messages, max_tokens=args.gen_tokens, temperature=0, stream=True
+        ):
+            if chunk["choices"][0]["delta"].get("content"):
+                first = first or time.perf_counter()
+                tokens += 1
+        end = time.perf_counter()
+        direct_ttft.append(((first or end) - begin) * 1000)
+        direct_tps.append(tokens / (end - (first or begin)))
+    del llm
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "EGIDE_DATA_DIR": str(work / "embedded"),
+        "EGIDE_EMBEDDINGS": "false",
+        "EGIDE_LLAMACPP_THREADS": "2",
+        "EGIDE_LLAMACPP_N_CTX": "2048",
+    }
+    key = init_site(work / "embedded", env)
+    subprocess.run([EGIDE, "models", "demo"], env=env, check=True, capture_output=True)
+    server = subprocess.Popen(
+        [EGIDE, "serve", "--port", str(port), "--log-level", "warning"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/readyz", timeout=180)
+        rss_mb = rss_of(server.pid)
+        api_tps, api_ttft = [], []
+        body = {
+            "model": "smollm2-135m-demo",
+            "messages": messages,
+            "max_tokens": args.gen_tokens,
+            "temperature": 0,
+            "stream": True,
+        }
+        headers = {"Authorization": f"Bearer {key}"}
+        for _ in range(args.runs):
+            begin = time.perf_counter()
+            first = None
+            tokens = 0
+            with httpx.stream(
+                "POST",
+                f"http://127.0.0.1:{port}/v1/chat/completions",
+                json=body,
+                headers=headers,
+                timeout=300,
+            ) as reply:
+                for line in reply.iter_lines():
+                    if line.startswith("data: {") and '"content"' in line:
+                        payload = json.loads(line[6:])
+                        if payload["choices"] and payload["choices"][0]["delta"].get("content"):
+                            first = first or time.perf_counter()
+                            tokens += 1
+            end = time.perf_counter()
+            api_ttft.append(((first or end) - begin) * 1000)
+            api_tps.append(tokens / (end - (first or begin)))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    med = statistics.median
+    return {
+        "direct_tokens_per_s": round(med(direct_tps), 2),
+        "api_tokens_per_s": round(med(api_tps), 2),
+        "ratio": round(med(api_tps) / med(direct_tps), 3),
+        "direct_ttft_ms": round(med(direct_ttft), 1),
+        "api_ttft_ms": round(med(api_ttft), 1),
+        "serve_rss_mb": rss_mb,
+    }
+
+
+def rss_of(pid: int) -> float:
+    total = 0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            total = int(line.split()[1])
+    return round(total / 1024, 1)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=24, help="requests per burst")
+    parser.add_argument("--max-tokens", type=int, default=8, help="tokens per gateway request")
+    parser.add_argument("--gen-tokens", type=int, default=128, help="tokens for tokens/s")
+    parser.add_argument("--runs", type=int, default=3, help="repetitions (medians reported)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        report = {"gateway": gateway_overhead(args, work), "embedded": embedded(args, work)}
+    print("gateway overhead (SmolLM2 via llama_cpp.server; medians of", args.runs, "runs)")
+    print(
+        f"{'conc':>4} {'direct p50':>10} {'egide p50':>10} {'+p50':>7} {'direct p99':>10} "
+        f"{'egide p99':>10} {'+p99':>7} {'direct rps':>10} {'egide rps':>10} {'ratio':>6}"
+    )
+    for r in report["gateway"]["rows"]:
+        print(
+            f"{r['concurrency']:>4} {r['direct_p50_ms']:>10.1f} {r['egide_p50_ms']:>10.1f} "
+            f"{r['added_p50_ms']:>7.1f} {r['direct_p99_ms']:>10.1f} {r['egide_p99_ms']:>10.1f} "
+            f"{r['added_p99_ms']:>7.1f} {r['direct_rps']:>10.2f} {r['egide_rps']:>10.2f} "
+            f"{r['throughput_ratio']:>6.3f}"
+        )
+    e = report["embedded"]
+    print(
+        f"embedded: direct {e['direct_tokens_per_s']} tok/s, API {e['api_tokens_per_s']} tok/s "
+        f"(ratio {e['ratio']}); TTFT direct {e['direct_ttft_ms']} ms, API {e['api_ttft_ms']} ms;"
+        f" egide serve RSS {e['serve_rss_mb']} MB"
+    )
+    out = ROOT / "bench" / "results" / "inference.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(f"written {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
