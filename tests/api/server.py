@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-SITECUSTOMIZE = '''
+SITECUSTOMIZE = """
 import ipaddress, os, socket
 _LOG = os.environ["EGIDE_TEST_NET_LOG"]
 open(os.environ["EGIDE_TEST_NET_MARK"], "w").write("installed\\n")
@@ -56,7 +56,8 @@ def getaddrinfo(host, *args, **kwargs):
 socket.socket.connect = connect
 socket.socket.connect_ex = connect_ex
 socket.getaddrinfo = getaddrinfo
-'''
+"""
+
 
 def free_port() -> int:
     """A TCP port free on the loopback interface now."""

@@ -60,13 +60,11 @@ def test_output_label_is_join_of_working_label_and_model_label(
     assert response.json()["egide"]["label"] == "SECRET"
     assert response.json()["egide"]["working_label"] == "DIFFUSION RESTREINTE"
     assert response.headers["X-Egide-Label"] == "SECRET"
-    [(entry, label)] = site.journal()
+    [(_entry, label)] = site.journal()
     assert label == "SECRET"
 
 
-def test_every_request_is_journaled_with_hashes_and_counts(
-    site: Site, client: TestClient
-) -> None:
+def test_every_request_is_journaled_with_hashes_and_counts(site: Site, client: TestClient) -> None:
     for text in ("first", "second"):
         client.post("/v1/chat/completions", json=chat_body(text), headers=site.auth("carol"))
     entries = site.journal()
@@ -110,7 +108,10 @@ def test_content_parts_and_developer_role(site: Site, client: TestClient) -> Non
         "model": "echo-dr",
         "messages": [
             {"role": "developer", "content": "be brief"},
-            {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]},
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}],
+            },
         ],
     }
     response = client.post("/v1/chat/completions", json=body, headers=site.auth())

@@ -59,7 +59,10 @@ def oa(server: Server, installation: tuple[dict[str, str], str, Path]) -> openai
 def test_openai_sdk_chat_whole_and_streamed(oa: openai.OpenAI) -> None:
     messages = [{"role": "user", "content": "What is the capital of France?"}]
     raw = oa.chat.completions.with_raw_response.create(
-        model=DEMO, messages=messages, max_tokens=24, temperature=0  # type: ignore[arg-type]
+        model=DEMO,
+        messages=messages,
+        max_tokens=24,
+        temperature=0,  # type: ignore[arg-type]
     )
     answer = raw.parse()
     assert answer.choices[0].message.content
@@ -143,9 +146,7 @@ def test_mistral_sdk(server: Server, installation: tuple[dict[str, str], str, Pa
     assert {m.id for m in listed.data or []} == {DEMO, "multilingual-e5-small"}
 
 
-def test_offline_no_connection_attempted(
-    server: Server, oa: openai.OpenAI
-) -> None:
+def test_offline_no_connection_attempted(server: Server, oa: openai.OpenAI) -> None:
     """After chat and embedding round trips, the server never tried to leave loopback."""
     oa.chat.completions.create(
         model=DEMO, messages=[{"role": "user", "content": "hi"}], max_tokens=4
@@ -164,7 +165,10 @@ def test_kill_switch_reaches_two_servers_within_a_second(
         headers = {"Authorization": f"Bearer {key}"}
         body = {"model": DEMO, "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2}
         for url in (server.url, second.url):
-            assert httpx.post(f"{url}/v1/chat/completions", json=body, headers=headers).status_code == 200
+            assert (
+                httpx.post(f"{url}/v1/chat/completions", json=body, headers=headers).status_code
+                == 200
+            )
         egide(env, "models", "disable", DEMO, "--reason", "test")
         disabled_at = time.monotonic()
         pending = {server.url, second.url}

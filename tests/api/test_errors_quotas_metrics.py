@@ -30,9 +30,7 @@ def test_validation_errors_are_400_with_param(site: Site, client: TestClient) ->
         "/v1/chat/completions", json=chat_body(temperature=9), headers=site.auth()
     )
     assert assert_error(response, 400)["param"] == "temperature"
-    response = client.post(
-        "/v1/chat/completions", content=b"{not json", headers=site.auth()
-    )
+    response = client.post("/v1/chat/completions", content=b"{not json", headers=site.auth())
     assert_error(response, 400)
 
 
@@ -45,7 +43,9 @@ def test_context_overflow_is_400_with_counts(site: Site, client: TestClient) -> 
 
 
 def test_unknown_model_is_404(site: Site, client: TestClient) -> None:
-    response = client.post("/v1/chat/completions", json=chat_body(model="gpt-9"), headers=site.auth())
+    response = client.post(
+        "/v1/chat/completions", json=chat_body(model="gpt-9"), headers=site.auth()
+    )
     assert assert_error(response, 404, "not_found")["type"] == "not_found_error"
     response = client.post(
         "/v1/embeddings", json={"model": "echo-dr", "input": "x"}, headers=site.auth()
@@ -83,7 +83,9 @@ def test_queue_full_is_503(site: Site, client: TestClient, monkeypatch) -> None:
     assert entry.details["status"] == 503 and entry.details["error"] == "service_unavailable"
 
 
-def test_stream_failing_midway_ends_with_error_event(site: Site, client: TestClient, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_stream_failing_midway_ends_with_error_event(
+    site: Site, client: TestClient, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     backend = client.app.state.gateway.deployments.get("echo-dr").backend  # type: ignore[attr-defined]
     original = EchoBackend.stream
 
@@ -123,7 +125,9 @@ def test_token_quota_per_organisation_with_override(data_dir: Path) -> None:
     site = build_site(data_dir, rate_overrides={"org:DRM": {"tokens_per_minute": 10}})
     with site.client() as client:
         long = chat_body(" ".join(["word"] * 20))
-        assert client.post("/v1/chat/completions", json=long, headers=site.auth()).status_code == 200
+        assert (
+            client.post("/v1/chat/completions", json=long, headers=site.auth()).status_code == 200
+        )
         response = client.post("/v1/chat/completions", json=chat_body(), headers=site.auth("carol"))
         assert_error(response, 429)
         assert "org:DRM tokens per minute" in response.json()["error"]["message"]

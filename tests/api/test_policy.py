@@ -37,7 +37,10 @@ def test_default_label_comes_from_the_user(site: Site, client: TestClient) -> No
 
 
 def test_utf8_marking_header(site: Site, client: TestClient) -> None:
-    headers: dict[str, str | bytes] = {**site.auth("alice"), "X-Egide-Label": "NON PROTÉGÉ".encode()}
+    headers: dict[str, str | bytes] = {
+        **site.auth("alice"),
+        "X-Egide-Label": "NON PROTÉGÉ".encode(),
+    }
     response = client.post("/v1/chat/completions", json=chat_body(), headers=headers)
     assert response.status_code == 200, response.text
 
@@ -96,4 +99,6 @@ def test_models_lists_only_usable_models(site: Site, client: TestClient) -> None
     assert names("carol") == {"echo-dr", "echo-secret", "echo-embed"}
     card = client.get("/v1/models/echo-dr", headers=site.auth("carol")).json()
     assert card["accreditation"] == "DIFFUSION RESTREINTE" and card["label"] == "NON PROTÉGÉ"
-    assert client.get("/v1/models/echo-secret-weights", headers=site.auth("carol")).status_code == 404
+    assert (
+        client.get("/v1/models/echo-secret-weights", headers=site.auth("carol")).status_code == 404
+    )
