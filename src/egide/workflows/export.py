@@ -2,34 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from egide.core.labels import PolicyRegistry
+from egide.workflows.document import MarkedDocument, document_of
 from egide.workflows.proposals import Proposal
 
 
 def render_markdown(proposal: Proposal, policies: PolicyRegistry) -> str:
     """Markdown with the banner marking first and last, and the decision record."""
-    banner = policies.format(proposal.label)
-    portion = policies.portion(proposal.label)
-    lines = [banner, "", f"# {proposal.title}", ""]
-    lines += [f"{portion} {paragraph}" for paragraph in _paragraphs(proposal.content)]
+    return markdown_of(document_of(proposal, policies), policies)
+
+
+def markdown_of(document: MarkedDocument, policies: PolicyRegistry) -> str:
+    """Markdown of a marked document: banner, title, portion-marked blocks, record, banner."""
+    banner = policies.format(document.label)
+    lines = [banner, "", f"# {document.title}", ""]
+    for block in document.blocks:
+        if block.kind == "heading":
+            lines += ["", f"## {block.text}", ""]
+            continue
+        portion = policies.portion(block.label or document.label)
+        bullet = "- " if block.kind == "bullet" else ""
+        lines.append(f"{bullet}{portion} {block.text}")
     lines += ["", "---", "", "Décision / Decision:"]
-    for event in proposal.history:
-        if event.action in ("approve", "amend", "reject", "dissent"):
-            note = f" — {event.rationale}" if event.rationale else ""
-            lines.append(
-                f"- {event.action} by {event.actor} at {event.at:%Y-%m-%d %H:%M} UTC{note}"
-            )
-    if proposal.model:
-        lines.append(f"- AI involvement: {proposal.model} (weights {proposal.model_digest or '?'})")
-    lines.append(f"- Content SHA-256: {proposal.content_hash}")
+    lines += [f"- {line}" for line in document.record]
     lines += ["", banner, ""]
     return "\n".join(lines)
-
-
-def _paragraphs(content: dict[str, Any]) -> list[str]:
-    text = content.get("text")
-    if isinstance(text, str):
-        return [p.strip() for p in text.split("\n\n") if p.strip()]
-    return [f"{key}: {value}" for key, value in content.items()]
