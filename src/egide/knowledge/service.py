@@ -29,10 +29,10 @@ from egide.audit import Journal
 from egide.core import access
 from egide.core.labels import Label, PolicyRegistry, join
 from egide.core.principals import Principal
-from egide.errors import Conflict, InvalidInput, NotFound
+from egide.errors import ConfigurationError, Conflict, InvalidInput, NotFound
 from egide.knowledge.answer import Answer, Passage, extractive_answer
 from egide.knowledge.chunking import chunk_document
-from egide.knowledge.embedder import CachedEmbedder, Embedder
+from egide.knowledge.embedder import DIMENSIONS, CachedEmbedder, Embedder
 from egide.knowledge.extract import ExtractedDocument, extract
 from egide.knowledge.markings import detect_markings
 from egide.knowledge.ranking import Index, index_for
@@ -78,7 +78,15 @@ class KnowledgeService:
     def embedder(self) -> CachedEmbedder:
         """The embedder, built on first use (loading it takes a moment)."""
         if self._embedder is None:
-            self._embedder = CachedEmbedder(self._embedder_factory())
+            embedder = self._embedder_factory()
+            if embedder.dimension != DIMENSIONS:
+                raise ConfigurationError(
+                    f"the embedder {embedder.id} gives {embedder.dimension}-dimensional vectors "
+                    f"but the knowledge index holds {DIMENSIONS}-dimensional ones: choose a "
+                    f"{DIMENSIONS}-dimension model (EGIDE_EMBEDDER), or re-index the documents "
+                    "into a new database built for that dimension"
+                )
+            self._embedder = CachedEmbedder(embedder)
         return self._embedder
 
     @property
@@ -313,12 +321,15 @@ class KnowledgeService:
         """Chunks for `query` among those the principal may read."""
         with self._db.transaction() as session:
             scope = self._collection(session, principal, collection).id if collection else None
+            readable = self._readable(session, principal)
+            # Defence in depth: on PostgreSQL the ranking below runs under row-level security.
+            self._index.confine(session, readable)
             return search(
                 session,
                 self._index,
                 self.embedder,
                 query,
-                readable=self._readable(session, principal),
+                readable=readable,
                 collection=scope,
                 k=k,
                 mode=mode,
