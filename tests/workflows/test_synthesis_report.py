@@ -236,8 +236,17 @@ def test_statement_and_field_must_agree(term: str, other: str) -> None:
 
 @given(
     term=st.sampled_from(
-        ["probable", "highly likely", "probably", "realistic possibility", "nearly certain",
-         "remote chance", "highly improbable", "roughly even odds", "most likely"]
+        [
+            "probable",
+            "highly likely",
+            "probably",
+            "realistic possibility",
+            "nearly certain",
+            "remote chance",
+            "highly improbable",
+            "roughly even odds",
+            "most likely",
+        ]
     ),
     where=st.sampled_from(["bluf", "statement", "gap"]),
 )
@@ -277,7 +286,9 @@ def test_admiralty_codes() -> None:
         (["E3", "B2"], "likely", "moderate"),
     ],
 )
-def test_likelihood_and_confidence_rules(codes: list[str], likelihood: str, confidence: str) -> None:
+def test_likelihood_and_confidence_rules(
+    codes: list[str], likelihood: str, confidence: str
+) -> None:
     gradings = [parse_grading(c) for c in codes]
     assert likelihood_of(gradings) == likelihood
     assert confidence_of(gradings) == confidence

@@ -27,6 +27,12 @@ from egide.workflows.synthesis.lexicon import Grading
 
 MAX_JUDGMENTS = 3
 _CORROBORATION = 0.5
+# Question words ask; they are not something a source could fail to mention.
+_ASKING = frozenset(
+    "quand comment pourquoi combien quel quelle quels quelles lequel laquelle "
+    "when where why how what which who whom whose will would shall".split()
+)
+_STEM = 5
 _PARTS = re.compile(r"[?;:!\n]|,|\bet\b|\band\b|\bou\b|\bor\b", re.IGNORECASE)
 
 
@@ -180,7 +186,7 @@ def _best_sentence(claim: str, source: Source) -> str:
 def _basis(documents: Sequence[Source]) -> str:
     graded = ", ".join(f"[{s.number}] {s.grading.code}" for s in documents)
     count = len(documents)
-    reported = "reported by 1 document" if count == 1 else f"reported by {count} documents"
+    reported = "Reported by 1 document" if count == 1 else f"Reported by {count} documents"
     return f"{reported} ({graded}); gradings are the analyst's, ungraded counts as F6."
 
 
@@ -211,12 +217,20 @@ def _alternatives(single: Sequence[int]) -> list[str]:
 
 def _gaps(tasking: str, sources: Sequence[Source], single: Sequence[int]) -> list[str]:
     gaps = []
-    everything = set().union(*(words(s.text) for s in sources))
+    # Prefixes, so that "blindé" is found in "blindée" and "regroupe" in "regroupement".
+    everything = {w[:_STEM] for s in sources for w in words(s.text)}
+
+    def asked_in(text: str) -> set[str]:
+        return {w for w in words(text) if w not in _ASKING}
+
+    def mentioned(word: str) -> bool:
+        return word[:_STEM] in everything
+
     for part in (p.strip() for p in _PARTS.split(tasking)):
-        asked = words(part)
-        if asked and len(asked & everything) / len(asked) < _CORROBORATION:
+        asked = asked_in(part)
+        if asked and sum(map(mentioned, asked)) / len(asked) < _CORROBORATION:
             gaps.append(f"No source you may read addresses: «{part}».")
-    missing = sorted(words(tasking) - everything)
+    missing = sorted(w for w in asked_in(tasking) if not mentioned(w))
     if missing:
         gaps.append(f"Terms of the tasking that no source mentions: {', '.join(missing)}.")
     seen: dict[int, Source] = {}

@@ -85,7 +85,7 @@ def unquoted(text: str) -> str:
 
 
 def likelihood_terms(text: str) -> list[str]:
-    """ICD 203 likelihood terms used outside quotes, normalised ("almost certainly" → "almost certain")."""
+    """ICD 203 terms used outside quotes ("almost certainly" read as "almost certain")."""
     found = [m.lower() for m in _ICD.findall(unquoted(text))]
     return ["almost certain" if m == "almost certainly" else m for m in found]
 
@@ -113,7 +113,7 @@ class Grading:
 
     @property
     def code(self) -> str:
-        """"B2", or "ungraded"."""
+        """ "B2", or "ungraded"."""
         if self.reliability is None or self.credibility is None:
             return UNGRADED
         return f"{self.reliability}{self.credibility}"

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from egide.core.labels import Label, PolicyRegistry, join
-from egide.workflows.synthesis.lexicon import RANGES, Grading
+from egide.workflows.synthesis.lexicon import RANGES, UNGRADED, Grading
 
 
 def blocks_of(
@@ -40,7 +40,9 @@ def blocks_of(
         out.append(
             marked("bullet", f"Likelihood: {j['likelihood']} ({RANGES[j['likelihood']]}).", cited)
         )
-        out.append(marked("bullet", f"Confidence: {j['confidence']}. {j['confidence_basis']}", cited))
+        out.append(
+            marked("bullet", f"Confidence: {j['confidence']}. {j['confidence_basis']}", cited)
+        )
     out.append(heading("Facts reported by the sources"))
     for fact in report["facts"]:
         n = fact["source"]
@@ -58,12 +60,14 @@ def blocks_of(
         n = source["number"]
         grading = Grading(source["reliability"], source["credibility"])
         page = f", p. {source['page']}" if source["page"] else ""
+        graded = (
+            grading.meaning
+            if grading.code == UNGRADED
+            else f"graded {grading.code}: {grading.meaning}"
+        )
         out.append(
             marked(
-                "bullet",
-                f"[{n}] {source['title']}{page} — {source['marking']} — graded "
-                f"{grading.code}: {grading.meaning}.",
-                [n],
+                "bullet", f"[{n}] {source['title']}{page} — {source['marking']} — {graded}.", [n]
             )
         )
     out.append(heading("AI involvement"))

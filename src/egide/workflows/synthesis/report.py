@@ -81,8 +81,15 @@ ANALYSIS_SCHEMA: dict[str, Any] = {
 SOURCE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": [
-        "number", "chunk_id", "document_id", "title", "page", "marking",
-        "reliability", "credibility", "grading",
+        "number",
+        "chunk_id",
+        "document_id",
+        "title",
+        "page",
+        "marking",
+        "reliability",
+        "credibility",
+        "grading",
     ],
     "additionalProperties": False,
     "properties": {
@@ -317,7 +324,7 @@ _SPACE = re.compile(r"\s+")
 def _quotes(text: str, passage: str | None) -> bool:
     if passage is None:
         return True  # no text to compare with (unknown source: reported as a bad citation)
-    needle = _SPACE.sub(" ", text.strip().strip("«»\"“” ").strip())
+    needle = _SPACE.sub(" ", text.strip().strip('«»"“” ').strip())
     return needle in _SPACE.sub(" ", passage)
 
 
@@ -329,6 +336,10 @@ def _grading(source: Mapping[str, Any], path: str) -> Iterator[Problem]:
             "grades only one of reliability and credibility; grade both (e.g. B2) or neither "
             "(ungraded)",
         )
-    expected = UNGRADED if reliability is None or credibility is None else f"{reliability}{credibility}"
+    expected = (
+        UNGRADED if reliability is None or credibility is None else f"{reliability}{credibility}"
+    )
     if code != expected:
-        yield Problem(f"{path}.grading", f"is {code!r} but reliability and credibility say {expected!r}")
+        yield Problem(
+            f"{path}.grading", f"is {code!r} but reliability and credibility say {expected!r}"
+        )

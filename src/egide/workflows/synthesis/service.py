@@ -132,7 +132,9 @@ class SynthesisService:
             raise InvalidInput("the tasking is empty: say what the report must answer")
         if not 1 <= request.k <= 20:
             raise InvalidInput("k (passages in the context) must be between 1 and 20")
-        sources, unused = await to_thread.run_sync(lambda: self._allowed_sources(principal, request))
+        sources, unused = await to_thread.run_sync(
+            lambda: self._allowed_sources(principal, request)
+        )
         label = join(request.working_label, *(s.label for s in sources))
         analysis, mode, reason = await self._analysis(request, sources, label, engine)
         if mode == "generated":
@@ -140,7 +142,9 @@ class SynthesisService:
             label = join(label, engine.label)
         report = self._report(request.tasking, analysis, sources, mode, engine, reason)
         return await to_thread.run_sync(
-            lambda: self._propose(principal, request, sources, report, label, mode, reason, engine, unused)
+            lambda: self._propose(
+                principal, request, sources, report, label, mode, reason, engine, unused
+            )
         )
 
     # sources -------------------------------------------------------------------------
@@ -154,8 +158,11 @@ class SynthesisService:
     def sources(
         self, principal: Principal, request: SynthesisRequest
     ) -> tuple[list[Source], tuple[str, ...]]:
-        """The numbered sources the principal may read, graded; and the gradings that matched none."""
-        gradings = {key: parse_grading(code, what=f"document {key!r}") for key, code in request.gradings.items()}
+        """The graded, numbered sources the principal may read, and the gradings left unused."""
+        gradings = {
+            key: parse_grading(code, what=f"document {key!r}")
+            for key, code in request.gradings.items()
+        }
         if request.document_ids:
             rows = self._documents(principal, request.document_ids, request.tasking, request.k)
         elif request.collection:
@@ -209,7 +216,12 @@ class SynthesisService:
         readable = self._knowledge.readable_label_ids(principal)
         with self._db.transaction() as session:
             rows = session.execute(
-                select(ChunkRecord, DocumentRecord.title, DocumentRecord.filename, LabelRecord.canonical)
+                select(
+                    ChunkRecord,
+                    DocumentRecord.title,
+                    DocumentRecord.filename,
+                    LabelRecord.canonical,
+                )
                 .join(DocumentRecord, DocumentRecord.id == ChunkRecord.document_id)
                 .join(LabelRecord, LabelRecord.id == ChunkRecord.label_id)
                 .where(ChunkRecord.document_id.in_(list(ids)))
@@ -228,7 +240,11 @@ class SynthesisService:
             order = {doc: i for i, doc in enumerate(ids)}
             ranked = sorted(
                 rows,
-                key=lambda r: (-len(asked & words(r[0].text)), order[r[0].document_id], r[0].ordinal),
+                key=lambda r: (
+                    -len(asked & words(r[0].text)),
+                    order[r[0].document_id],
+                    r[0].ordinal,
+                ),
             )
             return [
                 (c.id, c.document_id, title, filename, c.page, canonical, c.text)
@@ -317,7 +333,9 @@ class SynthesisService:
             }
             for n in cited
         ]
-        inputs = [s.label for s in sources] + ([engine.label] if mode == "generated" and engine else [])
+        inputs = [s.label for s in sources] + (
+            [engine.label] if mode == "generated" and engine else []
+        )
         proposal = self._proposals.create(
             principal,
             kind="report",
@@ -435,8 +453,17 @@ def _involvement(mode: str, engine: ModelEngine | None, reason: str | None) -> d
             "standards; sources, gradings and labels were filled in by Égide, not the model. "
             "A human approves it before release."
         )
-        return {"mode": mode, "model": engine.name, "model_digest": engine.digest, "statement": statement}
-    offered = f" The model {engine.name} (weights SHA-256 {engine.digest}) was not used: {reason}." if engine else ""
+        return {
+            "mode": mode,
+            "model": engine.name,
+            "model_digest": engine.digest,
+            "statement": statement,
+        }
+    offered = (
+        f" The model {engine.name} (weights SHA-256 {engine.digest}) was not used: {reason}."
+        if engine
+        else ""
+    )
     statement = (
         f"Assembled by rule by Égide {__version__} from passages retrieved by hybrid search "
         "(full text and multilingual-e5 embeddings); no language model wrote any of its text."
