@@ -7,8 +7,12 @@ person's API key (`--api-key` or `EGIDE_API_KEY`), like any API client.
 from __future__ import annotations
 
 import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 import typer
 from rich.console import Console
@@ -16,7 +20,8 @@ from rich.table import Table
 
 from egide.cli.context import ApiKey, authenticated, initialised_platform
 from egide.core.principals import Principal
-from egide.errors import InvalidInput
+from egide.errors import Conflict, InvalidInput
+from egide.workflows.export import export_format, export_proposal
 from egide.workflows.proposals import Proposal
 
 proposals_app = typer.Typer(help="Proposals awaiting a human decision.", no_args_is_help=True)
@@ -88,6 +93,80 @@ def amend(
     if not isinstance(body, dict):
         raise InvalidInput(f"{content} must hold a JSON object")
     _print(initialised_platform().proposals.amend(_me(api_key), proposal_id, body, rationale))
+
+
+@proposals_app.command("export")
+def export(
+    proposal_id: int,
+    format: Annotated[str, typer.Option("--format", help="markdown, pdf or docx.")] = "markdown",
+    out: Annotated[
+        Path | None, typer.Option(help="File to write (default proposal-ID.md|pdf|docx).")
+    ] = None,
+    force: Annotated[bool, typer.Option(help="Overwrite the file if it exists.")] = False,
+    api_key: ApiKey = None,
+) -> None:
+    """Export an approved proposal, marked on every page (the release is journaled)."""
+    me = _me(api_key)
+    chosen = export_format(format)
+    target = out or Path(f"proposal-{proposal_id}.{chosen.suffix}")
+    if not target.parent.is_dir():
+        raise InvalidInput(f"folder {target.parent} does not exist; create it or choose --out")
+    if target.exists() and not force:
+        raise Conflict(f"{target} already exists; pass --force to overwrite it or choose --out")
+    platform = initialised_platform()
+    # The file is opened before the release, so an unwritable place is known before
+    # the journal records an export; it gets its name only once complete.
+    with _atomic(target, replace=force) as handle:
+        done = export_proposal(platform.proposals, platform.policies, me, proposal_id, chosen.name)
+        handle.write(done.data)
+    Console(stderr=True).print(
+        f"{done.proposal.marking}: proposal {proposal_id} written to {target}",
+        markup=False,
+        highlight=False,
+    )
+
+
+@contextmanager
+def _atomic(target: Path, *, replace: bool) -> Iterator[BinaryIO]:
+    """A temporary file beside `target`, renamed to it only if the block succeeds."""
+    try:
+        fd, temporary = tempfile.mkstemp(
+            dir=target.parent, prefix=f".{target.name}.", suffix=".part"
+        )
+    except OSError as error:
+        raise InvalidInput(
+            f"cannot write in {target.parent}: {error.strerror}; choose --out"
+        ) from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        if replace:
+            os.replace(temporary, target)
+        else:
+            _link(temporary, target)
+    except FileExistsError:
+        raise Conflict(f"{target} already exists; pass --force to overwrite it") from None
+    except OSError as error:
+        raise InvalidInput(
+            f"cannot write {target}: {error.strerror}; choose another --out"
+        ) from None
+    finally:
+        Path(temporary).unlink(missing_ok=True)
+
+
+def _link(temporary: str, target: Path) -> None:
+    """Give the file its name unless the name is taken, even if it appeared meanwhile."""
+    try:
+        os.link(temporary, target)
+    except FileExistsError:
+        raise
+    except OSError:
+        # File systems without hard links (FAT removable media, some shares).
+        if target.exists():
+            raise FileExistsError(target) from None
+        os.replace(temporary, target)
 
 
 def _print(p: Proposal) -> None:

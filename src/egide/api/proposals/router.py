@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
 from egide.api.dependencies import LABEL_HEADER, PrincipalDep
@@ -18,7 +18,7 @@ from egide.api.proposals.protocol import (
     Rationale,
     Suspension,
 )
-from egide.workflows.export import render_markdown
+from egide.workflows.export import export_proposal
 from egide.workflows.proposals import ProposalService
 
 router = APIRouter()
@@ -115,23 +115,31 @@ async def dissent(
     )
 
 
+@router.get("/v1/proposals/{proposal_id}/export")
 @router.post("/v1/proposals/{proposal_id}/export")
 async def export(
     proposal_id: int,
     proposals: Proposals,
     principal: PrincipalDep,
     request: Request,
-    format: Annotated[Literal["markdown"], Query()] = "markdown",
-) -> PlainTextResponse:
-    """Export an approved proposal for dissemination, with its banner and portion marks."""
-    released = await run_in_threadpool(
-        proposals.release, principal, proposal_id, f"export {format}"
-    )
+    format: Annotated[str, Query(description="markdown, pdf or docx")] = "markdown",
+) -> Response:
+    """Export an approved proposal for dissemination, with its banner and portion marks.
+
+    GET serves download links; POST is kept for clients written against it.
+    Either way the release is journaled and refused unless the proposal is approved.
+    """
     policies = request.app.state.platform.policies
-    return PlainTextResponse(
-        render_markdown(released, policies),
-        media_type="text/markdown; charset=utf-8",
-        headers={LABEL_HEADER: policies.format(released.label, "en")},
+    done = await run_in_threadpool(
+        export_proposal, proposals, policies, principal, proposal_id, format
+    )
+    return Response(
+        done.data,
+        media_type=done.format.media_type,
+        headers={
+            LABEL_HEADER: policies.format(done.proposal.label, "en"),
+            "Content-Disposition": f'attachment; filename="{done.filename}"',
+        },
     )
 
 
