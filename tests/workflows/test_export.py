@@ -106,6 +106,15 @@ def test_characters_that_cannot_be_drawn_are_shown_not_dropped() -> None:
     assert "(DR) avant 中 après\ufffd\ufffdfin" in [p.text for p in word.paragraphs]
 
 
+def test_long_title_and_record_fit_docx_properties() -> None:
+    title = "Synthèse " * 40
+    record = ("approve by chef — " + "recoupé " * 40, "Content SHA-256: " + "ab" * 32)
+    doc = MarkedDocument(title, R.parse("DR"), (Block("paragraph", "x", R.parse("DR")),), record)
+    props = docx.Document(BytesIO(render(doc, R, "docx"))).core_properties
+    assert len(props.title) == 255 and props.title.endswith("…")
+    assert props.comments == record[-1]
+
+
 def test_docx_banner_in_header_and_footer_of_every_page(document: MarkedDocument) -> None:
     word = docx.Document(BytesIO(render(document, R, "docx")))
     assert len(word.sections) == 1

@@ -64,12 +64,12 @@ def docx_of(document: MarkedDocument, policies: PolicyRegistry) -> bytes:
 
     now = datetime.now(UTC).replace(microsecond=0)
     props = doc.core_properties
-    props.title = _safe(document.title)
-    props.subject = banner
-    props.category = banner
-    props.keywords = f"{banner}; {policies.portion(document.label)}"
+    props.title = _property(document.title)
+    props.subject = props.category = _property(banner)
+    props.keywords = _property(f"{banner}; {policies.portion(document.label)}")
     props.author = props.last_modified_by = "Égide"
-    props.comments = _safe("\n".join(document.record))
+    # The content hash ties the file to the approval in the journal.
+    props.comments = _property(document.record[-1] if document.record else "")
     props.language = "fr-FR"
     props.revision = 1
     props.created = props.modified = now
@@ -82,6 +82,12 @@ def docx_of(document: MarkedDocument, policies: PolicyRegistry) -> bytes:
 def _safe(text: str) -> str:
     """Text XML can hold: control characters would make python-docx refuse the document."""
     return _CONTROL.sub("\ufffd", text)
+
+
+def _property(text: str) -> str:
+    """A core property value: python-docx refuses more than 255 characters."""
+    text = _safe(text)
+    return text if len(text) <= 255 else text[:254] + "…"
 
 
 def _banner(paragraph: Paragraph, banner: str) -> None:

@@ -95,7 +95,7 @@ def pdf_of(document: MarkedDocument, policies: PolicyRegistry) -> bytes:
     pdf.set_lang("fr")
     pdf.add_page()
     pdf.set_font(_FONT, "B", 16)
-    pdf.multi_cell(0, 8, _clean(document.title), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, 8, _clean(document.title), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(4)
     for block in document.blocks:
         _block(pdf, block, policies.portion(block.label or document.label))
@@ -128,7 +128,7 @@ def _heading(pdf: _Pages, text: str, size: float) -> None:
         pdf.add_page()
     pdf.ln(2)
     pdf.set_font(_FONT, "B", size)
-    pdf.multi_cell(0, size * 0.55, _clean(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(0, size * 0.55, _clean(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(2)
 
 
@@ -139,4 +139,4 @@ def _record(pdf: _Pages, record: tuple[str, ...]) -> None:
     _heading(pdf, _RECORD_TITLE, 11)
     pdf.set_font(_FONT, "", 9)
     for line in record:
-        pdf.multi_cell(0, 4.5, f"– {_clean(line)}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(0, 4.5, f"– {_clean(line)}", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
