@@ -91,6 +91,7 @@ def test_a_dimension_other_than_the_index_is_a_clear_error(tmp_path: Path, data_
     pooling.write_text(json.dumps({**config, "pooling_mode_cls_token": True}))  # 768 dimensions
     settings = Settings(data_dir=data_dir, embedder=f"sentence-transformers:{target}")
     platform = Platform(settings)
+    platform.initialise()
     try:
         with pytest.raises(ConfigurationError, match=r"768-dimensional.*re-index"):
             _ = platform.knowledge.embedder
