@@ -31,6 +31,7 @@ from egide.api.models.router import router as models_router
 from egide.api.oidc import OidcVerifier
 from egide.api.proposals.router import router as proposals_router
 from egide.api.ratelimit import RateLimiter
+from egide.api.synthesis.router import router as synthesis_router
 from egide.app import Platform
 from egide.inference import BackendInfo
 from egide.settings import Settings
@@ -78,6 +79,7 @@ def create_app(platform: Platform, *, deployments: Deployments | None = None) ->
         health_router,
         knowledge_router,
         proposals_router,
+        synthesis_router,
     )
     for router in routers:
         app.include_router(router)

@@ -20,6 +20,7 @@ from egide.cli import knowledge as knowledge_cli
 from egide.cli import models as models_cli
 from egide.cli import proposals as proposals_cli
 from egide.cli import serve as serve_cli
+from egide.cli import synthesis as synthesis_cli
 from egide.errors import EgideError
 
 app = typer.Typer(
@@ -42,6 +43,7 @@ app.add_typer(knowledge_cli.collections_app, name="collections")
 app.command("ingest")(knowledge_cli.ingest)
 app.command("search")(knowledge_cli.search_command)
 app.command("ask")(knowledge_cli.ask)
+app.command("synthesize")(synthesis_cli.synthesize)
 app.command("demo")(demo_cli.demo)
 app.add_typer(bench_cli.bench_app, name="bench")
 

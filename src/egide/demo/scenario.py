@@ -1,5 +1,6 @@
 """The demonstration scenario: a fictional exercise corpus, people at several clearances,
-questions answered under their labels, a report proposed, approved and exported.
+questions answered under their labels, an intelligence synthesis report (ICD 203 terms,
+Admiralty gradings) proposed, refused for export before approval, approved and exported.
 
 Everything runs for real on the embedded default (SQLite, the e5 embedder, the
 demo model registered from its package); nothing is mocked.
@@ -7,11 +8,13 @@ demo model registered from its package); nothing is mocked.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from egide.app import Platform
 from egide.core.principals import Role
@@ -19,6 +22,7 @@ from egide.errors import EgideError
 from egide.knowledge.answer import Answer
 from egide.modelhub.demo import DEMO_MODEL_NAME, register_demo_model
 from egide.workflows.export import render_markdown
+from egide.workflows.synthesis import SynthesisRequest, SynthesisService, parse_grading
 
 COLLECTION = "exercice-trident-boreal"
 PEOPLE = {
@@ -36,6 +40,15 @@ QUESTIONS = [
     ("sous-officier", "Où se regroupe le bataillon blindé adverse ?"),
 ]
 
+TASKING = "Où se regroupe le bataillon blindé adverse et quand franchira-t-il l'Osna ?"
+# The analyst's Admiralty gradings of the exercise sources (the others stay ungraded).
+GRADINGS = {
+    "renseignement-osna.txt": "B2",
+    "nato-intsum.md": "A2",
+    "osint-varnie.html": "C3",
+    "sitrep-2026-11-18.md": "B1",
+}
+
 
 @dataclass
 class DemoResult:
@@ -45,6 +58,7 @@ class DemoResult:
     answers: list[tuple[str, str, Answer]]
     proposal_id: int
     export: str
+    report: dict[str, Any]
 
 
 def corpus_files() -> list[tuple[str, bytes]]:
@@ -111,21 +125,38 @@ def run_scenario(platform: Platform, say: Callable[[str], None] = print) -> Demo
             say(f"  {line}")
 
     analyst = identity.principal("analyste")
-    synthesis = next(a for u, _, a in answers if u == "analyste")
     model = platform.models.get(DEMO_MODEL_NAME)
-    proposal = platform.proposals.create(
-        analyst,
-        kind="report",
-        title="Synthèse — menace de franchissement de l'Osna (EXERCICE)",
-        content={"text": synthesis.text},
-        evidence=[
-            {"chunk": c.chunk_id, "document": c.document_title, "marking": c.marking}
-            for c in synthesis.citations
-        ],
-        input_labels=[p.label for p in synthesis.passages],
-        model=model.name,
-        model_digest=model.files[0].sha256 if model.files else None,
-        workflow="knowledge-extractive",
+    say(f"\nanalyste grades the sources and asks for a synthesis: {TASKING}")
+    for document, code in GRADINGS.items():
+        say(f"  {document:28} graded {code} ({parse_grading(code).meaning})")
+    synthesis = asyncio.run(
+        SynthesisService(
+            platform.database, platform.journal, policies, knowledge, platform.proposals
+        ).synthesize(
+            analyst,
+            SynthesisRequest(
+                tasking=TASKING,
+                working_label=analyst.clearance.as_label(),
+                collection=COLLECTION,
+                gradings=GRADINGS,
+            ),
+        )
+    )
+    # The demo model is too small to analyse: the report is assembled by rule from the
+    # extracted evidence, and says so in its AI-involvement statement.
+    report = synthesis.report
+    proposal = synthesis.proposal
+    say(f"  [{proposal.marking}] BLUF: {report['bluf']['text']} {report['bluf']['sources']}")
+    for number, judgment in enumerate(report["key_judgments"], start=1):
+        say(
+            f"  KJ{number}: {judgment['likelihood']} / confidence {judgment['confidence']} "
+            f"{judgment['sources']} — {judgment['statement']}"
+        )
+    for source in report["sources"]:
+        say(f"  [{source['number']}] {source['title']} ({source['marking']}) {source['grading']}")
+    say(
+        f"  {report['ai_involvement']['statement']} ({model.name} is a demo model: "
+        "it writes no part of a report)"
     )
     say(f"\nproposal #{proposal.id} [{proposal.marking}] awaits a decision")
     try:
@@ -140,9 +171,11 @@ def run_scenario(platform: Platform, say: Callable[[str], None] = print) -> Demo
     say("  approved by approbateur; exported:\n")
     say(export)
     with platform.database.transaction() as session:
-        report = platform.journal.verify(session)
-    say(f"audit journal: {report.message} ({report.entries} entries)")
-    return DemoResult(keys=keys, answers=answers, proposal_id=proposal.id, export=export)
+        verified = platform.journal.verify(session)
+    say(f"audit journal: {verified.message} ({verified.entries} entries)")
+    return DemoResult(
+        keys=keys, answers=answers, proposal_id=proposal.id, export=export, report=report
+    )
 
 
 def write_keys(data_dir: Path, keys: dict[str, str]) -> Path:

@@ -1,0 +1,1 @@
+"""`POST /v1/intelligence/synthesis`: an assessed report, proposed for a human decision."""

@@ -1,0 +1,85 @@
+"""`egide synthesize "tasking"`: an assessed report from your sources, proposed for approval.
+
+The command acts as the person whose API key is given: the sources are the
+passages they may read, and the report becomes their proposal. It assembles
+the report by rule from the extracted evidence (no model writes it); to have
+a capable model draft it, use `POST /v1/intelligence/synthesis` with `model`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from egide.cli.context import ApiKey, authenticated, initialised_platform
+from egide.errors import InvalidInput
+from egide.workflows.synthesis import SynthesisRequest, SynthesisService
+
+
+def synthesize(
+    tasking: Annotated[str, typer.Argument(help="The question or tasking the report answers.")],
+    collection: Annotated[
+        str | None, typer.Option("--collection", "-c", help="Search this collection.")
+    ] = None,
+    document: Annotated[
+        list[int] | None,
+        typer.Option("--document", "-d", help="Use this document id as a source (repeat)."),
+    ] = None,
+    grade: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--grade",
+            "-g",
+            help="Admiralty grading DOC=B2 (DOC: document id, file name or title; repeat).",
+        ),
+    ] = None,
+    label: Annotated[str | None, typer.Option(help="Working label of the tasking.")] = None,
+    k: Annotated[int, typer.Option(help="Passages placed in the context (1-20).")] = 8,
+    api_key: ApiKey = None,
+) -> None:
+    """Write an intelligence synthesis report (ICD 203 terms, Admiralty gradings) as a proposal."""
+    platform = initialised_platform()
+    me = authenticated(api_key, "synthesizing a report")
+    policies = platform.policies
+    working = policies.parse(label) if label else (me.default_label or policies.parse("NP"))
+    gradings = dict(_grading(g) for g in grade or [])
+    service = SynthesisService(
+        platform.database, platform.journal, policies, platform.knowledge, platform.proposals
+    )
+    request = SynthesisRequest(
+        tasking=tasking,
+        working_label=working,
+        collection=collection,
+        document_ids=tuple(document or ()),
+        gradings=gradings,
+        k=k,
+        mode="assembled",
+    )
+    done = asyncio.run(service.synthesize(me, request))
+    console = Console()
+    console.print(done.text, markup=False, highlight=False)
+    if done.unused_gradings:
+        console.print(
+            f"gradings that matched no source you were shown: {', '.join(done.unused_gradings)}",
+            markup=False,
+            highlight=False,
+            style="yellow",
+        )
+    console.print(
+        f"\nproposal #{done.proposal.id} [{done.proposal.marking}] awaits a decision "
+        f"(egide proposals show {done.proposal.id})",
+        markup=False,
+        highlight=False,
+    )
+
+
+def _grading(text: str) -> tuple[str, str]:
+    key, sep, code = text.rpartition("=")
+    if not sep or not key.strip():
+        raise InvalidInput(
+            f"--grade {text!r}: write DOC=CODE, e.g. --grade 12=B2 or --grade note.txt=C3"
+        )
+    return key.strip(), code.strip()
