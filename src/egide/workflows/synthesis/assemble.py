@@ -33,6 +33,7 @@ _ASKING = frozenset(
     "when where why how what which who whom whose will would shall".split()
 )
 _STEM = 5
+_PORTION = re.compile(r"^\([A-Z][A-Z0-9 /,.-]*\)\s+")
 _PARTS = re.compile(r"[?;:!\n]|,|\bet\b|\band\b|\bou\b|\bor\b", re.IGNORECASE)
 
 
@@ -139,7 +140,7 @@ def assemble(tasking: str, sources: Sequence[Source]) -> dict[str, Any]:
 def _judgment_sentences(tasking: str, sources: Sequence[Source]) -> list[_Candidate]:
     asked = words(tasking)
     candidates = []
-    every = [(s, x) for s in sources for x in sentences(s.text)]
+    every = [(s, _unmarked(x)) for s in sources for x in sentences(s.text)]
     statements = [(s, x) for s, x in every if _statement(x)] or every
     for source, sentence in statements:
         overlap = len(asked & words(sentence)) / (len(asked) or 1)
@@ -156,6 +157,12 @@ def _judgment_sentences(tasking: str, sources: Sequence[Source]) -> list[_Candid
             continue  # the same statement reported twice is corroboration, not a new judgment
         chosen.append(candidate)
     return chosen
+
+
+def _unmarked(sentence: str) -> str:
+    # A leading portion mark, "(S) …", is the source's marking, not its words: the report
+    # marks every portion itself. What remains is still a verbatim extract.
+    return _PORTION.sub("", sentence, count=1)
 
 
 def _statement(sentence: str) -> bool:
@@ -180,7 +187,8 @@ def _supporting(candidate: _Candidate, sources: Sequence[Source]) -> list[Source
 
 def _best_sentence(claim: str, source: Source) -> str:
     wanted = words(claim)
-    return max(sentences(source.text) or [source.text], key=lambda s: len(wanted & words(s)))
+    best = max(sentences(source.text) or [source.text], key=lambda s: len(wanted & words(s)))
+    return _unmarked(best)
 
 
 def _basis(documents: Sequence[Source]) -> str:

@@ -46,6 +46,7 @@ from egide.workflows.synthesis.render import blocks_of, text_of
 from egide.workflows.synthesis.report import (
     ANALYSIS_SCHEMA,
     Problem,
+    ReportInvalid,
     ensure_valid,
     validate_report,
 )
@@ -137,10 +138,17 @@ class SynthesisService:
         )
         label = join(request.working_label, *(s.label for s in sources))
         analysis, mode, reason = await self._analysis(request, sources, label, engine)
+        try:
+            report = self._report(request.tasking, analysis, sources, mode, engine, reason)
+        except ReportInvalid as invalid:
+            if mode != "generated":
+                raise  # an assembled report that fails is a bug in Égide: let it show
+            mode, reason = "assembled", f"the model's report failed validation: {invalid.message}"
+            analysis = assemble(request.tasking, sources)
+            report = self._report(request.tasking, analysis, sources, mode, engine, reason)
         if mode == "generated":
             assert engine is not None
             label = join(label, engine.label)
-        report = self._report(request.tasking, analysis, sources, mode, engine, reason)
         return await to_thread.run_sync(
             lambda: self._propose(
                 principal, request, sources, report, label, mode, reason, engine, unused
@@ -295,7 +303,6 @@ class SynthesisService:
             ],
             "ai_involvement": _involvement(mode, engine, reason),
         }
-        # An assembled report that fails is a bug in Égide, not in the model: let it raise.
         ensure_valid(report, passages={s.number: s.text for s in sources})
         return report
 
