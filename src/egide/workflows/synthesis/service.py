@@ -53,6 +53,8 @@ from egide.workflows.synthesis.report import (
 
 WORKFLOW = "intelligence-synthesis"
 ASSEMBLER = "egide-extractive-assembler"
+MAX_REPORT_TOKENS = 2048
+MIN_REPORT_TOKENS = 256
 Mode = Literal["auto", "assembled", "generated"]
 
 
@@ -400,23 +402,32 @@ async def _generate(
     engine: ModelEngine, tasking: str, sources: Sequence[Source]
 ) -> tuple[dict[str, Any] | None, str | None]:
     """The model's analysis if it is valid, else None and why not."""
+    messages = [ChatMessage("system", _SYSTEM), ChatMessage("user", _prompt(tasking, sources))]
+    backend = engine.backend
+    context = backend.describe().context_size
+    room = MAX_REPORT_TOKENS
+    if context:
+        room = min(room, context - backend.count_tokens(messages))
+        if room < MIN_REPORT_TOKENS:
+            return None, (
+                f"the {len(sources)} passages leave {max(room, 0)} tokens of {engine.name}'s "
+                f"{context}-token context for the report; ask for fewer passages (k)"
+            )
     request = ChatRequest(
-        messages=[
-            ChatMessage("system", _SYSTEM),
-            ChatMessage("user", _prompt(tasking, sources)),
-        ],
-        max_tokens=2048,
+        messages=messages,
+        max_tokens=room,
         temperature=0.0,
         response_format=JsonSchemaFormat(schema=ANALYSIS_SCHEMA, name="intelligence_synthesis"),
     )
     try:
-        result = await engine.backend.chat(request)
+        result = await backend.chat(request)
     except EgideError as error:
         return None, f"the model failed: {error.message}"
     try:
         analysis = json.loads(result.text)
     except json.JSONDecodeError as error:
-        return None, f"the model's output is not JSON ({error.msg} at {error.pos})"
+        cut = " (cut at max_tokens)" if result.finish_reason == "length" else ""
+        return None, f"the model's output is not JSON{cut}: {error.msg} at {error.pos}"
     problems: list[Problem] = validate_report(
         analysis, passages={s.number: s.text for s in sources}, schema=ANALYSIS_SCHEMA
     )
