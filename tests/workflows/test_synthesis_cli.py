@@ -30,5 +30,10 @@ def test_synthesize_from_the_terminal(data_dir: Path, tmp_path: Path) -> None:
     assert lines[0] == "SECRET" and "BOTTOM LINE UP FRONT (BLUF)" in out
     assert "graded B2" in out and "Dravna" in out
     assert "awaits a decision" in lines[-1]
+    cli.ok("models", "demo")
+    drafted = cli.ok(
+        "synthesize", tasking, "-c", "osna", "--model", "smollm2-135m-demo", "--api-key", key
+    )
+    assert "assembled by rule: smollm2-135m-demo is a demonstration model" in drafted
     unkeyed = cli("synthesize", tasking, "-c", "osna")
     assert unkeyed.code == 3 and "API key" in unkeyed.err

@@ -1,9 +1,11 @@
 """`egide synthesize "tasking"`: an assessed report from your sources, proposed for approval.
 
 The command acts as the person whose API key is given: the sources are the
-passages they may read, and the report becomes their proposal. It assembles
-the report by rule from the extracted evidence (no model writes it); to have
-a capable model draft it, use `POST /v1/intelligence/synthesis` with `model`.
+passages they may read, and the report becomes their proposal. Without
+`--model` it assembles the report by rule from the extracted evidence; with
+`--model NAME` it loads that one model in-process, through the same gateway
+policy as `egide serve` (kill switch, accreditation), and lets it draft the
+analysis, falling back to assembly when its output fails validation.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ import typer
 from rich.console import Console
 
 from egide.cli.context import ApiKey, authenticated, initialised_platform
+from egide.core.principals import Principal
 from egide.errors import InvalidInput
-from egide.workflows.synthesis import SynthesisRequest, SynthesisService
+from egide.workflows.synthesis import ModelEngine, Synthesis, SynthesisRequest, SynthesisService
 
 
 def synthesize(
@@ -38,6 +41,12 @@ def synthesize(
     ] = None,
     label: Annotated[str | None, typer.Option(help="Working label of the tasking.")] = None,
     k: Annotated[int, typer.Option(help="Passages placed in the context (1-20).")] = 8,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            help="A capable chat model to draft the analysis (default: assemble by rule)."
+        ),
+    ] = None,
     api_key: ApiKey = None,
 ) -> None:
     """Write an intelligence synthesis report (ICD 203 terms, Admiralty gradings) as a proposal."""
@@ -56,11 +65,13 @@ def synthesize(
         document_ids=tuple(document or ()),
         gradings=gradings,
         k=k,
-        mode="assembled",
+        mode="auto" if model else "assembled",
     )
-    done = asyncio.run(service.synthesize(me, request))
+    done = asyncio.run(_run(service, me, request, model))
     console = Console()
     console.print(done.text, markup=False, highlight=False)
+    if done.fallback_reason and model:
+        console.print(f"assembled by rule: {done.fallback_reason}", markup=False, highlight=False)
     if done.unused_gradings:
         console.print(
             f"gradings that matched no source you were shown: {', '.join(done.unused_gradings)}",
@@ -74,6 +85,32 @@ def synthesize(
         markup=False,
         highlight=False,
     )
+
+
+async def _run(
+    service: SynthesisService, me: Principal, request: SynthesisRequest, model: str | None
+) -> Synthesis:
+    if model is None:
+        return await service.synthesize(me, request)
+    from egide.api import create_app
+    from egide.api.gateway import Gateway
+
+    current = initialised_platform()
+    # Load only the model asked for: a one-shot command need not load them all.
+    settings = current.settings.model_copy(update={"models": [model], "embeddings": False})
+    app = create_app(type(current)(settings))
+    async with app.router.lifespan_context(app):
+        gateway: Gateway = app.state.gateway
+        deployment = gateway.decide(me, request.working_label, gateway.deployments.get(model))
+        engine = ModelEngine(
+            backend=deployment.backend,
+            name=deployment.name,
+            digest=deployment.digest,
+            label=deployment.label,
+            accreditation=deployment.accreditation,
+            demo=deployment.demo,
+        )
+        return await service.synthesize(me, request, engine=engine)
 
 
 def _grading(text: str) -> tuple[str, str]:
