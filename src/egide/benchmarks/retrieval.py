@@ -2,8 +2,9 @@
 
 Each paragraph becomes a document; each question is a query whose hit is its own
 paragraph. Reports recall@1/5/10, nDCG@10 and MRR@10 per method, ingestion
-throughput and query latency (query embedding excluded). Embeddings are cached
-in the benchmark's database, so a second run on the same file skips them.
+throughput and query latency (query embedding excluded). Passage and query
+vectors come from the real model once and are kept on disk
+(`egide.benchmarks.vectors`), so a second run on the same file embeds nothing.
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from egide.app import Platform
+from egide.benchmarks.vectors import DEFAULT_CACHE_DIR, BenchEmbedder
 from egide.core.principals import Role
-from egide.knowledge.embedder import CachedEmbedder
 from egide.knowledge.records import ChunkRecord, DocumentRecord
 from egide.knowledge.search import Mode, search
+from egide.knowledge.service import KnowledgeService
 from egide.settings import Settings
 
 
@@ -53,23 +53,13 @@ def load_squad(path: Path) -> tuple[list[str], list[tuple[str, int]]]:
     return paragraphs, questions
 
 
-class _Precomputed:
-    """Query vectors computed in one batch beforehand (the latency excludes embedding)."""
-
-    def __init__(self, inner: CachedEmbedder) -> None:
-        self.inner = inner
-        self.vectors: dict[str, np.ndarray] = {}
-
-    def query(self, text: str) -> np.ndarray:
-        return self.vectors[text]
-
-
 def run(
     squad: Path,
     data_dir: Path,
     *,
     database_url: str | None = None,
     limit_queries: int | None = None,
+    cache_dir: Path = DEFAULT_CACHE_DIR,
     say: Any = print,
 ) -> dict[str, Any]:
     """Ingest the paragraphs (once), run every question through the three methods."""
@@ -84,13 +74,18 @@ def run(
             roles=[Role.ADMIN, Role.ANALYST],
         )
     reader = identity.principal("bench")
-    knowledge = platform.knowledge
+    embedder = BenchEmbedder(cache_dir)
+    knowledge = KnowledgeService(
+        platform.database, platform.journal, platform.policies, lambda: embedder
+    )
     paragraphs, questions = load_squad(squad)
     if limit_queries:
         questions = questions[:limit_queries]
     if "squad" not in {name for _, name, _ in knowledge.collections(reader)}:
         knowledge.create_collection(reader, "squad")
     label = platform.policies.parse("NP")
+    # Embed in batches up front; paragraphs the chunker cuts in two are embedded as chunks.
+    embedder.prepare([p for p in paragraphs if len(p.split()) <= 220], say=say)
     started = time.perf_counter()
     chunks_before = _count(platform)
     for index, paragraph in enumerate(paragraphs):
@@ -101,13 +96,8 @@ def run(
     new_chunks = _count(platform) - chunks_before
     gold_of_chunk = _gold(platform)
 
-    embedder = _Precomputed(knowledge.embedder)
-    say(f"embedding {len(questions)} questions…")
-    texts = list(dict.fromkeys(q for q, _ in questions))
-    for start in range(0, len(texts), 64):
-        batch = texts[start : start + 64]
-        for text, vector in zip(batch, _embed_queries(knowledge.embedder, batch), strict=True):
-            embedder.vectors[text] = vector
+    say(f"embedding {len(questions)} questions (once; cached in {embedder.cache.path})…")
+    embedder.prepare([q for q, _ in questions], query=True, say=say)
 
     results = []
     ranking = knowledge.index
@@ -151,14 +141,6 @@ def run(
         "methods": [asdict(r) for r in results],
     }
     return report
-
-
-def _embed_queries(embedder: CachedEmbedder, batch: list[str]) -> list[np.ndarray]:
-    inner = embedder.inner
-    if hasattr(inner, "_encode"):
-        matrix = inner._encode(batch, is_query=True)  # one batch, not one by one
-        return list(matrix)
-    return [inner.query(text) for text in batch]
 
 
 def _count(platform: Platform) -> int:

@@ -1,4 +1,4 @@
-"""`egide bench retrieval`: measure retrieval on any SQuAD-format file."""
+"""`egide bench retrieval` and `egide bench scale`: retrieval quality, throughput and latency."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from egide.benchmarks.vectors import DEFAULT_CACHE_DIR
 
 bench_app = typer.Typer(help="Benchmarks (tables + JSON).", no_args_is_help=True)
 DEFAULT_SQUAD = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "squad"
@@ -24,6 +26,9 @@ def retrieval(
     ] = None,
     limit_queries: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
     out: Annotated[Path | None, typer.Option(help="JSON output file.")] = None,
+    cache_dir: Annotated[
+        Path, typer.Option(help="Where the real model's vectors are kept between runs.")
+    ] = DEFAULT_CACHE_DIR,
 ) -> None:
     """Recall@1/5/10, nDCG@10, MRR and latency for full text, dense and hybrid."""
     from egide.benchmarks.retrieval import run, table
@@ -38,12 +43,91 @@ def retrieval(
         work_dir,
         database_url=database_url,
         limit_queries=limit_queries,
+        cache_dir=cache_dir,
         say=lambda m: typer.echo(m, err=True),
     )
     typer.echo(table(report))
     target = out or work_dir.parent / f"retrieval-{report['database']}.json"
     target.write_text(json.dumps(report, indent=2), encoding="utf-8")
     typer.echo(f"written {target}", err=True)
+
+
+@bench_app.command("scale")
+def scale(
+    squad: Annotated[Path, typer.Option(help="SQuAD-format JSON file.")] = DEFAULT_SQUAD
+    / "squad-dev-v1.1.json",
+    sizes: Annotated[str, typer.Option(help="Collection sizes in chunks, comma-separated.")] = (
+        "10000,100000"
+    ),
+    backends: Annotated[str, typer.Option(help="sqlite, postgresql or both.")] = (
+        "sqlite,postgresql"
+    ),
+    queries: Annotated[int, typer.Option(help="Queries timed per method and size.")] = 300,
+    per_document: Annotated[int, typer.Option(help="Paragraphs per ingested file.")] = 50,
+    paragraphs: Annotated[
+        int | None, typer.Option(help="Distinct paragraphs repeated (default: all that fit).")
+    ] = None,
+    embedding_sample: Annotated[
+        int, typer.Option(help="Paragraphs embedded for real to time the model (0: skip).")
+    ] = 32,
+    postgres_url: Annotated[
+        str | None,
+        typer.Option(help="Admin URL of a PostgreSQL with pgvector (default: embedded server)."),
+    ] = None,
+    work_dir: Annotated[Path, typer.Option(help="Where the benchmark's databases live.")] = Path(
+        "bench/results/scale"
+    ),
+    cache_dir: Annotated[
+        Path, typer.Option(help="Where the real model's vectors are kept between runs.")
+    ] = DEFAULT_CACHE_DIR,
+    out: Annotated[Path | None, typer.Option(help="JSON output file.")] = None,
+) -> None:
+    """Ingestion chunks/s and query latency p50/p95 on SQLite and PostgreSQL at each size."""
+    from egide.benchmarks.scale import run, table
+    from egide.benchmarks.vectors import BenchEmbedder
+    from egide.errors import InvalidInput
+
+    if not squad.is_file():
+        raise InvalidInput(f"no SQuAD file at {squad}; pass --squad PATH")
+    try:
+        size_list = [int(s) for s in sizes.split(",") if s.strip()]
+    except ValueError:
+        raise InvalidInput(
+            f"--sizes takes chunk counts separated by commas, not {sizes!r}"
+        ) from None
+    backend_list = [b.strip() for b in backends.split(",") if b.strip()]
+    unknown = set(backend_list) - {"sqlite", "postgresql"}
+    if unknown or not backend_list:
+        raise InvalidInput("--backends takes sqlite, postgresql or sqlite,postgresql")
+    if not size_list or min(size_list) < 1 or queries < 1 or per_document < 1:
+        raise InvalidInput("--sizes, --queries and --per-document must be positive")
+    work_dir.mkdir(parents=True, exist_ok=True)
+    report = run(
+        squad,
+        work_dir,
+        sizes=size_list,
+        backends=backend_list,
+        queries=queries,
+        paragraphs=paragraphs,
+        per_document=per_document,
+        embedding_sample_size=embedding_sample,
+        database_url=postgres_url,
+        embedder=BenchEmbedder(cache_dir),
+        say=lambda m: typer.echo(m, err=True),
+    )
+    typer.echo(table(report))
+    target = out or work_dir.parent / "scale.json"
+    target.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    typer.echo(f"written {target}", err=True)
+
+
+def scale_main(argv: list[str]) -> int:
+    """Entry point of bench/scale.py."""
+    try:
+        bench_app(["scale", *argv], standalone_mode=False)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    return 0
 
 
 def retrieval_main(argv: list[str]) -> int:
