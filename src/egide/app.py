@@ -41,7 +41,10 @@ class Platform:
 
     @cached_property
     def database(self) -> Database:
-        return Database(self.settings.resolved_database_url)
+        return Database(
+            self.settings.resolved_database_url,
+            sqlite_synchronous=self.settings.sqlite_synchronous,
+        )
 
     @cached_property
     def signing_key(self) -> SigningKey:

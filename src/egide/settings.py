@@ -7,7 +7,7 @@ directory alone relocates the whole installation (`EGIDE_DATA_DIR`).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -27,6 +27,9 @@ class Settings(BaseSettings):
 
     database_url: str | None = None
     """SQLAlchemy URL; empty means the embedded SQLite file `<data_dir>/egide.db`."""
+
+    sqlite_synchronous: Literal["normal", "full"] = "normal"
+    """SQLite only: `full` syncs the write-ahead log at every commit (survives power loss)."""
 
     policy_files: list[Path] = Field(default_factory=list)
     """Extra security-policy files (TOML) loaded beside the built-in FR and NATO policies."""

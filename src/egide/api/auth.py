@@ -32,7 +32,8 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token:
             raise AuthenticationFailed("use `Authorization: Bearer <API key or OIDC token>`")
         if token.startswith(API_KEY_PREFIX):
-            # IdentityService caches Argon2 verifications: no hash on the hot path.
+            # IdentityService remembers checked keys briefly: no Argon2, no database
+            # read on the hot path (see egide.identity.apikeys).
             return self._identity.authenticate(token)
         if self._oidc is not None and looks_like_jwt(token):
             return self._oidc.authenticate(token)
@@ -40,3 +41,13 @@ class Authenticator:
             "unrecognised credential; use an Égide API key (egk_…)"
             + (" or an OIDC token" if self._oidc is not None else "")
         )
+
+    def remembered(self, authorization: str | None) -> Principal | None:
+        """The caller, if its API key was checked moments ago (no I/O); else None."""
+        if not authorization:
+            return None
+        scheme, _, token = authorization.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token.startswith(API_KEY_PREFIX):
+            return None
+        return self._identity.remembered(token)

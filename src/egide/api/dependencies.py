@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from anyio import to_thread
 from fastapi import Depends, Request
 
 from egide.api.gateway import Admission, Gateway
@@ -24,9 +25,15 @@ def get_gateway(request: Request) -> Gateway:
     return gateway
 
 
-def get_principal(request: Request) -> Principal:
-    """The authenticated caller (a sync dependency: the key lookup runs off the event loop)."""
-    return get_gateway(request).authenticator.authenticate(request.headers.get("authorization"))
+async def get_principal(request: Request) -> Principal:
+    """The authenticated caller: from memory when its key was just checked, else off the loop."""
+    authenticator = get_gateway(request).authenticator
+    authorization = request.headers.get("authorization")
+    principal = authenticator.remembered(authorization)
+    if principal is None:
+        # The database read (and Argon2 on a key's first use) must not block the loop.
+        principal = await to_thread.run_sync(authenticator.authenticate, authorization)
+    return principal
 
 
 def label_header(request: Request) -> str | None:

@@ -14,7 +14,7 @@ import json
 from collections.abc import Collection, Mapping, Sequence
 from typing import IO, Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from egide.audit.chain import GENESIS_HASH, AuditEntry, Checkpoint, checkpoint_payload, entry_hash
@@ -43,6 +43,8 @@ class Journal:
             raise InvalidInput("checkpoint_every must be at least 1 (EGIDE_AUDIT_CHECKPOINT_EVERY)")
         self.signing_key = signing_key
         self.checkpoint_every = checkpoint_every
+        # (engine, canonical label) -> labels.id; interned labels are never deleted.
+        self._label_ids: dict[tuple[int, str], int] = {}
 
     def append(
         self,
@@ -94,25 +96,41 @@ class Journal:
             details=clean_details,
             prev_hash=prev_hash,
         )
-        session.add(
-            AuditEntryRecord(
+        # A Core insert: the entry is written now, without the ORM's unit of work
+        # (an append is on the path of every API request).
+        session.execute(
+            insert(AuditEntryRecord).values(
                 seq=seq,
                 time=time,
                 actor=actor,
                 action=action,
                 objects=clean_objects,
-                label_id=intern_label(session, label),
+                label_id=self._label_id(session, label),
                 details=clean_details,
                 prev_hash=prev_hash,
                 hash=digest,
             )
         )
-        session.flush()
         if seq % self.checkpoint_every == 0:
             self._sign(session, seq, digest)
         return AuditEntry(
             seq, time, actor, action, clean_objects, label, clean_details, prev_hash, digest
         )
+
+    def _label_id(self, session: Session, label: str) -> int:
+        """The interned id of `label`, remembered once a transaction that used it committed."""
+        bind = session.get_bind()
+        known = self._label_ids.get((id(bind), label))
+        if known is not None:
+            return known
+        label_id = intern_label(session, label)
+
+        def remember(_session: Session) -> None:
+            # Only after commit: an id interned by a transaction that rolls back is void.
+            self._label_ids[(id(bind), label)] = label_id
+
+        event.listen(session, "after_commit", remember, once=True)
+        return label_id
 
     def checkpoint(self, session: Session) -> Checkpoint | None:
         """Sign the current head now; ``None`` if the journal is empty.

@@ -3,9 +3,16 @@
 A token reads `egk_<key id>_<secret>`. The key id is public and indexes the
 row; the secret is 32 random bytes, stored as an Argon2id hash so a stolen
 database does not yield usable keys. Verifying Argon2id on every request would
-cost tens of milliseconds, so a verified token is remembered in memory by its
-SHA-256 (never the token itself) for a short while; revocation and expiry are
-still read from the database on every request.
+cost tens of milliseconds, so a verified secret is remembered in memory by its
+SHA-256 (never the secret itself) for a short while.
+
+Reading the key, its owner and organisation from the database on every
+request would still cost a transaction per request, so the principal a token
+stands for is also remembered, under a keyed BLAKE2b digest of the token, for
+`RECHECK_SECONDS`: after that the database is read again. Revocation and
+disabled accounts therefore take effect in every process within that time (at
+once in the process that made the change), and expiry is checked against the
+clock on every request.
 """
 
 from __future__ import annotations
@@ -15,14 +22,20 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from egide.core.principals import Principal
 from egide.errors import AuthenticationFailed
+from egide.store import utcnow
 
 PREFIX = "egk"
 _HASHER = PasswordHasher()
+RECHECK_SECONDS = 0.5
+"""How long a checked key is trusted before the database is read again (revocation delay)."""
+_RECENT_MAX = 4096
 
 
 @dataclass(frozen=True)
@@ -80,3 +93,44 @@ class Verifier:
         with self._lock:
             self._seen[fingerprint] = now
         return True
+
+
+class RecentKeys:
+    """Principals of recently checked tokens, valid for `RECHECK_SECONDS` (thread-safe).
+
+    Keys are BLAKE2b digests keyed by a per-process random key, so the table
+    holds nothing that would authenticate anywhere else.
+    """
+
+    def __init__(self, recheck_seconds: float = RECHECK_SECONDS) -> None:
+        self._recheck = recheck_seconds
+        self._key = secrets.token_bytes(32)
+        self._seen: dict[bytes, tuple[Principal, datetime | None, float]] = {}
+        self._lock = threading.Lock()
+
+    def _digest(self, token: str) -> bytes:
+        return hashlib.blake2b(token.encode(), key=self._key, digest_size=32).digest()
+
+    def get(self, token: str) -> Principal | None:
+        """The principal of `token` if checked recently and not expired since, else None."""
+        found = self._seen.get(self._digest(token))
+        if found is None:
+            return None
+        principal, expires_at, checked_at = found
+        if time.monotonic() - checked_at >= self._recheck:
+            return None
+        if expires_at is not None and expires_at <= utcnow():
+            return None
+        return principal
+
+    def put(self, token: str, principal: Principal, expires_at: datetime | None) -> None:
+        """Remember that `token` was just checked and stands for `principal`."""
+        with self._lock:
+            if len(self._seen) >= _RECENT_MAX:
+                self._seen.clear()
+            self._seen[self._digest(token)] = (principal, expires_at, time.monotonic())
+
+    def clear(self) -> None:
+        """Forget every token (after a revocation or a disabled account)."""
+        with self._lock:
+            self._seen.clear()

@@ -77,6 +77,7 @@ class IdentityService:
         self._journal = journal
         self._policies = policies
         self._verifier = apikeys.Verifier()
+        self._recent = apikeys.RecentKeys()
         self.admin_label = policies.canonical(policies.parse(ADMIN_MARKING))
 
     # organisations -----------------------------------------------------------------
@@ -176,6 +177,7 @@ class IdentityService:
             self._record(
                 session, actor, "user.disable", [f"principal:{record.id}"], {"username": username}
             )
+        self._recent.clear()
 
     def principal(self, username: str) -> Principal:
         """The principal named `username`, unscoped."""
@@ -233,6 +235,7 @@ class IdentityService:
                 raise Conflict(f"API key {key_id!r} is already revoked")
             record.revoked_at = utcnow()
             self._record(session, actor, "key.revoke", [f"apikey:{key_id}"], {})
+        self._recent.clear()
 
     def list_keys(self, username: str | None = None) -> list[KeyInfo]:
         """Keys, optionally of one user; secrets are never shown."""
@@ -250,10 +253,27 @@ class IdentityService:
     def authenticate(self, token: str) -> Principal:
         """The principal a bearer token stands for.
 
+        A key checked less than `apikeys.RECHECK_SECONDS` ago is answered from memory
+        (expiry is still compared with the clock); otherwise the database is read
+        again, so a revocation or a disabled account made by any process takes
+        effect within that time, and at once when made through this service.
+
         Raises:
             AuthenticationFailed: unknown, wrong, revoked or expired key, or disabled user.
         """
+        principal = self._recent.get(token)
+        if principal is not None:
+            return principal
         key_id, secret = apikeys.split(token)
+        principal, expires_at = self._authenticate(key_id, secret)
+        self._recent.put(token, principal, expires_at)
+        return principal
+
+    def remembered(self, token: str) -> Principal | None:
+        """The principal of `token` if it was checked within the recheck time (no I/O)."""
+        return self._recent.get(token)
+
+    def _authenticate(self, key_id: str, secret: str) -> tuple[Principal, datetime | None]:
         with self._db.transaction() as session:
             record = session.scalar(select(ApiKeyRecord).where(ApiKeyRecord.key_id == key_id))
             # One message for unknown and wrong keys, so probing learns nothing.
@@ -267,7 +287,7 @@ class IdentityService:
             if user is None or user.disabled:
                 raise AuthenticationFailed("the account of this API key is disabled")
             scopes = None if record.scopes == ["*"] else frozenset(map(Role, record.scopes))
-            return self._principal(session, user, scopes)
+            return self._principal(session, user, scopes), record.expires_at
 
     # helpers -----------------------------------------------------------------------
 

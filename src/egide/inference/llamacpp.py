@@ -12,6 +12,7 @@ model at the next token.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import importlib.metadata
 import threading
@@ -71,6 +72,46 @@ class _Finished:
 _Event = StreamChunk | _Finished | BaseException | None
 
 
+class _Relay:
+    """Events from the worker thread to one task, waking the event loop only when it waits.
+
+    Waking the loop costs a system call and a context switch, and on a machine
+    whose cores all run llama.cpp's threads that steals time from generation.
+    Events go into a deque; the loop is woken only if the consumer is waiting
+    for one, so tokens that arrive while it is busy cost no wake-up at all.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._events: collections.deque[_Event] = collections.deque()
+        self._lock = threading.Lock()
+        self._waiter: asyncio.Future[None] | None = None
+
+    def emit(self, event: _Event) -> None:
+        """Worker side: hand over one event."""
+        with self._lock:
+            self._events.append(event)
+            waiter, self._waiter = self._waiter, None
+        if waiter is not None:
+            # RuntimeError: the loop has closed, so nobody is listening any more.
+            with contextlib.suppress(RuntimeError):
+                self._loop.call_soon_threadsafe(_wake, waiter)
+
+    async def next(self) -> _Event:
+        """Loop side: the next event, waiting for it if none is there."""
+        while True:
+            with self._lock:
+                if self._events:
+                    return self._events.popleft()
+                waiter = self._waiter = self._loop.create_future()
+            await waiter
+
+
+def _wake(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 class LlamaCppBackend:
     """A GGUF model run in-process; implements :class:`~egide.inference.protocol.Backend`.
 
@@ -107,6 +148,7 @@ class LlamaCppBackend:
             raise ConfigurationError(f"llamacpp: cannot load {path}: {exc}") from exc
         self._formatter = self._chat_formatter()
         self._worker = PriorityWorker(self.name, config.max_queue)
+        self._last_count: tuple[tuple[ChatMessage, ...], int] | None = None
         self._closed = False
 
     @classmethod
@@ -121,6 +163,17 @@ class LlamaCppBackend:
 
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         """Tokens of the prompt exactly as generation will see it (chat template applied)."""
+        # The API counts a prompt before queueing it and again when it runs:
+        # remember the last count rather than render and tokenize twice.
+        key = tuple(messages)
+        last = self._last_count
+        if last is not None and last[0] == key:
+            return last[1]
+        count = self._count_tokens(messages)
+        self._last_count = (key, count)
+        return count
+
+    def _count_tokens(self, messages: Sequence[ChatMessage]) -> int:
         formatted = self._formatter(messages=[m.as_dict() for m in messages])
         tokens = self._llama.tokenize(
             formatted.prompt.encode("utf-8"),
@@ -210,22 +263,15 @@ class LlamaCppBackend:
     async def _events(self, request: ChatRequest) -> AsyncGenerator[StreamChunk | _Finished, None]:
         """Run the request on the worker thread and relay its events to this task."""
         check_model_requests_allowed(RUNTIME)
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[_Event] = asyncio.Queue()
-
-        def emit(event: _Event) -> None:
-            # RuntimeError: the loop has closed, so nobody is listening any more.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(queue.put_nowait, event)
-
+        relay = _Relay(asyncio.get_running_loop())
         job = self._worker.submit(
-            lambda cancelled: self._generate(request, emit, cancelled),
-            reject=emit,
+            lambda cancelled: self._generate(request, relay.emit, cancelled),
+            reject=relay.emit,
             priority=request.priority,
         )
         try:
             while True:
-                event = await queue.get()
+                event = await relay.next()
                 if event is None:
                     return
                 if isinstance(event, BaseException):

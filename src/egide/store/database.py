@@ -66,9 +66,17 @@ class Database:
         url: A SQLAlchemy URL: ``sqlite:///<path>`` or
             ``postgresql+psycopg://user@host:5432/egide``.
         echo: Log every SQL statement (debugging only).
+        sqlite_synchronous: SQLite's ``synchronous`` pragma in WAL mode: ``"normal"``
+            (no sync per commit; a power cut may lose the last commits, never half
+            of one) or ``"full"`` (sync at every commit).
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, sqlite_synchronous: str = "normal") -> None:
+        if sqlite_synchronous not in ("normal", "full"):
+            raise ConfigurationError(
+                f"EGIDE_SQLITE_SYNCHRONOUS must be normal or full, not {sqlite_synchronous!r}"
+            )
+        self._sqlite_synchronous = sqlite_synchronous.upper()
         try:
             self.url: URL = make_url(url)
         except exc.ArgumentError as err:
@@ -107,7 +115,17 @@ class Database:
         if path and path != ":memory:" and not path.startswith("file:"):
             _prepare_sqlite_directory(Path(path))
         engine = create_engine(self.url, echo=echo, module=sqlite_module())
-        event.listen(engine, "connect", _configure_sqlite_connection)
+        synchronous = self._sqlite_synchronous
+
+        def configure(dbapi_connection: Any, record: Any) -> None:
+            _configure_sqlite_connection(dbapi_connection, record)
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute(f"PRAGMA synchronous = {synchronous}")
+            finally:
+                cursor.close()
+
+        event.listen(engine, "connect", configure)
         event.listen(engine, "begin", _begin_sqlite_transaction)
         event.listen(engine, "handle_error", self._translate_sqlite_error)
         return engine
@@ -220,6 +238,8 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
     try:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_TIMEOUT_MS}")
+        # WAL: readers never block the writer, and with synchronous=NORMAL a commit
+        # is an append to the log with no fsync (the log is synced at checkpoints).
         cursor.execute("PRAGMA journal_mode = WAL")
     finally:
         cursor.close()
