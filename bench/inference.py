@@ -7,7 +7,17 @@
    API (streamed) versus `llama_cpp.Llama` called directly in Python.
 3. Memory: resident set of `egide serve` with the demo model loaded.
 
-    .venv/bin/python bench/inference.py [--requests 24] [--max-tokens 8] [--runs 3]
+Each figure is the median of `--runs` runs, direct and through Égide
+interleaved so that drift in the machine's load hits both alike; warm-up
+requests are left out. Because wall-clock figures on a shared machine are
+noisy, the CPU time `egide serve` spent per request (gateway) and per
+generated token (embedded) is reported too, read from /proc: it does not
+depend on what else runs. The load average before and after goes into the JSON.
+Both sides of the embedded comparison start each answer from an empty KV
+cache (as Égide does, for reproducible answers) and count generated tokens
+with the model's tokenizer.
+
+    .venv/bin/python bench/inference.py [--requests 24] [--max-tokens 8] [--runs 5]
 
 Results go to bench/results/inference.json. Everything runs on loopback.
 """
@@ -83,6 +93,12 @@ async def burst(
         await asyncio.gather(*(one() for _ in range(n)))
         elapsed = time.perf_counter() - start
     return latencies, n / elapsed
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -164,15 +180,18 @@ def gateway_overhead(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             e_lat: list[list[float]] = []
             d_tp: list[float] = []
             e_tp: list[float] = []
+            e_cpu: list[float] = []
             for _ in range(args.runs):  # interleaved, so drift hits both alike
                 lat, tp = asyncio.run(
                     burst(direct, {}, "smol", args.requests, concurrency, args.max_tokens)
                 )
                 d_lat.append(lat)
                 d_tp.append(tp)
+                before = cpu_seconds(server.pid)
                 lat, tp = asyncio.run(
                     burst(through, auth, "smol-remote", args.requests, concurrency, args.max_tokens)
                 )
+                e_cpu.append((cpu_seconds(server.pid) - before) * 1000 / args.requests)
                 e_lat.append(lat)
                 e_tp.append(tp)
             med = statistics.median
@@ -184,6 +203,7 @@ def gateway_overhead(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 "egide_p99_ms": med(pct(x, 0.99) for x in e_lat),
                 "direct_rps": med(d_tp),
                 "egide_rps": med(e_tp),
+                "serve_cpu_ms_per_request": med(e_cpu),
             }
             row["added_p50_ms"] = row["egide_p50_ms"] - row["direct_p50_ms"]
             row["added_p99_ms"] = row["egide_p99_ms"] - row["direct_p99_ms"]
@@ -199,24 +219,36 @@ def gateway_overhead(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 def embedded(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     import llama_cpp
 
+    vocab = llama_cpp.Llama(model_path=model_path(), vocab_only=True, verbose=False)
+
+    def count(text: str) -> int:
+        return len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
     llm = llama_cpp.Llama(model_path=model_path(), n_ctx=2048, n_threads=2, verbose=False)
     messages = [{"role": "user", "content": PROMPT}]
-    direct_tps, direct_ttft = [], []
-    for _ in range(args.runs):
-        llm.reset()
+
+    def direct_once() -> tuple[float, float, int]:
+        # An empty KV cache, as Égide starts every answer (same prompt work on both sides).
+        llm.reset()  # type: ignore[no-untyped-call]
+        memory = llama_cpp.llama_get_memory(llm.ctx)
+        if memory is not None:
+            llama_cpp.llama_memory_clear(memory, True)
         begin = time.perf_counter()
         first = None
-        tokens = 0
+        parts = []
         for chunk in llm.create_chat_completion(
-            messages=messages, max_tokens=args.gen_tokens, temperature=0, stream=True
+            messages=messages,  # type: ignore[arg-type]
+            max_tokens=args.gen_tokens,
+            temperature=0,
+            stream=True,
         ):
-            if chunk["choices"][0]["delta"].get("content"):
+            text = chunk["choices"][0]["delta"].get("content")  # type: ignore[index, union-attr]
+            if isinstance(text, str) and text:
                 first = first or time.perf_counter()
-                tokens += 1
+                parts.append(text)
         end = time.perf_counter()
-        direct_ttft.append(((first or end) - begin) * 1000)
-        direct_tps.append(tokens / (end - (first or begin)))
-    del llm
+        tokens = count("".join(parts))
+        return tokens / (end - (first or begin)), ((first or end) - begin) * 1000, tokens
 
     port = free_port()
     env = {
@@ -237,7 +269,6 @@ def embedded(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     try:
         wait_ready(f"http://127.0.0.1:{port}/readyz", timeout=180)
         rss_mb = rss_of(server.pid)
-        api_tps, api_ttft = [], []
         body = {
             "model": "smollm2-135m-demo",
             "messages": messages,
@@ -246,36 +277,52 @@ def embedded(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "stream": True,
         }
         headers = {"Authorization": f"Bearer {key}"}
-        for _ in range(args.runs):
+        client = httpx.Client(timeout=300)
+
+        def api_once() -> tuple[float, float, int]:
             begin = time.perf_counter()
             first = None
-            tokens = 0
-            with httpx.stream(
-                "POST",
-                f"http://127.0.0.1:{port}/v1/chat/completions",
-                json=body,
-                headers=headers,
-                timeout=300,
+            parts = []
+            with client.stream(
+                "POST", f"http://127.0.0.1:{port}/v1/chat/completions", json=body, headers=headers
             ) as reply:
                 for line in reply.iter_lines():
                     if line.startswith("data: {") and '"content"' in line:
                         payload = json.loads(line[6:])
-                        if payload["choices"] and payload["choices"][0]["delta"].get("content"):
+                        choices = payload["choices"]
+                        text = choices[0]["delta"].get("content") if choices else None
+                        if text:
                             first = first or time.perf_counter()
-                            tokens += 1
+                            parts.append(text)
             end = time.perf_counter()
-            api_ttft.append(((first or end) - begin) * 1000)
-            api_tps.append(tokens / (end - (first or begin)))
+            tokens = count("".join(parts))
+            return tokens / (end - (first or begin)), ((first or end) - begin) * 1000, tokens
+
+        direct_once(), api_once()  # warm-up, left out
+        direct: list[tuple[float, float, int]] = []
+        api: list[tuple[float, float, int]] = []
+        cpu_per_token: list[float] = []
+        for _ in range(args.runs):  # interleaved, so drift hits both alike
+            direct.append(direct_once())
+            before = cpu_seconds(server.pid)
+            api.append(api_once())
+            cpu_per_token.append((cpu_seconds(server.pid) - before) * 1000 / max(1, api[-1][2]))
+        client.close()
     finally:
         server.terminate()
         server.wait(timeout=30)
+    llm.close()
     med = statistics.median
+    direct_tps = med(r[0] for r in direct)
+    api_tps = med(r[0] for r in api)
     return {
-        "direct_tokens_per_s": round(med(direct_tps), 2),
-        "api_tokens_per_s": round(med(api_tps), 2),
-        "ratio": round(med(api_tps) / med(direct_tps), 3),
-        "direct_ttft_ms": round(med(direct_ttft), 1),
-        "api_ttft_ms": round(med(api_ttft), 1),
+        "direct_tokens_per_s": round(direct_tps, 2),
+        "api_tokens_per_s": round(api_tps, 2),
+        "ratio": round(api_tps / direct_tps, 3),
+        "direct_ttft_ms": round(med(r[1] for r in direct), 1),
+        "api_ttft_ms": round(med(r[1] for r in api), 1),
+        "generated_tokens": med(r[2] for r in api),
+        "serve_cpu_ms_per_token": round(med(cpu_per_token), 2),
         "serve_rss_mb": rss_mb,
     }
 
@@ -293,29 +340,43 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=24, help="requests per burst")
     parser.add_argument("--max-tokens", type=int, default=8, help="tokens per gateway request")
     parser.add_argument("--gen-tokens", type=int, default=128, help="tokens for tokens/s")
-    parser.add_argument("--runs", type=int, default=3, help="repetitions (medians reported)")
+    parser.add_argument("--runs", type=int, default=5, help="repetitions (medians reported)")
     args = parser.parse_args()
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        report = {"gateway": gateway_overhead(args, work), "embedded": embedded(args, work)}
+        report: dict[str, Any] = {
+            "gateway": gateway_overhead(args, work),
+            "embedded": embedded(args, work),
+        }
+    report["machine"] = {
+        "cpus": os.cpu_count(),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "runs": args.runs,
+        "requests_per_burst": args.requests,
+    }
     print("gateway overhead (SmolLM2 via llama_cpp.server; medians of", args.runs, "runs)")
     print(
         f"{'conc':>4} {'direct p50':>10} {'egide p50':>10} {'+p50':>7} {'direct p99':>10} "
-        f"{'egide p99':>10} {'+p99':>7} {'direct rps':>10} {'egide rps':>10} {'ratio':>6}"
+        f"{'egide p99':>10} {'+p99':>7} {'direct rps':>10} {'egide rps':>10} {'ratio':>6} "
+        f"{'cpu/req':>8}"
     )
     for r in report["gateway"]["rows"]:
         print(
             f"{r['concurrency']:>4} {r['direct_p50_ms']:>10.1f} {r['egide_p50_ms']:>10.1f} "
             f"{r['added_p50_ms']:>7.1f} {r['direct_p99_ms']:>10.1f} {r['egide_p99_ms']:>10.1f} "
             f"{r['added_p99_ms']:>7.1f} {r['direct_rps']:>10.2f} {r['egide_rps']:>10.2f} "
-            f"{r['throughput_ratio']:>6.3f}"
+            f"{r['throughput_ratio']:>6.3f} {r['serve_cpu_ms_per_request']:>7.2f}ms"
         )
     e = report["embedded"]
     print(
         f"embedded: direct {e['direct_tokens_per_s']} tok/s, API {e['api_tokens_per_s']} tok/s "
         f"(ratio {e['ratio']}); TTFT direct {e['direct_ttft_ms']} ms, API {e['api_ttft_ms']} ms;"
-        f" egide serve RSS {e['serve_rss_mb']} MB"
+        f" egide serve CPU {e['serve_cpu_ms_per_token']} ms/token, RSS {e['serve_rss_mb']} MB"
     )
+    m = report["machine"]
+    print(f"load average before {m['load_average_before']}, after {m['load_average_after']}")
     out = ROOT / "bench" / "results" / "inference.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))

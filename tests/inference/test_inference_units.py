@@ -263,3 +263,28 @@ def test_switch_forbids_real_model_calls(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv(ALLOW_ENV, "0")
     with pytest.raises(ConfigurationError, match="EchoBackend"):
         check_model_requests_allowed("openai")
+
+
+def test_relay_hands_every_event_over_in_order_across_threads() -> None:
+    import asyncio
+    import threading
+
+    from egide.inference.llamacpp import _Relay
+    from egide.inference.protocol import StreamChunk
+
+    async def run() -> list[str]:
+        relay = _Relay(asyncio.get_running_loop())
+
+        def produce() -> None:
+            for i in range(2000):
+                relay.emit(StreamChunk(str(i)))
+            relay.emit(None)
+
+        threading.Thread(target=produce).start()
+        received = []
+        while (event := await relay.next()) is not None:
+            assert isinstance(event, StreamChunk)
+            received.append(event.text)
+        return received
+
+    assert asyncio.run(run()) == [str(i) for i in range(2000)]
