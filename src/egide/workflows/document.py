@@ -92,7 +92,9 @@ def _record(proposal: Proposal) -> list[str]:
         if event.action in _DECISIONS:
             note = f" — {event.rationale}" if event.rationale else ""
             lines.append(f"{event.action} by {event.actor} at {event.at:%Y-%m-%d %H:%M} UTC{note}")
-    if proposal.model:
-        lines.append(f"AI involvement: {proposal.model} (weights {proposal.model_digest or '?'})")
+    if proposal.model and proposal.model_digest:
+        lines.append(f"AI involvement: {proposal.model} (weights {proposal.model_digest})")
+    elif proposal.model:
+        lines.append(f"AI involvement: none, written by {proposal.model} (no language model)")
     lines.append(f"Content SHA-256: {proposal.content_hash}")
     return lines

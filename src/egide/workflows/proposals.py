@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -151,11 +151,14 @@ class ProposalService:
         model_digest: str | None = None,
         workflow: str = MANUAL,
         submit: bool = True,
+        record_also: Callable[[Session, Proposal], None] | None = None,
     ) -> Proposal:
         """Record a proposal; its label is the join of its inputs and any label given.
 
         AI workflows pass `model`; the manual path (`workflow="manual"`) works
-        even while AI is suspended.
+        even while AI is suspended. `record_also` lets the workflow journal what
+        only it knows (gradings, fallbacks) in the same transaction as the
+        proposal: both are written, or neither.
         """
         if workflow != MANUAL:
             self.ensure_ai_allowed()
@@ -199,7 +202,10 @@ class ProposalService:
                     "state": record.state,
                 },
             )
-            return self._view(session, record)
+            proposal = self._view(session, record)
+            if record_also is not None:
+                record_also(session, proposal)
+            return proposal
 
     def submit(self, principal: Principal, proposal_id: int) -> Proposal:
         """Move the author's draft to `proposed`."""

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from anyio import to_thread
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from egide import __version__
 from egide.audit import Journal
@@ -323,6 +324,9 @@ class SynthesisService:
         unused: tuple[str, ...],
     ) -> Synthesis:
         title = f"Synthèse — {_short(request.tasking)}"
+        consulted = engine is not None and (
+            mode == "generated" or _not_capable(request.mode, engine, label, self._policies) is None
+        )
         labels = {s.number: s.label for s in sources}
         blocks = blocks_of(report, labels, label, self._policies)
         text = text_of(title, blocks, label, self._policies)
@@ -345,6 +349,29 @@ class SynthesisService:
         inputs = [s.label for s in sources] + (
             [engine.label] if mode == "generated" and engine else []
         )
+        details = {
+            "tasking_sha256": hashlib.sha256(request.tasking.encode("utf-8")).hexdigest(),
+            "collection": request.collection,
+            "document_ids": list(request.document_ids),
+            "gradings": {str(s.document_id): s.grading.code for s in sources},
+            "unused_gradings": list(unused),
+            "mode": mode,
+            "fallback_reason": reason,
+            "model": engine.name if engine else None,
+            "model_digest": engine.digest if engine else None,
+            "report_sha256": _sha_json(report),
+        }
+
+        def journal_synthesis(session: Session, proposal: Proposal) -> None:
+            self._journal.append(
+                session,
+                actor=principal.actor,
+                action="synthesis.report",
+                objects=[f"proposal:{proposal.id}", *(f"chunk:{s.chunk_id}" for s in sources)],
+                label=self._policies.canonical(proposal.label),
+                details=details,
+            )
+
         proposal = self._proposals.create(
             principal,
             kind="report",
@@ -353,30 +380,13 @@ class SynthesisService:
             evidence=evidence,
             input_labels=inputs,
             label=request.working_label,
-            model=engine.name if engine else ASSEMBLER,
-            model_digest=engine.digest if engine else f"egide {__version__}",
+            # A model is named when the sources were sent to it (even if its draft was
+            # discarded); a report assembled without consulting one names the assembler.
+            model=engine.name if engine and consulted else ASSEMBLER,
+            model_digest=engine.digest if engine and consulted else None,
             workflow=WORKFLOW,
+            record_also=journal_synthesis,
         )
-        with self._db.transaction() as session:
-            self._journal.append(
-                session,
-                actor=principal.actor,
-                action="synthesis.report",
-                objects=[f"proposal:{proposal.id}", *(f"chunk:{s.chunk_id}" for s in sources)],
-                label=self._policies.canonical(proposal.label),
-                details={
-                    "tasking_sha256": hashlib.sha256(request.tasking.encode("utf-8")).hexdigest(),
-                    "collection": request.collection,
-                    "document_ids": list(request.document_ids),
-                    "gradings": {str(s.document_id): s.grading.code for s in sources},
-                    "unused_gradings": list(unused),
-                    "mode": mode,
-                    "fallback_reason": reason,
-                    "model": engine.name if engine else None,
-                    "model_digest": engine.digest if engine else None,
-                    "report_sha256": _sha_json(report),
-                },
-            )
         return Synthesis(proposal, report, text, proposal.label, mode, reason, unused)
 
 
