@@ -59,5 +59,11 @@ def answer_headers(gateway: Gateway, admission: Admission) -> dict[str, str]:
     }
 
 
-GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+async def _gateway_dependency(request: Request) -> Gateway:
+    # `async` on purpose: FastAPI runs a plain `def` dependency on a worker thread,
+    # a hop that costs more than the lookup itself.
+    return get_gateway(request)
+
+
+GatewayDep = Annotated[Gateway, Depends(_gateway_dependency)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
