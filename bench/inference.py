@@ -86,7 +86,8 @@ async def burst(
             async with gate:
                 begin = time.perf_counter()
                 reply = await client.post(url, json=body, headers=headers)
-                reply.raise_for_status()
+                if reply.status_code != 200:
+                    raise RuntimeError(f"{url} answered {reply.status_code}: {reply.text}")
                 latencies.append((time.perf_counter() - begin) * 1000)
 
         start = time.perf_counter()

@@ -251,6 +251,21 @@ def test_health_probe_brings_a_replica_back() -> None:
     asyncio.run(main())
 
 
+def test_a_slow_probe_marks_down_an_idle_replica_but_not_a_busy_one() -> None:
+    async def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadTimeout("no answer in time")
+
+    async def main() -> None:
+        backend = _backend(handler)
+        a, b = backend.replicas.replicas
+        a.in_flight = 1  # busy with one of our requests: slow, not dead
+        await backend.check_health()
+        assert (a.healthy, b.healthy) == (True, False)
+        await backend.close()
+
+    asyncio.run(main())
+
+
 def test_request_body_follows_openai_and_schema_style() -> None:
     bodies: list[dict[str, object]] = []
 

@@ -200,6 +200,12 @@ class RemoteBackend:
             response = await client.get(replica.url + "/health", timeout=timeout)
             if response.status_code == 404:
                 response = await client.get(replica.url + "/v1/models", timeout=timeout)
+        except httpx.ReadTimeout as exc:
+            # Connected but slow to answer: an engine busy with our own requests
+            # (llama.cpp's server answers probes only between generations) is not down.
+            if replica.in_flight == 0:
+                replica.mark_down(_describe(exc))
+            return
         except httpx.HTTPError as exc:
             replica.mark_down(_describe(exc))
             return
