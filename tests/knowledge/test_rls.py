@@ -1,4 +1,9 @@
-"""Row-level security on PostgreSQL: retrieval that forgot its label filter still leaks nothing."""
+"""Row-level security on PostgreSQL: retrieval that forgot its label filter still leaks nothing.
+
+Ranking queries (ids and scores, label filter in their SQL) run as the
+application role so that their indexes work; the content is then read under
+row-level security, and a ranked id it hides makes the search fail closed.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from sqlalchemy import Engine, create_engine, text
 
 from egide.app import Platform
 from egide.core.principals import Principal, Role
+from egide.errors import IntegrityError
+from egide.knowledge.search import hydrate
 from egide.settings import Settings
 
 pytestmark = pytest.mark.postgres
@@ -85,7 +92,6 @@ def test_a_ranking_query_given_every_label_still_returns_only_readable_chunks(
         knowledge.index.confine(session, readable)
         # The bug this guards against: a ranking call given too wide a label set.
         dense = knowledge.index.dense(session, vector, every, None, 10)
-        matches = knowledge.index.term_matches(session, "bataillon", every, None)
         labels = set(
             session.scalars(
                 text(
@@ -96,7 +102,33 @@ def test_a_ranking_query_given_every_label_still_returns_only_readable_chunks(
             )
         )
     assert dense and labels <= LOW
-    assert matches == set()
+
+
+def test_hydrating_a_ranked_id_that_row_security_hides_fails_closed(platform: Platform) -> None:
+    """Ranking runs as the application role; a filter bug there must not reach the reader."""
+    people = _load(platform)
+    knowledge = platform.knowledge
+    readable = knowledge.readable_label_ids(people["dr"])
+    with platform.database.transaction() as session:
+        ids: dict[str, int] = dict(
+            session.execute(
+                text(
+                    "SELECT d.filename, c.id FROM chunks c JOIN documents d ON d.id = c.document_id"
+                )
+            ).all()
+        )
+    ranked = [(ids["dr.txt"], 0.9), (ids["s.txt"], 0.8), (ids["np.txt"], 0.7)]
+    with platform.database.transaction() as session:
+        with pytest.raises(IntegrityError, match="nothing was returned"):
+            hydrate(session, knowledge.index, ranked, {}, readable=readable)
+        # Confined for the rest of the transaction: even the application's query sees no SECRET.
+        assert (
+            session.scalar(text("SELECT count(*) FROM chunks WHERE id = :i"), {"i": ids["s.txt"]})
+            == 0
+        )
+    with platform.database.transaction() as session:
+        hits = hydrate(session, knowledge.index, ranked[::2], {}, readable=readable)
+    assert [h.filename for h in hits] == ["dr.txt", "np.txt"]
 
 
 def test_without_declared_labels_the_reader_sees_nothing(platform: Platform) -> None:
@@ -127,7 +159,7 @@ def test_the_reader_may_only_read_the_content_tables(platform: Platform, stateme
             session.execute(text(statement))
 
 
-def test_search_runs_under_row_security_and_ingestion_and_deletion_still_work(
+def test_search_reads_content_under_row_security_and_ingestion_and_deletion_still_work(
     platform: Platform,
 ) -> None:
     people = _load(platform)

@@ -6,11 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from egide.app import Platform
 from egide.core.principals import Principal, Role
-from egide.errors import Forbidden, InvalidInput, NotFound
+from egide.errors import Forbidden, IntegrityError, InvalidInput, NotFound
+from egide.knowledge.records import ChunkRecord, DocumentRecord
+from egide.knowledge.search import hydrate
 from egide.settings import Settings
 
 DOCS = {
@@ -158,3 +160,54 @@ def test_extractive_answer(loaded: Platform, people) -> None:
     assert "carburant" in answer.text and answer.citations
     assert r.format(answer.label) == "DIFFUSION RESTREINTE"
     assert all(c.marking in ("NON PROTÉGÉ", "DIFFUSION RESTREINTE") for c in answer.citations)
+
+
+def test_a_ranked_id_the_reader_may_not_read_fails_the_whole_search(
+    loaded: Platform, people: dict[str, Principal]
+) -> None:
+    """Hydration filters by label again (and by row security on PostgreSQL): all or nothing."""
+    k = loaded.knowledge
+    readable = k.readable_label_ids(people["dr"])
+    with loaded.database.transaction() as session:
+        rows = session.execute(
+            select(ChunkRecord.id, DocumentRecord.filename).join(
+                DocumentRecord, DocumentRecord.id == ChunkRecord.document_id
+            )
+        ).all()
+    secret = next(i for i, name in rows if name == "sf.txt")
+    public = next(i for i, name in rows if name == "np.txt")
+    with loaded.database.transaction() as session, pytest.raises(IntegrityError):
+        hydrate(session, k.index, [(public, 1.0), (secret, 0.5)], {}, readable=readable)
+    with loaded.database.transaction() as session:
+        hits = hydrate(session, k.index, [(public, 1.0)], {}, readable=readable)
+    assert [h.filename for h in hits] == ["np.txt"]
+
+
+def test_a_readable_portion_of_a_higher_document_hides_its_title(
+    loaded: Platform, people: dict[str, Principal]
+) -> None:
+    hits = loaded.knowledge.search(people["dr"], "coupures d'électricité Dravna", k=1)
+    assert "coupures" in hits[0].text
+    assert hits[0].filename == "" and hits[0].document_title == ""
+
+
+def test_full_text_statistics_follow_ingestion_versions_and_deletion(
+    loaded: Platform, people: dict[str, Principal]
+) -> None:
+    k = loaded.knowledge
+    k.ingest(people["admin"], "exercice", "dr.txt", b"DIFFUSION RESTREINTE\n\nLe convoi part.")
+    secret = k.search(people["admin"], "bataillon blindé Dravna", k=1)[0]
+    k.delete_document(people["admin"], secret.document_id)
+    with loaded.database.transaction() as session:
+        actual = session.execute(
+            text(
+                "SELECT collection_id, label_id, count(*), sum(tokens) FROM chunks "
+                "GROUP BY collection_id, label_id"
+            )
+        ).all()
+        kept = session.execute(
+            text("SELECT collection_id, label_id, chunks, tokens FROM chunk_stats WHERE chunks > 0")
+        ).all()
+        tokens = session.scalars(text("SELECT tokens FROM chunks")).all()
+    assert sorted(map(tuple, actual)) == sorted(map(tuple, kept))
+    assert all(t > 0 for t in tokens)

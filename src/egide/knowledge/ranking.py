@@ -3,14 +3,20 @@
 Every ranking query takes the set of label ids the caller may read and keeps
 `label_id IN (…)` in its WHERE clause, so candidates above the caller's
 clearance are never ranked, counted or returned — there is no top-k filtered
-afterwards that could starve or betray the result.
+afterwards that could starve or betray the result. The ranking queries return
+chunk ids and scores only; the text is fetched afterwards by
+`egide.knowledge.search.hydrate`, under row-level security on PostgreSQL.
 
-- Full text: each query term is matched by the database's own index (FTS5 on
-  SQLite, the GIN-indexed `tsv` column on PostgreSQL), restricted to readable
-  labels; BM25 is then computed from statistics of the *readable* chunks only
-  (document frequencies, lengths). A stock BM25 would weigh terms by their
-  frequency across every chunk, so the order of a reader's results could
-  change with text they may not read; here it cannot.
+- Full text: BM25 computed in one SQL statement from statistics of the
+  *readable* chunks only — number of chunks and average length summed from
+  `chunk_stats` over the readable labels (migration 0006), document frequency
+  of each term counted among the readable chunks it matches. A stock BM25
+  would weigh terms by their frequency across every chunk, so the order of a
+  reader's results could change with text they may not read; here it cannot.
+  SQLite reads term frequencies from FTS5's own index (`chunks_fts_instances`,
+  an fts5vocab table); PostgreSQL matches each term with the GIN-indexed `tsv`
+  column, keeps the best `POOL` chunks by BM25 with each matched term counted
+  once, and scores those exactly from their `tsv` positions.
 - Dense: exact cosine distance by sqlite-vec over `chunk_vectors` on SQLite (a
   scan: exact, and fast enough for an embedded store); pgvector on PostgreSQL
   with its HNSW index, iterative scans making sure a selective label filter
@@ -23,16 +29,16 @@ import math
 import re
 import unicodedata
 from collections.abc import Collection, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import TextClause, bindparam, select, text
+from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
 from egide.errors import ConfigurationError
-from egide.knowledge.records import ChunkRecord
 
-_TERM = re.compile(r"\w+", re.UNICODE)
+# Words as both full-text indexes split them: letters and digits (an underscore separates).
+_TERM = re.compile(r"[^\W_]+", re.UNICODE)
 Ranked = list[tuple[int, float]]
 # Words too common to discriminate, French and English: dropping them keeps the
 # per-term match sets small on large collections.
@@ -45,26 +51,29 @@ STOPWORDS = frozenset(
         "ce cette ces il elle ils elles on ne pas plus se sa son ses leur leurs y s qu c n"
     ).split()
 )
-# The role retrieval runs as on PostgreSQL (created by migration 0005_row_security).
+# The role hydration runs as on PostgreSQL (created by migration 0005_row_security).
 READER_ROLE = "egide_reader"
 BM25_K1 = 1.2
 BM25_B = 0.75
+# PostgreSQL scores exactly the POOL best chunks by BM25 with term frequency 1.
+POOL = 200
 
 
 class Index(Protocol):
-    """What a database must offer the knowledge base; every method filters by readable label."""
+    """What a database must offer the knowledge base; every ranking filters by readable label."""
 
     def add_vectors(
         self, session: Session, rows: Sequence[tuple[int, int, int]], vectors: np.ndarray
     ) -> None: ...
 
-    def term_matches(
-        self, session: Session, term: str, readable: Collection[int], collection: int | None
-    ) -> set[int]: ...
-
-    def scope_size(
-        self, session: Session, readable: Collection[int], collection: int | None
-    ) -> tuple[int, float]: ...
+    def fulltext(
+        self,
+        session: Session,
+        words: Sequence[str],
+        readable: Collection[int],
+        collection: int | None,
+        k: int,
+    ) -> Ranked: ...
 
     def dense(
         self,
@@ -92,6 +101,11 @@ def terms(query: str) -> list[str]:
     return list(dict.fromkeys(words))[:32]
 
 
+def token_count(text: str) -> int:
+    """The length of a chunk for BM25, in words as the full-text index splits them."""
+    return len(_TERM.findall(fold(text)))
+
+
 def fulltext(
     index: Index,
     session: Session,
@@ -104,40 +118,31 @@ def fulltext(
     words = terms(query)
     if not words or not readable:
         return []
-    matches = {w: index.term_matches(session, w, readable, collection) for w in words}
-    total, average_chars = index.scope_size(session, readable, collection)
-    if total == 0:
-        return []
-    idf = {
-        w: math.log(1 + (total - len(ids) + 0.5) / (len(ids) + 0.5)) for w, ids in matches.items()
+    return index.fulltext(session, words, readable, collection, k)
+
+
+def _bm25_params(
+    words: Sequence[str], readable: Collection[int], collection: int | None, k: int
+) -> dict[str, Any]:
+    return {
+        "readable": sorted(int(i) for i in readable),
+        "collection": collection,
+        "k": k,
+        "k1": BM25_K1,
+        "k1p1": BM25_K1 + 1,
+        "b": BM25_B,
+        "b1": 1 - BM25_B,
+        **{f"w{i}": w for i, w in enumerate(words)},
     }
-    # A first pass on term presence picks the candidates; exact BM25 needs their text.
-    presence: dict[int, float] = {}
-    for w, ids in matches.items():
-        for chunk in ids:
-            presence[chunk] = presence.get(chunk, 0.0) + idf[w]
-    pool = sorted(presence, key=lambda c: (-presence[c], c))[: max(k * 4, 200)]
-    texts: dict[int, str] = {}
-    if pool:
-        rows = session.execute(
-            select(ChunkRecord.id, ChunkRecord.text).where(ChunkRecord.id.in_(pool))
-        )
-        texts = {row.id: row.text for row in rows}
-    scored = []
-    for chunk, body in texts.items():
-        tokens = _TERM.findall(fold(body))
-        length = len(body) / (average_chars or 1)
-        counts: dict[str, int] = {}
-        for token in tokens:
-            if token in idf:
-                counts[token] = counts.get(token, 0) + 1
-        score = sum(
-            idf[w] * tf * (BM25_K1 + 1) / (tf + BM25_K1 * (1 - BM25_B + BM25_B * length))
-            for w, tf in counts.items()
-        )
-        scored.append((chunk, score))
-    scored.sort(key=lambda pair: (-pair[1], pair[0]))
-    return scored[:k]
+
+
+# BM25 of one (chunk, term): idf · tf·(k1+1) / (tf + k1·(1 − b + b·length/average)).
+_BM25 = "{idf} * {tf} * :k1p1 / ({tf} + :k1 * (:b1 + :b * {length} / s.average))"
+# Readable totals: a sum over the readable labels' rows (migration 0006), not a scan.
+_STATS = (
+    "s AS (SELECT sum(chunks) AS n, sum(tokens) * 1.0 / nullif(sum(chunks), 0) AS average "
+    "FROM chunk_stats WHERE label_id IN :readable{scope})"
+)
 
 
 def _scope(collection: int | None) -> str:
@@ -173,27 +178,40 @@ class SqliteIndex:
             ],
         )
 
-    def term_matches(
-        self, session: Session, term: str, readable: Collection[int], collection: int | None
-    ) -> set[int]:
+    def fulltext(
+        self,
+        session: Session,
+        words: Sequence[str],
+        readable: Collection[int],
+        collection: int | None,
+        k: int,
+    ) -> Ranked:
+        """Exact BM25 over every readable chunk matching a word, in one statement."""
+        # FTS5 gives each occurrence of the words (fts5vocab, driven by the term); the
+        # chunk's row then brings label, collection and length. CROSS JOIN keeps that
+        # order: left to itself SQLite walks the collection's chunks and probes FTS5 per
+        # chunk, hundreds of times slower.
+        values = ", ".join(f"(:w{i})" for i in range(len(words)))
+        scope = _scope(collection)
         statement = _expanding(
-            "SELECT c.id FROM chunks_fts JOIN chunks c ON c.id = chunks_fts.rowid "
-            "WHERE chunks_fts MATCH :term AND c.label_id IN :readable" + _scope(collection)
+            f"WITH q(term) AS (VALUES {values}), "
+            + _STATS.format(scope=scope.replace("c.", ""))
+            + ", t AS (SELECT v.doc, v.term, count(*) AS tf FROM q "
+            "CROSS JOIN chunks_fts_instances v ON v.term = q.term GROUP BY v.doc, v.term), "
+            "r AS MATERIALIZED (SELECT t.doc, t.term, t.tf, c.tokens FROM t "
+            "CROSS JOIN chunks c ON c.id = t.doc WHERE c.label_id IN :readable" + scope + "), "
+            "w AS (SELECT r.term, egide_ln(1 + (s.n - count(*) + 0.5) / (count(*) + 0.5)) AS idf "
+            "FROM r, s GROUP BY r.term, s.n) "
+            "SELECT r.doc, sum("
+            + _BM25.format(idf="w.idf", tf="r.tf", length="r.tokens")
+            + ") AS score FROM r JOIN w ON w.term = r.term, s "
+            "GROUP BY r.doc ORDER BY score DESC, r.doc LIMIT :k"
         )
-        params = {"term": '"' + term + '"', "readable": list(readable), "collection": collection}
-        return set(session.scalars(statement, params))
-
-    def scope_size(
-        self, session: Session, readable: Collection[int], collection: int | None
-    ) -> tuple[int, float]:
-        row = session.execute(
-            _expanding(
-                "SELECT count(*), avg(length(c.text)) FROM chunks c "
-                "WHERE c.label_id IN :readable" + _scope(collection)
-            ),
-            {"readable": list(readable), "collection": collection},
-        ).one()
-        return int(row[0]), float(row[1] or 0.0)
+        # SQLite's own ln() exists only when compiled with its math functions.
+        raw = session.connection().connection.driver_connection
+        raw.create_function("egide_ln", 1, _ln, deterministic=True)  # type: ignore[union-attr]
+        rows = session.execute(statement, _bm25_params(words, readable, collection, k))
+        return [(int(row[0]), float(row[1])) for row in rows]
 
     def dense(
         self,
@@ -262,32 +280,42 @@ class PostgresIndex:
             ],
         )
 
-    def term_matches(
-        self, session: Session, term: str, readable: Collection[int], collection: int | None
-    ) -> set[int]:
+    def fulltext(
+        self,
+        session: Session,
+        words: Sequence[str],
+        readable: Collection[int],
+        collection: int | None,
+        k: int,
+    ) -> Ranked:
+        """BM25 in one statement: the POOL best with each term counted once, then exactly."""
+        scope = _scope(collection)
+        # One GIN lookup per word (LATERAL), the label filter applied to its matches;
+        # term frequencies come from the positions in `tsv`, for the pool only.
         statement = _expanding(
-            "SELECT c.id FROM chunks c WHERE c.tsv @@ to_tsquery('simple', :term) "
-            "AND c.label_id IN :readable" + _scope(collection)
+            "WITH q AS (SELECT unnest(CAST(:words AS text[])) AS term), "
+            + _STATS.format(scope=scope.replace("c.", ""))
+            + ", m AS MATERIALIZED (SELECT c.id, q.term, c.tokens FROM q CROSS JOIN LATERAL "
+            "(SELECT c.id, c.tokens FROM chunks c WHERE c.tsv @@ to_tsquery('simple', q.term) "
+            "AND c.label_id IN :readable" + scope + ") c), "
+            "w AS (SELECT m.term, ln(1 + (s.n - count(*) + 0.5) / (count(*) + 0.5)) AS idf "
+            "FROM m, s GROUP BY m.term, s.n), "
+            "pool AS (SELECT m.id, sum("
+            + _BM25.format(idf="w.idf", tf="1", length="m.tokens")
+            + ") AS rough FROM m JOIN w ON w.term = m.term, s GROUP BY m.id "
+            "ORDER BY rough DESC, m.id LIMIT :pool), "
+            "f AS (SELECT c.id, u.lexeme AS term, cardinality(u.positions) AS tf, c.tokens "
+            "FROM pool JOIN chunks c ON c.id = pool.id CROSS JOIN LATERAL unnest(c.tsv) u "
+            "WHERE u.lexeme = ANY (CAST(:words AS text[]))) "
+            "SELECT f.id, sum("
+            + _BM25.format(idf="w.idf", tf="f.tf", length="f.tokens")
+            + ") AS score FROM f JOIN w ON w.term = f.term, s "
+            "GROUP BY f.id ORDER BY score DESC, f.id LIMIT :k"
         )
-        # The 'simple' configuration keeps accents: match both spellings a reader may type.
-        params = {
-            "term": term.replace("'", ""),
-            "readable": list(readable),
-            "collection": collection,
-        }
-        return set(session.scalars(statement, params))
-
-    def scope_size(
-        self, session: Session, readable: Collection[int], collection: int | None
-    ) -> tuple[int, float]:
-        row = session.execute(
-            _expanding(
-                "SELECT count(*), avg(length(c.text)) FROM chunks c "
-                "WHERE c.label_id IN :readable" + _scope(collection)
-            ),
-            {"readable": list(readable), "collection": collection},
-        ).one()
-        return int(row[0]), float(row[1] or 0.0)
+        params = _bm25_params(words, readable, collection, k)
+        params.update(words=list(words), pool=max(POOL, k))
+        rows = session.execute(statement, params)
+        return [(int(row[0]), float(row[1])) for row in rows]
 
     def dense(
         self,
@@ -316,6 +344,10 @@ class PostgresIndex:
             "collection": collection,
         }
         return [(row[0], 1.0 - float(row[1])) for row in session.execute(statement, params)]
+
+
+def _ln(value: float) -> float:
+    return math.log(value)
 
 
 def _literal(vector: np.ndarray) -> str:

@@ -4,14 +4,15 @@ The vector and full-text columns differ by database and are reached with
 plain SQL in `egide.knowledge.ranking`: on SQLite, `chunk_vectors` (float32
 blobs compared by sqlite-vec) and the FTS5 table `chunks_fts`; on PostgreSQL,
 `chunks.embedding vector(384)` with an HNSW index and the generated
-`chunks.tsv` column with a GIN index.
+`chunks.tsv` column with a GIN index. `chunk_stats` (migration 0006) keeps
+the full-text statistics per (collection, label).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from egide.store import Base, utcnow
@@ -64,6 +65,23 @@ class ChunkRecord(Base):
     end: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64))
     label_id: Mapped[int] = mapped_column(ForeignKey("labels.id"), index=True)
+    # Words as the full-text index counts them: the chunk's length for BM25 (migration 0006).
+    tokens: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ChunkStatsRecord(Base):
+    """Number of chunks and of their words per (collection, label), kept by triggers on chunks.
+
+    A reader's full-text statistics are sums over the labels they may read
+    (`egide.knowledge.ranking`), never over the whole collection.
+    """
+
+    __tablename__ = "chunk_stats"
+
+    collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id"), primary_key=True)
+    label_id: Mapped[int] = mapped_column(ForeignKey("labels.id"), primary_key=True)
+    chunks: Mapped[int] = mapped_column(Integer)
+    tokens: Mapped[int] = mapped_column(BigInteger)
 
 
 class EmbeddingCacheRecord(Base):

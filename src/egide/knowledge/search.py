@@ -1,7 +1,11 @@
 """Hybrid retrieval: full-text and dense rankings fused by reciprocal rank.
 
-Both rankings run with the caller's readable label ids inside their SQL; the
-fusion only ever sees chunks the caller may read.
+Both rankings run with the caller's readable label ids inside their SQL and
+return ids and scores only; the fusion only ever sees chunks the caller may
+read. The content of the fused ids is then fetched by `hydrate`, which first
+confines the transaction (row-level security on PostgreSQL) and filters by
+label again: a ranked id that comes back hidden is a filter bug, and the
+search fails closed rather than return a partial result.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from egide.errors import InvalidInput
+from egide.errors import IntegrityError, InvalidInput
 from egide.knowledge.ranking import Index, fulltext
 from egide.knowledge.records import ChunkRecord, DocumentRecord
 from egide.store import LabelRecord
@@ -90,23 +94,50 @@ def search(
         per_method["dense"] = dict(found)
         rankings.append([chunk for chunk, _ in found])
     fused = fuse(rankings)[:k]
-    hits = _hydrate(session, fused, per_method)
+    hits = hydrate(session, index, fused, per_method, readable=readable)
     return reranker(query, hits) if reranker else hits
 
 
-def _hydrate(
-    session: Session, fused: list[tuple[int, float]], per_method: dict[str, dict[int, float]]
+def hydrate(
+    session: Session,
+    index: Index,
+    fused: Sequence[tuple[int, float]],
+    per_method: dict[str, dict[int, float]],
+    *,
+    readable: Collection[int],
 ) -> list[Hit]:
+    """The chunks of ranked ids with their documents, read as the reader; all or nothing.
+
+    A chunk of a document whose own label the reader may not read (a readable
+    portion of a higher document) comes with an empty title and file name.
+    The transaction is confined first (on PostgreSQL: the reader role under
+    row-level security, for the rest of the transaction) and the query filters
+    by readable label too. Ranking has already filtered by label, so every id
+    must come back; one that does not is a bug in a ranking filter, and no
+    result at all is returned.
+    """
+    index.confine(session, readable)
     if not fused:
         return []
     ids = [chunk for chunk, _ in fused]
     rows = session.execute(
         select(ChunkRecord, DocumentRecord.title, DocumentRecord.filename, LabelRecord.canonical)
-        .join(DocumentRecord, DocumentRecord.id == ChunkRecord.document_id)
         .join(LabelRecord, LabelRecord.id == ChunkRecord.label_id)
-        .where(ChunkRecord.id.in_(ids))
+        # A readable paragraph of a document marked higher (portion marking): the
+        # document's title and file name stay hidden, as row-level security hides them.
+        .outerjoin(
+            DocumentRecord,
+            (DocumentRecord.id == ChunkRecord.document_id)
+            & DocumentRecord.label_id.in_(list(readable)),
+        )
+        .where(ChunkRecord.id.in_(ids), ChunkRecord.label_id.in_(list(readable)))
     ).all()
     by_id = {row[0].id: row for row in rows}
+    if len(by_id) != len(set(ids)):
+        raise IntegrityError(
+            "retrieval ranked a passage that the reader's label filter hides; nothing was "
+            "returned — this is a bug in a ranking query, report it with the journal's time"
+        )
     hits = []
     for chunk_id, score in fused:
         chunk, title, filename, label = by_id[chunk_id]
@@ -114,8 +145,8 @@ def _hydrate(
             Hit(
                 chunk_id=chunk.id,
                 document_id=chunk.document_id,
-                document_title=title,
-                filename=filename,
+                document_title=title or "",
+                filename=filename or "",
                 text=chunk.text,
                 page=chunk.page,
                 section=chunk.section,

@@ -35,7 +35,7 @@ from egide.knowledge.chunking import chunk_document
 from egide.knowledge.embedder import DIMENSIONS, CachedEmbedder, Embedder
 from egide.knowledge.extract import ExtractedDocument, extract
 from egide.knowledge.markings import detect_markings
-from egide.knowledge.ranking import Index, index_for
+from egide.knowledge.ranking import Index, index_for, token_count
 from egide.knowledge.records import ChunkRecord, CollectionRecord, DocumentRecord
 from egide.knowledge.search import Hit, Mode, search
 from egide.store import Database, LabelRecord, all_labels, intern_label
@@ -253,6 +253,7 @@ class KnowledgeService:
                 end=c.end,
                 content_hash=c.content_hash,
                 label_id=intern_label(session, self._policies.canonical(lb)),
+                tokens=token_count(c.text),
             )
             for c, lb in chunks
         ]
@@ -322,8 +323,8 @@ class KnowledgeService:
         with self._db.transaction() as session:
             scope = self._collection(session, principal, collection).id if collection else None
             readable = self._readable(session, principal)
-            # Defence in depth: on PostgreSQL the ranking below runs under row-level security.
-            self._index.confine(session, readable)
+            # Ranking filters by label in its SQL; the text is then read under row-level
+            # security on PostgreSQL (see egide.knowledge.search.hydrate).
             return search(
                 session,
                 self._index,
