@@ -251,15 +251,16 @@ def test_health_probe_brings_a_replica_back() -> None:
     asyncio.run(main())
 
 
-def test_a_slow_probe_marks_down_an_idle_replica_but_not_a_busy_one() -> None:
+def test_a_slow_probe_does_not_mark_a_replica_down_but_a_refused_one_does() -> None:
     async def handler(request: httpx.Request) -> httpx.Response:
-        raise httpx.ReadTimeout("no answer in time")
+        if _host(request) == A:
+            raise httpx.ReadTimeout("connected, but no answer in time: busy")
+        raise httpx.ConnectError("refused")
 
     async def main() -> None:
         backend = _backend(handler)
-        a, b = backend.replicas.replicas
-        a.in_flight = 1  # busy with one of our requests: slow, not dead
         await backend.check_health()
+        a, b = backend.replicas.replicas
         assert (a.healthy, b.healthy) == (True, False)
         await backend.close()
 

@@ -200,11 +200,11 @@ class RemoteBackend:
             response = await client.get(replica.url + "/health", timeout=timeout)
             if response.status_code == 404:
                 response = await client.get(replica.url + "/v1/models", timeout=timeout)
-        except httpx.ReadTimeout as exc:
-            # Connected but slow to answer: an engine busy with our own requests
-            # (llama.cpp's server answers probes only between generations) is not down.
-            if replica.in_flight == 0:
-                replica.mark_down(_describe(exc))
+        except httpx.ReadTimeout:
+            # Connected but slow to answer: the engine is alive and busy (llama.cpp's
+            # server answers probes only between generations, and other API
+            # processes share the engine). A hung engine is caught by the
+            # requests' own read timeout, which fails them over.
             return
         except httpx.HTTPError as exc:
             replica.mark_down(_describe(exc))
