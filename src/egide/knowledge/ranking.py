@@ -257,9 +257,12 @@ class PostgresIndex:
     def confine(self, session: Session, readable: Collection[int]) -> None:
         """Become `egide_reader` for the rest of the transaction, reading only `readable` labels.
 
-        Row-level security (migration 0005) then hides every other chunk and
-        document even from a query that forgot its label filter. Both settings
-        are transaction-local: they end with the commit or rollback.
+        Called after ranking, before the passages are read (`search.hydrate`):
+        row-level security (migration 0005) then hides every other chunk and
+        document even from a query that forgot its label filter. Ranking runs
+        before, as the application role, because the policy would stop the
+        full-text match from using its GIN index. Both settings are
+        transaction-local: they end with the commit or rollback.
         """
         session.execute(text(f"SET LOCAL ROLE {READER_ROLE}"))
         session.execute(
