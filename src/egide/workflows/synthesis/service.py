@@ -210,7 +210,9 @@ class SynthesisService:
                     number=number,
                     chunk_id=chunk,
                     document_id=document,
-                    title=title,
+                    # A readable paragraph of a document marked above the reader comes
+                    # without its document's title: name the passage instead.
+                    title=title or f"passage {chunk} (document title withheld)",
                     filename=filename,
                     page=page,
                     label=label,
