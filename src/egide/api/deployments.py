@@ -28,6 +28,7 @@ from egide.core.labels import Label, PolicyRegistry
 from egide.errors import ConfigurationError, EgideError, NotFound
 from egide.inference import Backend, create_backend
 from egide.settings import Settings
+from egide.workflows.synthesis import ModelEngine
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,17 @@ class Deployment:
     kind: Kind = "chat"
     registered: bool = False
     """Whether the registry knows the model (and so holds its kill switch)."""
+
+    def engine(self) -> ModelEngine:
+        """This deployment as the model a workflow drafts with."""
+        return ModelEngine(
+            backend=self.backend,
+            name=self.name,
+            digest=self.digest,
+            label=self.label,
+            accreditation=self.accreditation,
+            demo=self.demo,
+        )
 
 
 def weights_digest(files: Sequence[Any]) -> str:

@@ -19,7 +19,7 @@ from rich.console import Console
 from egide.cli.context import ApiKey, authenticated, initialised_platform
 from egide.core.principals import Principal
 from egide.errors import InvalidInput
-from egide.workflows.synthesis import ModelEngine, Synthesis, SynthesisRequest, SynthesisService
+from egide.workflows.synthesis import Synthesis, SynthesisRequest, SynthesisService
 
 
 def synthesize(
@@ -102,14 +102,7 @@ async def _run(
     async with app.router.lifespan_context(app):
         gateway: Gateway = app.state.gateway
         deployment = gateway.decide(me, request.working_label, gateway.deployments.get(model))
-        engine = ModelEngine(
-            backend=deployment.backend,
-            name=deployment.name,
-            digest=deployment.digest,
-            label=deployment.label,
-            accreditation=deployment.accreditation,
-            demo=deployment.demo,
-        )
+        engine = deployment.engine()
         return await service.synthesize(me, request, engine=engine)
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from egide.api.dependencies import LABEL_HEADER, GatewayDep, PrincipalDep, label_header
 from egide.api.synthesis.protocol import SynthesisBody, SynthesisOut
-from egide.workflows.synthesis import ModelEngine, SynthesisRequest, SynthesisService
+from egide.workflows.synthesis import SynthesisRequest, SynthesisService
 
 router = APIRouter()
 
@@ -26,14 +26,7 @@ async def synthesize(
     if body.model:
         # The gateway's policy: kill switch, accreditation for the working label, routing.
         deployment = gateway.decide(principal, working, gateway.deployments.get(body.model))
-        engine = ModelEngine(
-            backend=deployment.backend,
-            name=deployment.name,
-            digest=deployment.digest,
-            label=deployment.label,
-            accreditation=deployment.accreditation,
-            demo=deployment.demo,
-        )
+        engine = deployment.engine()
     gateway.limiter.admit(principal)
     service = SynthesisService(
         platform.database,
