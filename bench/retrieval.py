@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from egide.cli.bench import retrieval_main
+from egide.cli.bench import bench_main
 
 if __name__ == "__main__":
-    sys.exit(retrieval_main(sys.argv[1:]))
+    sys.exit(bench_main("retrieval", sys.argv[1:]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from egide.cli.bench import scale_main
+from egide.cli.bench import bench_main
 
 if __name__ == "__main__":
-    sys.exit(scale_main(sys.argv[1:]))
+    sys.exit(bench_main("scale", sys.argv[1:]))

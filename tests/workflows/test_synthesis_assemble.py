@@ -29,20 +29,7 @@ def report_of(tasking: str, sources: list[Source]) -> dict[str, Any]:
     return {
         "tasking": tasking,
         **assemble(tasking, sources),
-        "sources": [
-            {
-                "number": s.number,
-                "chunk_id": s.chunk_id,
-                "document_id": s.document_id,
-                "title": s.title,
-                "page": s.page,
-                "marking": s.marking,
-                "reliability": s.grading.reliability,
-                "credibility": s.grading.credibility,
-                "grading": s.grading.code,
-            }
-            for s in sources
-        ],
+        "sources": [s.entry() for s in sources],
         "ai_involvement": {
             "mode": "assembled",
             "model": None,

@@ -121,19 +121,10 @@ def scale(
     typer.echo(f"written {target}", err=True)
 
 
-def scale_main(argv: list[str]) -> int:
-    """Entry point of bench/scale.py."""
+def bench_main(command: str, argv: list[str]) -> int:
+    """Entry point of the bench/*.py scripts: `egide bench COMMAND ARGV…`."""
     try:
-        bench_app(["scale", *argv], standalone_mode=False)
-    except SystemExit as exit_:
-        return int(exit_.code or 0)
-    return 0
-
-
-def retrieval_main(argv: list[str]) -> int:
-    """Entry point of bench/retrieval.py."""
-    try:
-        bench_app(["retrieval", *argv], standalone_mode=False)
+        bench_app([command, *argv], standalone_mode=False)
     except SystemExit as exit_:
         return int(exit_.code or 0)
     return 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -115,17 +116,11 @@ class Database:
         if path and path != ":memory:" and not path.startswith("file:"):
             _prepare_sqlite_directory(Path(path))
         engine = create_engine(self.url, echo=echo, module=sqlite_module())
-        synchronous = self._sqlite_synchronous
-
-        def configure(dbapi_connection: Any, record: Any) -> None:
-            _configure_sqlite_connection(dbapi_connection, record)
-            cursor = dbapi_connection.cursor()
-            try:
-                cursor.execute(f"PRAGMA synchronous = {synchronous}")
-            finally:
-                cursor.close()
-
-        event.listen(engine, "connect", configure)
+        event.listen(
+            engine,
+            "connect",
+            partial(_configure_sqlite_connection, synchronous=self._sqlite_synchronous),
+        )
         event.listen(engine, "begin", _begin_sqlite_transaction)
         event.listen(engine, "handle_error", self._translate_sqlite_error)
         return engine
@@ -230,7 +225,7 @@ def _prepare_sqlite_directory(path: Path) -> None:
         )
 
 
-def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+def _configure_sqlite_connection(dbapi_connection: Any, _record: Any, *, synchronous: str) -> None:
     # Take transaction control away from the DB-API module, so that the
     # "begin" hook below decides how a transaction starts.
     dbapi_connection.isolation_level = None
@@ -241,6 +236,7 @@ def _configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
         # WAL: readers never block the writer, and with synchronous=NORMAL a commit
         # is an append to the log with no fsync (the log is synced at checkpoints).
         cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
     finally:
         cursor.close()
     _load_sqlite_vec(dbapi_connection)

@@ -52,6 +52,20 @@ class Source:
     text: str
     grading: Grading
 
+    def entry(self) -> dict[str, Any]:
+        """This source as the report's `sources` list shows it."""
+        return {
+            "number": self.number,
+            "chunk_id": self.chunk_id,
+            "document_id": self.document_id,
+            "title": self.title,
+            "page": self.page,
+            "marking": self.marking,
+            "reliability": self.grading.reliability,
+            "credibility": self.grading.credibility,
+            "grading": self.grading.code,
+        }
+
 
 @dataclass(frozen=True)
 class _Candidate:

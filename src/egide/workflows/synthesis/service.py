@@ -292,20 +292,7 @@ class SynthesisService:
         report = {
             "tasking": tasking.strip(),
             **analysis,
-            "sources": [
-                {
-                    "number": s.number,
-                    "chunk_id": s.chunk_id,
-                    "document_id": s.document_id,
-                    "title": s.title,
-                    "page": s.page,
-                    "marking": s.marking,
-                    "reliability": s.grading.reliability,
-                    "credibility": s.grading.credibility,
-                    "grading": s.grading.code,
-                }
-                for s in sources
-            ],
+            "sources": [s.entry() for s in sources],
             "ai_involvement": _involvement(mode, engine, reason),
         }
         ensure_valid(report, passages={s.number: s.text for s in sources})
