@@ -32,8 +32,9 @@ from egide.errors import EgideError, InvalidInput, NotFound
 from egide.inference.protocol import Backend, ChatMessage, ChatRequest, JsonSchemaFormat
 from egide.knowledge.answer import words
 from egide.knowledge.records import ChunkRecord, DocumentRecord
+from egide.knowledge.search import hydrate
 from egide.knowledge.service import KnowledgeService
-from egide.store import Database, LabelRecord
+from egide.store import Database
 from egide.workflows.proposals import Proposal, ProposalService
 from egide.workflows.synthesis.assemble import Source, assemble
 from egide.workflows.synthesis.lexicon import (
@@ -230,19 +231,14 @@ class SynthesisService:
         with self._db.transaction() as session:
             rows = session.execute(
                 select(
-                    ChunkRecord,
-                    DocumentRecord.title,
-                    DocumentRecord.filename,
-                    LabelRecord.canonical,
+                    ChunkRecord.id, ChunkRecord.document_id, ChunkRecord.ordinal, ChunkRecord.text
                 )
                 .join(DocumentRecord, DocumentRecord.id == ChunkRecord.document_id)
-                .join(LabelRecord, LabelRecord.id == ChunkRecord.label_id)
                 .where(ChunkRecord.document_id.in_(list(ids)))
                 .where(ChunkRecord.label_id.in_(readable))
                 .where(DocumentRecord.status == "current")
-                .order_by(ChunkRecord.document_id, ChunkRecord.ordinal)
             ).all()
-            found = {row[0].document_id for row in rows}
+            found = {row.document_id for row in rows}
             missing = [str(i) for i in ids if i not in found]
             if missing:
                 raise NotFound(
@@ -253,15 +249,20 @@ class SynthesisService:
             order = {doc: i for i, doc in enumerate(ids)}
             ranked = sorted(
                 rows,
-                key=lambda r: (
-                    -len(asked & words(r[0].text)),
-                    order[r[0].document_id],
-                    r[0].ordinal,
-                ),
+                key=lambda r: (-len(asked & words(r.text)), order[r.document_id], r.ordinal),
+            )
+            # The passages are read as search reads them: under row-level security,
+            # with the title of a document marked above the reader withheld.
+            hits = hydrate(
+                session,
+                self._knowledge.index,
+                [(r.id, 0.0) for r in ranked[:k]],
+                {},
+                readable=readable,
             )
             return [
-                (c.id, c.document_id, title, filename, c.page, canonical, c.text)
-                for c, title, filename, canonical in ranked[:k]
+                (h.chunk_id, h.document_id, h.document_title, h.filename, h.page, h.label, h.text)
+                for h in hits
             ]
 
     # analysis ------------------------------------------------------------------------
