@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from egide.app import Platform
 from egide.core.principals import Principal, Role
@@ -209,5 +211,22 @@ def test_full_text_statistics_follow_ingestion_versions_and_deletion(
             text("SELECT collection_id, label_id, chunks, tokens FROM chunk_stats WHERE chunks > 0")
         ).all()
         tokens = session.scalars(text("SELECT tokens FROM chunks")).all()
+        postings = _postings(session) if loaded.database.dialect == "postgresql" else None
     assert sorted(map(tuple, actual)) == sorted(map(tuple, kept))
     assert all(t > 0 for t in tokens)
+    if postings is not None:
+        indexed, expected = postings
+        assert indexed == expected
+
+
+def _postings(session: Session) -> tuple[list[Any], list[Any]]:
+    """PostgreSQL's word index as it is, and as the chunks left say it should be."""
+    columns = "term, collection_id, label_id, chunk_id, tf, tokens"
+    indexed = session.execute(text(f"SELECT {columns} FROM chunk_terms ORDER BY {columns}")).all()
+    expected = session.execute(
+        text(
+            "SELECT u.lexeme, c.collection_id, c.label_id, c.id, cardinality(u.positions), "
+            "c.tokens FROM chunks c, unnest(c.tsv) u ORDER BY 1, 2, 3, 4, 5, 6"
+        )
+    ).all()
+    return [tuple(r) for r in indexed], [tuple(r) for r in expected]

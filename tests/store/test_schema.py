@@ -79,6 +79,7 @@ def test_schema_is_pinned(database: Database) -> None:
 # egide/knowledge/ranking.py): its tables, columns and indexes have no ORM model.
 INDEX_ONLY = {
     "chunk_vectors",
+    "chunk_terms",
     "embedding",
     "tsv",
     "ix_chunks_tsv",

@@ -14,9 +14,9 @@ chunk ids and scores only; the text is fetched afterwards by
   would weigh terms by their frequency across every chunk, so the order of a
   reader's results could change with text they may not read; here it cannot.
   SQLite reads term frequencies from FTS5's own index (`chunks_fts_instances`,
-  an fts5vocab table); PostgreSQL matches each term with the GIN-indexed `tsv`
-  column, keeps the best `POOL` chunks by BM25 with each matched term counted
-  once, and scores those exactly from their `tsv` positions.
+  an fts5vocab table); PostgreSQL from `chunk_terms` (migration 0007), an
+  inverted index whose entries carry label, collection, term frequency and
+  chunk length, so ranking never visits a chunk's row.
 - Dense: exact cosine distance by sqlite-vec over `chunk_vectors` on SQLite (a
   scan: exact, and fast enough for an embedded store); pgvector on PostgreSQL
   with its HNSW index, iterative scans making sure a selective label filter
@@ -55,8 +55,6 @@ STOPWORDS = frozenset(
 READER_ROLE = "egide_reader"
 BM25_K1 = 1.2
 BM25_B = 0.75
-# PostgreSQL scores exactly the POOL best chunks by BM25 with term frequency 1.
-POOL = 200
 
 
 class Index(Protocol):
@@ -252,7 +250,7 @@ class SqliteIndex:
 
 
 class PostgresIndex:
-    """tsvector (GIN) + pgvector (HNSW)."""
+    """The word index `chunk_terms` (from the `tsv` column) + pgvector (HNSW)."""
 
     def confine(self, session: Session, readable: Collection[int]) -> None:
         """Become `egide_reader` for the rest of the transaction, reading only `readable` labels.
@@ -260,8 +258,8 @@ class PostgresIndex:
         Called after ranking, before the passages are read (`search.hydrate`):
         row-level security (migration 0005) then hides every other chunk and
         document even from a query that forgot its label filter. Ranking runs
-        before, as the application role, because the policy would stop the
-        full-text match from using its GIN index. Both settings are
+        before, as the application role, which alone may read the word index
+        `chunk_terms` (each ranking query keeps its own label filter). Both settings are
         transaction-local: they end with the commit or rollback.
         """
         session.execute(text(f"SET LOCAL ROLE {READER_ROLE}"))
@@ -291,32 +289,26 @@ class PostgresIndex:
         collection: int | None,
         k: int,
     ) -> Ranked:
-        """BM25 in one statement: the POOL best with each term counted once, then exactly."""
-        scope = _scope(collection)
-        # One GIN lookup per word (LATERAL), the label filter applied to its matches;
-        # term frequencies come from the positions in `tsv`, for the pool only.
+        """Exact BM25 in one statement, read from the word index alone (migration 0007)."""
+        # One range of `chunk_terms`' primary key per word, the readable labels and the
+        # collection inside it: term frequency and chunk length come with each entry,
+        # so no chunk row is visited (an index-only scan once the table is vacuumed).
+        scope = "" if collection is None else " AND t.collection_id = :collection"
         statement = _expanding(
-            "WITH q AS (SELECT unnest(CAST(:words AS text[])) AS term), "
-            + _STATS.format(scope=scope.replace("c.", ""))
-            + ", m AS MATERIALIZED (SELECT c.id, q.term, c.tokens FROM q CROSS JOIN LATERAL "
-            "(SELECT c.id, c.tokens FROM chunks c WHERE c.tsv @@ to_tsquery('simple', q.term) "
-            "AND c.label_id IN :readable" + scope + ") c), "
-            "w AS (SELECT m.term, ln(1 + (s.n - count(*) + 0.5) / (count(*) + 0.5)) AS idf "
-            "FROM m, s GROUP BY m.term, s.n), "
-            "pool AS (SELECT m.id, sum("
-            + _BM25.format(idf="w.idf", tf="1", length="m.tokens")
-            + ") AS rough FROM m JOIN w ON w.term = m.term, s GROUP BY m.id "
-            "ORDER BY rough DESC, m.id LIMIT :pool), "
-            "f AS (SELECT c.id, u.lexeme AS term, cardinality(u.positions) AS tf, c.tokens "
-            "FROM pool JOIN chunks c ON c.id = pool.id CROSS JOIN LATERAL unnest(c.tsv) u "
-            "WHERE u.lexeme = ANY (CAST(:words AS text[]))) "
-            "SELECT f.id, sum("
-            + _BM25.format(idf="w.idf", tf="f.tf", length="f.tokens")
-            + ") AS score FROM f JOIN w ON w.term = f.term, s "
-            "GROUP BY f.id ORDER BY score DESC, f.id LIMIT :k"
+            "WITH "
+            + _STATS.format(scope=scope.replace("t.", ""))
+            + ", p AS MATERIALIZED (SELECT t.term, t.chunk_id, t.tf, t.tokens "
+            "FROM chunk_terms t WHERE t.term = ANY (CAST(:words AS text[])) "
+            "AND t.label_id IN :readable" + scope + "), "
+            "w AS (SELECT p.term, ln(1 + (s.n - count(*) + 0.5) / (count(*) + 0.5)) AS idf "
+            "FROM p, s GROUP BY p.term, s.n) "
+            "SELECT p.chunk_id, sum("
+            + _BM25.format(idf="w.idf", tf="p.tf", length="p.tokens")
+            + ") AS score FROM p JOIN w ON w.term = p.term, s "
+            "GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT :k"
         )
         params = _bm25_params(words, readable, collection, k)
-        params.update(words=list(words), pool=max(POOL, k))
+        params["words"] = list(words)
         rows = session.execute(statement, params)
         return [(int(row[0]), float(row[1])) for row in rows]
 

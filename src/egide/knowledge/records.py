@@ -4,8 +4,9 @@ The vector and full-text columns differ by database and are reached with
 plain SQL in `egide.knowledge.ranking`: on SQLite, `chunk_vectors` (float32
 blobs compared by sqlite-vec) and the FTS5 table `chunks_fts`; on PostgreSQL,
 `chunks.embedding vector(384)` with an HNSW index and the generated
-`chunks.tsv` column with a GIN index. `chunk_stats` (migration 0006) keeps
-the full-text statistics per (collection, label).
+`chunks.tsv` column, whose words triggers copy into the inverted index
+`chunk_terms` (migration 0007). `chunk_stats` (migration 0006) keeps the
+full-text statistics per (collection, label).
 """
 
 from __future__ import annotations
