@@ -150,6 +150,7 @@ def test_without_declared_labels_the_reader_sees_nothing(platform: Platform) -> 
         "UPDATE documents SET title = 'x'",
         "SELECT count(*) FROM embedding_cache",
         "SELECT count(*) FROM audit_entries",
+        "SELECT count(*) FROM chunk_terms",
     ],
 )
 def test_the_reader_may_only_read_the_content_tables(platform: Platform, statement: str) -> None:
