@@ -29,6 +29,11 @@ def test_chat_answers_with_label_digest_and_usage(site: Site, client: TestClient
     assert response.headers["X-Egide-Label"] == "NOT PROTECTED"
     assert response.headers["X-Egide-Model-Digest"] == info["model_digest"]
     assert response.headers["X-Egide-Demo-Model"] == "false"
+    timing = dict(
+        part.strip().split(";dur=") for part in response.headers["Server-Timing"].split(",")
+    )
+    assert set(timing) == {"engine", "egide"}
+    assert float(timing["engine"]) > 0 and float(timing["egide"]) > 0
 
 
 def test_stream_sends_chunks_then_done(site: Site, client: TestClient) -> None:

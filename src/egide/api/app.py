@@ -55,8 +55,11 @@ def create_app(platform: Platform, *, deployments: Deployments | None = None) ->
         try:
             yield
         finally:
-            if owned and getattr(app.state, "gateway", None) is not None:
-                await app.state.gateway.deployments.close()
+            gateway = getattr(app.state, "gateway", None)
+            if gateway is not None:
+                await to_thread.run_sync(gateway.close)
+                if owned:
+                    await gateway.deployments.close()
 
     app = FastAPI(
         title="Égide API",

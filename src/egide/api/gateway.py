@@ -5,24 +5,24 @@ default), check the caller may work at it, pick the deployment (kill switch,
 accreditation, routing to an accredited sibling), check the caller may read
 the output label, take a rate-limit token, and finally journal what happened.
 Everything here is in memory except the credential lookup and the journal
-write, so the gateway adds little to a model's latency.
+write (grouped with concurrent requests' in one transaction), so the gateway
+adds little to a model's latency.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from anyio import to_thread
 
 from egide.api.auth import Authenticator
 from egide.api.deployments import Deployment, Deployments, Kind, ModelSource, lowest_label
 from egide.api.metrics import Metrics
 from egide.api.ratelimit import RateLimiter
 from egide.app import Platform
+from egide.audit.writer import JournalWriter
 from egide.core import access
 from egide.core.labels import Label, join
 from egide.core.principals import Principal
@@ -75,6 +75,8 @@ class Gateway:
         self.limiter = limiter
         self.metrics = metrics
         self._models = models
+        # Request entries are committed in groups by one thread (egide.audit.writer).
+        self.journal = JournalWriter(platform.database.transaction, platform.journal)
         self._priority_orgs = frozenset(self.settings.priority_organisations)
         self._lowest = lowest_label(self.policies, self.settings)
         # Parsing a marking walks the policy grammar: remember the few a site uses.
@@ -205,19 +207,14 @@ class Gateway:
             "output_label": admission.output_marking,
             **details,
         }
-        await to_thread.run_sync(
-            self._append,
-            admission.principal.actor,
-            action,
-            [f"model:{deployment.name}"],
-            admission.output_marking,
-            entry,
+        await self.journal.append(
+            actor=admission.principal.actor,
+            action=action,
+            objects=[f"model:{deployment.name}"],
+            label=admission.output_marking,
+            details=entry,
         )
 
-    def _append(
-        self, actor: str, action: str, objects: Sequence[str], label: str, details: Any
-    ) -> None:
-        with self.platform.database.transaction() as session:
-            self.platform.journal.append(
-                session, actor=actor, action=action, objects=objects, label=label, details=details
-            )
+    def close(self) -> None:
+        """Write the journal entries still queued; later requests are refused."""
+        self.journal.close()

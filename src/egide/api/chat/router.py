@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from egide.api.chat.protocol import ChatCompletionRequest
-from egide.api.chat.service import ChatService
+from egide.api.chat.service import ChatService, server_timing
 from egide.api.dependencies import GatewayDep, PrincipalDep, answer_headers, label_header
 from egide.api.knowledge.rag_chat import is_rag_model, rag_completion
 
@@ -34,5 +34,7 @@ async def create_chat_completion(
             media_type="text/event-stream",
             headers=headers,
         )
-    answer = await service.complete(admission, prepared, started)
+    answer, engine_seconds = await service.complete(admission, prepared, started)
+    # What the answer spent in the engine, and in Égide around it (policy, journal).
+    headers["Server-Timing"] = server_timing(engine_seconds, time.perf_counter() - started)
     return JSONResponse(answer.model_dump(mode="json"), headers=headers)

@@ -86,6 +86,19 @@ class Prepared(NamedTuple):
     prompt_hash: str
 
 
+class Completed(NamedTuple):
+    """A whole answer, and the seconds spent waiting for the model engine."""
+
+    response: ChatCompletionResponse
+    engine_seconds: float
+
+
+def server_timing(engine_seconds: float, total_seconds: float) -> str:
+    """A `Server-Timing` header: time in the engine call, and in Égide around it."""
+    egide = max(0.0, total_seconds - engine_seconds)
+    return f"engine;dur={engine_seconds * 1000:.3f}, egide;dur={egide * 1000:.3f}"
+
+
 class ChatService:
     """Runs admitted chat requests on their deployment."""
 
@@ -126,16 +139,16 @@ class ChatService:
         prompt_hash = sha256_json([m.as_dict() for m in request.messages])
         return Prepared(request, prompt_tokens, prompt_hash)
 
-    async def complete(
-        self, admission: Admission, prepared: Prepared, started: float
-    ) -> ChatCompletionResponse:
+    async def complete(self, admission: Admission, prepared: Prepared, started: float) -> Completed:
         """The whole answer, journaled before it is returned."""
         request, prompt_tokens, prompt_hash = prepared
+        engine_started = time.perf_counter()
         try:
             result = await admission.deployment.backend.chat(request)
         except EgideError as error:
             await self._finish(admission, started, prompt_hash, "", prompt_tokens, 0, error, False)
             raise
+        engine = time.perf_counter() - engine_started
         await self._finish(
             admission,
             started,
@@ -146,7 +159,7 @@ class ChatService:
             None,
             False,
         )
-        return ChatCompletionResponse(
+        response = ChatCompletionResponse(
             id=f"chatcmpl-{uuid.uuid4().hex}",
             created=int(time.time()),
             model=admission.deployment.name,
@@ -162,6 +175,7 @@ class ChatService:
             ),
             egide=self._info(admission),
         )
+        return Completed(response, engine)
 
     async def stream(
         self,
