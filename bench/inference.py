@@ -2,7 +2,14 @@
 
 1. Gateway overhead: the same prompts sent to a `llama_cpp.server` directly and
    through `egide serve` in front of it (a remote deployment), at concurrency
-   1, 4 and 16: latency p50/p99, added latency, throughput.
+   1, 4 and 16: latency p50/p99, added latency, throughput — in two
+   topologies: the engine sharing both cores with Égide and the client
+   ("shared"), and the engine alone on one core ("separate", as in a
+   deployment where it has its own machine). Beside the end-to-end
+   difference, which at concurrency 16 is mostly the engine's queue and
+   varies by tens of ms from run to run, the time Égide itself spent on each
+   request (its `Server-Timing` header: admission, journal, the call around
+   the engine) is reported as p50/p99.
 2. Embedded runtime: generated tokens/s and time to first token through the
    API (streamed) versus `llama_cpp.Llama` called directly in Python.
 3. Memory: resident set of `egide serve` with the demo model loaded.
@@ -69,8 +76,19 @@ def model_path() -> str:
 
 
 async def burst(
-    url: str, headers: dict[str, str], model: str, n: int, concurrency: int, max_tokens: int
+    url: str,
+    headers: dict[str, str],
+    model: str,
+    n: int,
+    concurrency: int,
+    max_tokens: int,
+    own: list[float] | None = None,
 ) -> tuple[list[float], float]:
+    """Latencies (ms) and requests/s of `n` requests, `concurrency` at a time.
+
+    `own` collects, per request, the time Égide says it spent around the engine
+    call (its `Server-Timing` header's `egide` entry).
+    """
     body = {
         "model": model,
         "messages": [{"role": "user", "content": PROMPT}],
@@ -89,11 +107,22 @@ async def burst(
                 if reply.status_code != 200:
                     raise RuntimeError(f"{url} answered {reply.status_code}: {reply.text}")
                 latencies.append((time.perf_counter() - begin) * 1000)
+                if own is not None:
+                    own.append(egide_ms(reply.headers.get("server-timing", "")))
 
         start = time.perf_counter()
         await asyncio.gather(*(one() for _ in range(n)))
         elapsed = time.perf_counter() - start
     return latencies, n / elapsed
+
+
+def egide_ms(header: str) -> float:
+    """The `egide` duration of a `Server-Timing` header."""
+    for part in header.split(","):
+        name, _, duration = part.strip().partition(";dur=")
+        if name == "egide":
+            return float(duration)
+    raise RuntimeError(f"no egide entry in Server-Timing {header!r}")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -114,8 +143,27 @@ def init_site(data_dir: Path, env: dict[str, str]) -> str:
     return out.stdout.strip().splitlines()[-1]
 
 
-def gateway_overhead(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+def pinned(cpus: set[int] | None) -> Any:
+    """A `preexec_fn` running the child on `cpus` (None: anywhere)."""
+    if cpus is None:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
+def gateway_overhead(args: argparse.Namespace, work: Path, topology: str) -> dict[str, Any]:
+    """Direct versus through Égide, with the engine sharing every core or on its own.
+
+    "shared": the engine's two threads, Égide and the client all run on both
+    cores, so Égide's CPU is taken from the engine. "separate": the engine has
+    core 1 to itself (one thread), Égide and the client core 0 — the topology of
+    a deployment, where the engine runs on its own (GPU) machine. Both sides of
+    the comparison run in the same topology.
+    """
     llama_port, egide_port = free_port(), free_port()
+    everything = os.sched_getaffinity(0)
+    engine_cpus = {max(everything)} if topology == "separate" else None
+    front_cpus = everything - engine_cpus if engine_cpus else None
+    threads = len(engine_cpus) if engine_cpus else 2
     llama = subprocess.Popen(
         [
             sys.executable,
@@ -128,7 +176,7 @@ def gateway_overhead(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "--port",
             str(llama_port),
             "--n_threads",
-            "2",
+            str(threads),
             "--n_ctx",
             "2048",
             "--interrupt_requests",
@@ -136,10 +184,11 @@ def gateway_overhead(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=pinned(engine_cpus),
     )
     env = {
         **os.environ,
-        "EGIDE_DATA_DIR": str(work / "gateway"),
+        "EGIDE_DATA_DIR": str(work / f"gateway-{topology}"),
         "EGIDE_MODELS": "[]",
         "EGIDE_EMBEDDINGS": "false",
         "EGIDE_RATE_USER_REQUESTS_PER_MINUTE": "0",
@@ -160,13 +209,16 @@ def gateway_overhead(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             ]
         ),
     }
-    key = init_site(work / "gateway", env)
+    key = init_site(work / f"gateway-{topology}", env)
     server = subprocess.Popen(
         [EGIDE, "serve", "--port", str(egide_port), "--log-level", "warning"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        preexec_fn=pinned(front_cpus),
     )
+    if front_cpus:
+        os.sched_setaffinity(0, front_cpus)  # the client, beside Égide
     try:
         wait_ready(f"http://127.0.0.1:{llama_port}/v1/models")
         wait_ready(f"http://127.0.0.1:{egide_port}/readyz")
@@ -182,6 +234,7 @@ def gateway_overhead(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             d_tp: list[float] = []
             e_tp: list[float] = []
             e_cpu: list[float] = []
+            e_own: list[list[float]] = []
             for _ in range(args.runs):  # interleaved, so drift hits both alike
                 lat, tp = asyncio.run(
                     burst(direct, {}, "smol", args.requests, concurrency, args.max_tokens)
@@ -189,8 +242,17 @@ def gateway_overhead(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 d_lat.append(lat)
                 d_tp.append(tp)
                 before = cpu_seconds(server.pid)
+                e_own.append([])
                 lat, tp = asyncio.run(
-                    burst(through, auth, "smol-remote", args.requests, concurrency, args.max_tokens)
+                    burst(
+                        through,
+                        auth,
+                        "smol-remote",
+                        args.requests,
+                        concurrency,
+                        args.max_tokens,
+                        e_own[-1],
+                    )
                 )
                 e_cpu.append((cpu_seconds(server.pid) - before) * 1000 / args.requests)
                 e_lat.append(lat)
@@ -205,13 +267,16 @@ def gateway_overhead(args: argparse.Namespace, work: Path) -> dict[str, Any]:
                 "direct_rps": med(d_tp),
                 "egide_rps": med(e_tp),
                 "serve_cpu_ms_per_request": med(e_cpu),
+                "egide_own_p50_ms": med(pct(x, 0.5) for x in e_own),
+                "egide_own_p99_ms": med(pct(x, 0.99) for x in e_own),
             }
             row["added_p50_ms"] = row["egide_p50_ms"] - row["direct_p50_ms"]
             row["added_p99_ms"] = row["egide_p99_ms"] - row["direct_p99_ms"]
             row["throughput_ratio"] = row["egide_rps"] / row["direct_rps"]
             rows.append({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()})
-        return {"rows": rows}
+        return {"topology": topology, "engine_threads": threads, "rows": rows}
     finally:
+        os.sched_setaffinity(0, everything)
         for process in (server, llama):
             process.terminate()
             process.wait(timeout=30)
@@ -350,12 +415,20 @@ def main() -> int:
     parser.add_argument("--max-tokens", type=int, default=8, help="tokens per gateway request")
     parser.add_argument("--gen-tokens", type=int, default=128, help="tokens for tokens/s")
     parser.add_argument("--runs", type=int, default=5, help="repetitions (medians reported)")
+    parser.add_argument(
+        "--topologies",
+        default="shared,separate",
+        help="engine sharing the cores with Égide, and/or on its own core",
+    )
     args = parser.parse_args()
+    topologies = [t for t in args.topologies.split(",") if t]
+    if "separate" in topologies and len(os.sched_getaffinity(0)) < 2:
+        topologies.remove("separate")
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         report: dict[str, Any] = {
-            "gateway": gateway_overhead(args, work),
+            "gateway": [gateway_overhead(args, work, t) for t in topologies],
             "embedded": embedded(args, work),
         }
     report["machine"] = {
@@ -367,17 +440,20 @@ def main() -> int:
     }
     print("gateway overhead (SmolLM2 via llama_cpp.server; medians of", args.runs, "runs)")
     print(
-        f"{'conc':>4} {'direct p50':>10} {'egide p50':>10} {'+p50':>7} {'direct p99':>10} "
-        f"{'egide p99':>10} {'+p99':>7} {'direct rps':>10} {'egide rps':>10} {'ratio':>6} "
-        f"{'cpu/req':>8}"
+        f"{'engine':>8} {'conc':>4} {'direct p50':>10} {'egide p50':>10} {'+p50':>7} "
+        f"{'direct p99':>10} {'egide p99':>10} {'+p99':>7} {'ratio':>6} {'own p50':>7} "
+        f"{'own p99':>7} {'cpu/req':>8}"
     )
-    for r in report["gateway"]["rows"]:
-        print(
-            f"{r['concurrency']:>4} {r['direct_p50_ms']:>10.1f} {r['egide_p50_ms']:>10.1f} "
-            f"{r['added_p50_ms']:>7.1f} {r['direct_p99_ms']:>10.1f} {r['egide_p99_ms']:>10.1f} "
-            f"{r['added_p99_ms']:>7.1f} {r['direct_rps']:>10.2f} {r['egide_rps']:>10.2f} "
-            f"{r['throughput_ratio']:>6.3f} {r['serve_cpu_ms_per_request']:>7.2f}ms"
-        )
+    for part in report["gateway"]:
+        for r in part["rows"]:
+            print(
+                f"{part['topology']:>8} {r['concurrency']:>4} {r['direct_p50_ms']:>10.1f} "
+                f"{r['egide_p50_ms']:>10.1f} {r['added_p50_ms']:>7.1f} "
+                f"{r['direct_p99_ms']:>10.1f} {r['egide_p99_ms']:>10.1f} "
+                f"{r['added_p99_ms']:>7.1f} {r['throughput_ratio']:>6.3f} "
+                f"{r['egide_own_p50_ms']:>7.2f} {r['egide_own_p99_ms']:>7.2f} "
+                f"{r['serve_cpu_ms_per_request']:>7.2f}ms"
+            )
     e = report["embedded"]
     print(
         f"embedded: direct {e['direct_tokens_per_s']} tok/s, API {e['api_tokens_per_s']} tok/s "

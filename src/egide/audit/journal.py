@@ -12,9 +12,9 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Collection, Mapping, Sequence
-from typing import IO, Any
+from typing import IO, Any, cast
 
-from sqlalchemy import event, func, insert, select, text
+from sqlalchemy import Table, event, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from egide.audit.chain import GENESIS_HASH, AuditEntry, Checkpoint, checkpoint_payload, entry_hash
@@ -28,6 +28,12 @@ from egide.store.models import AuditCheckpointRecord, AuditEntryRecord, LabelRec
 
 # Any constant works as long as every Égide process uses the same one.
 _CHAIN_HEAD_LOCK = 0x41554454  # "AUDT"
+_INSERT_ENTRY = insert(cast(Table, AuditEntryRecord.__table__))
+_HEAD = (
+    select(AuditEntryRecord.seq, AuditEntryRecord.hash)
+    .order_by(AuditEntryRecord.seq.desc())
+    .limit(1)
+)
 
 
 class Journal:
@@ -79,11 +85,7 @@ class Journal:
         except (TypeError, ValueError) as err:
             raise InvalidInput(f"audit details must be plain JSON: {err}") from err
         self._lock_chain_head(session)
-        head = session.execute(
-            select(AuditEntryRecord.seq, AuditEntryRecord.hash)
-            .order_by(AuditEntryRecord.seq.desc())
-            .limit(1)
-        ).first()
+        head = session.execute(_HEAD).first()
         seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS_HASH)
         time = utcnow()
         digest = entry_hash(
@@ -96,20 +98,21 @@ class Journal:
             details=clean_details,
             prev_hash=prev_hash,
         )
-        # A Core insert: the entry is written now, without the ORM's unit of work
-        # (an append is on the path of every API request).
+        # One Core statement built once, parameters bound per entry: no ORM unit of
+        # work, no statement construction (an append is on the path of every request).
         session.execute(
-            insert(AuditEntryRecord).values(
-                seq=seq,
-                time=time,
-                actor=actor,
-                action=action,
-                objects=clean_objects,
-                label_id=self._label_id(session, label),
-                details=clean_details,
-                prev_hash=prev_hash,
-                hash=digest,
-            )
+            _INSERT_ENTRY,
+            {
+                "seq": seq,
+                "time": time,
+                "actor": actor,
+                "action": action,
+                "objects": clean_objects,
+                "label_id": self._label_id(session, label),
+                "details": clean_details,
+                "prev_hash": prev_hash,
+                "hash": digest,
+            },
         )
         if seq % self.checkpoint_every == 0:
             self._sign(session, seq, digest)
