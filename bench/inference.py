@@ -49,6 +49,9 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 EGIDE = str(ROOT / ".venv" / "bin" / "egide")
 PROMPT = "Résume en une phrase : le convoi CLOU-7 arrive à Marsk le 19 novembre."
+# Long enough an answer that tokens/s is measured over `--gen-tokens` tokens (the
+# demo model ends a one-sentence answer after some 20 tokens: too few to time).
+LONG_PROMPT = "Write a detailed report of 300 words on convoy logistics in winter."
 
 
 def free_port() -> int:
@@ -291,7 +294,7 @@ def embedded(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         return len(vocab.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     llm = llama_cpp.Llama(model_path=model_path(), n_ctx=2048, n_threads=2, verbose=False)
-    messages = [{"role": "user", "content": PROMPT}]
+    messages = [{"role": "user", "content": LONG_PROMPT}]
 
     def direct_once() -> tuple[float, float, int]:
         # An empty KV cache, as Égide starts every answer (same prompt work on both sides).

@@ -15,7 +15,9 @@ import asyncio
 import collections
 import contextlib
 import importlib.metadata
+import math
 import threading
+import time
 from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass
@@ -79,19 +81,33 @@ class _Relay:
     whose cores all run llama.cpp's threads that steals time from generation.
     Events go into a deque; the loop is woken only if the consumer is waiting
     for one, so tokens that arrive while it is busy cost no wake-up at all.
+    A fast model would still wake a waiting loop at every token (hundreds a
+    second), each wake-up preempting a llama.cpp thread that its siblings then
+    wait for: a token is therefore handed over without waking the loop when
+    the loop was woken less than `WAKE_INTERVAL` ago; the next event wakes it
+    and both travel together. The first token and the end of the answer always
+    wake it at once, and a token waits at most one token's time.
     """
+
+    WAKE_INTERVAL = 0.02
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._events: collections.deque[_Event] = collections.deque()
         self._lock = threading.Lock()
         self._waiter: asyncio.Future[None] | None = None
+        self._woken_at = -math.inf
 
     def emit(self, event: _Event) -> None:
         """Worker side: hand over one event."""
+        now = time.monotonic()
+        urgent = not isinstance(event, StreamChunk) or now - self._woken_at >= self.WAKE_INTERVAL
         with self._lock:
             self._events.append(event)
-            waiter, self._waiter = self._waiter, None
+            waiter = self._waiter if urgent else None
+            if waiter is not None:
+                self._waiter = None
+                self._woken_at = now
         if waiter is not None:
             # RuntimeError: the loop has closed, so nobody is listening any more.
             with contextlib.suppress(RuntimeError):

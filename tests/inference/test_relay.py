@@ -1,0 +1,53 @@
+"""Tokens from llama.cpp's thread to the event loop: all delivered, in order, few wake-ups."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+from egide.inference.llamacpp import _Finished, _Relay
+from egide.inference.protocol import StreamChunk
+
+
+def test_a_fast_stream_arrives_whole_and_in_order_with_few_wake_ups() -> None:
+    async def consume() -> tuple[list[object], int, float]:
+        loop = asyncio.get_running_loop()
+        relay = _Relay(loop)
+        wake_ups = 0
+        original = loop.call_soon_threadsafe
+
+        def counting(*args: object) -> object:
+            nonlocal wake_ups
+            wake_ups += 1
+            return original(*args)  # type: ignore[arg-type]
+
+        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        started = time.monotonic()
+
+        def generate() -> None:  # 100 tokens, one a millisecond, as a fast model
+            for i in range(100):
+                relay.emit(StreamChunk(text=f"t{i} "))
+                time.sleep(0.001)
+            relay.emit(_Finished("stop", 100))
+
+        worker = threading.Thread(target=generate)
+        worker.start()
+        events: list[object] = []
+        first_at = 0.0
+        while True:
+            event = await relay.next()
+            if not events:
+                first_at = time.monotonic() - started
+            events.append(event)
+            if isinstance(event, _Finished):
+                break
+        await asyncio.to_thread(worker.join)
+        return events, wake_ups, first_at
+
+    events, wake_ups, first_at = asyncio.run(consume())
+    texts = [e.text for e in events if isinstance(e, StreamChunk)]
+    assert texts == [f"t{i} " for i in range(100)]
+    assert events[-1] == _Finished("stop", 100)
+    assert first_at < 0.5  # the first token is not held back
+    assert wake_ups < 50  # about one every WAKE_INTERVAL, not one per token
