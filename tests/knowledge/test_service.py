@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -16,6 +17,7 @@ from egide.errors import Forbidden, IntegrityError, InvalidInput, NotFound
 from egide.knowledge.records import ChunkRecord, DocumentRecord
 from egide.knowledge.search import hydrate
 from egide.settings import Settings
+from egide.store.database import _alembic_config
 
 DOCS = {
     "np.txt": "NON PROTÉGÉ\n\nLa météo annonce de la neige sur la vallée de l'Osna.",
@@ -230,3 +232,20 @@ def _postings(session: Session) -> tuple[list[Any], list[Any]]:
         )
     ).all()
     return [tuple(r) for r in indexed], [tuple(r) for r in expected]
+
+
+def test_the_word_index_migration_fills_from_existing_chunks_and_comes_off_cleanly(
+    loaded: Platform, people: dict[str, Principal]
+) -> None:
+    database = loaded.database
+    config = _alembic_config()
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0006_chunk_statistics")
+    database.migrate()  # 0007 again, over chunks that are already there
+    if database.dialect == "postgresql":
+        with database.transaction() as session:
+            indexed, expected = _postings(session)
+        assert indexed and indexed == expected
+    hits = loaded.knowledge.search(people["secret"], "bataillon blindé Dravna", k=1)
+    assert "bataillon" in hits[0].text
