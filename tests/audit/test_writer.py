@@ -6,12 +6,11 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import pytest
 from sqlalchemy.orm import Session
 
 from egide.audit import Journal
 from egide.audit.writer import JournalWriter
-from egide.errors import InvalidInput, Unavailable
+from egide.errors import InvalidInput
 from egide.store import Database
 
 
@@ -79,11 +78,23 @@ def test_an_entry_the_journal_refuses_fails_alone(database: Database, journal: J
     assert sorted(d["i"] for _, d in _entries(database, journal)) == [1, 3]  # type: ignore[type-var]
 
 
-def test_a_closed_writer_refuses_new_entries(database: Database, journal: Journal) -> None:
+def test_closing_writes_what_is_queued_and_a_later_entry_is_still_written(
+    database: Database, journal: Journal
+) -> None:
     writer = JournalWriter(database.transaction, journal)
-    asyncio.run(writer.append(actor="a", action="b", objects=[], label="FR DR", details={}))
+
+    async def burst(action: str) -> None:
+        await asyncio.gather(
+            *(
+                writer.append(actor="a", action=action, objects=[], label="FR DR", details={})
+                for _ in range(20)
+            )
+        )
+
+    asyncio.run(burst("before"))
     writer.close()
     writer.close()
-    with pytest.raises(Unavailable, match="shutting down"):
-        asyncio.run(writer.append(actor="a", action="c", objects=[], label="FR DR", details={}))
-    assert [action for action, _ in _entries(database, journal)] == ["b"]
+    asyncio.run(burst("after"))
+    writer.close()
+    actions = [action for action, _ in _entries(database, journal)]
+    assert actions == ["before"] * 20 + ["after"] * 20

@@ -216,5 +216,5 @@ class Gateway:
         )
 
     def close(self) -> None:
-        """Write the journal entries still queued; later requests are refused."""
+        """Write the journal entries still queued and stop the writer thread."""
         self.journal.close()

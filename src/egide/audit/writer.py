@@ -8,7 +8,9 @@ in order in one transaction, commits, then wakes each waiting request. A
 request is answered only after its entry is committed, as before; under load
 one commit serves many requests. An entry that the journal refuses (details
 that are not plain JSON) fails alone: the group is retried one entry per
-transaction, so the others are written and their requests answered.
+transaction, so the others are written and their requests answered. Closing
+the writer (at server shutdown) writes every queued entry first; an entry
+that still comes afterwards starts a new thread rather than being lost.
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from egide.audit.journal import Journal
-from egide.errors import Unavailable
 
 _GROUP_MAX = 256
 
@@ -57,7 +58,6 @@ class JournalWriter:
         self._name = name
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self._closed = False
 
     async def append(
         self,
@@ -72,30 +72,25 @@ class JournalWriter:
 
         Raises:
             InvalidInput: the details are not plain JSON.
-            Unavailable: the writer was closed.
         """
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        self._start()
-        self._queue.put(_Entry(actor, action, objects, label, details, loop, done))
-        await asyncio.shield(done)
-
-    def close(self) -> None:
-        """Write what is queued, then stop the thread (idempotent)."""
-        with self._lock:
-            self._closed = True
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(None)
-            thread.join()
-
-    def _start(self) -> None:
-        with self._lock:
-            if self._closed:
-                raise Unavailable("the journal writer is stopped: the server is shutting down")
+        entry = _Entry(actor, action, objects, label, details, loop, done)
+        with self._lock:  # a thread is running whenever an entry waits in the queue
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
+            self._queue.put(entry)
+        await asyncio.shield(done)
+
+    def close(self) -> None:
+        """Write what is queued and stop the thread; a later entry starts another."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                self._queue.put(None)
+        if thread is not None:
+            thread.join()
 
     def _run(self) -> None:
         stopping = False
