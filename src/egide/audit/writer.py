@@ -75,6 +75,9 @@ class JournalWriter:
         """
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
+        # Should the caller be cancelled, the entry is still written; its outcome is
+        # then read here, so a failure is not reported as "never retrieved".
+        done.add_done_callback(_consume)
         entry = _Entry(actor, action, objects, label, details, loop, done)
         with self._lock:  # a thread is running whenever an entry waits in the queue
             if self._thread is None:
@@ -146,6 +149,11 @@ def _settle(group: Sequence[_Entry], errors: Sequence[BaseException | None]) -> 
     for loop, settled in by_loop.items():
         with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
             loop.call_soon_threadsafe(_resolve, settled)
+
+
+def _consume(done: asyncio.Future[None]) -> None:
+    if not done.cancelled():
+        done.exception()
 
 
 def _resolve(settled: list[tuple[_Entry, BaseException | None]]) -> None:
