@@ -107,3 +107,24 @@ def test_every_request_is_still_journaled(site: Site) -> None:
             )
             assert response.status_code == 200
     assert len(site.journal()) == 5
+
+
+def test_no_answer_is_given_when_its_journal_entry_cannot_be_written(site: Site) -> None:
+    database = site.platform.database
+    with database.transaction() as session:
+        session.execute(
+            text(
+                "CREATE TRIGGER refuse BEFORE INSERT ON audit_entries "
+                "BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            )
+        )
+    body = {"model": "echo-dr", "messages": [{"role": "user", "content": "hi"}]}
+    with site.client() as client:
+        refused = client.post("/v1/chat/completions", json=body, headers=site.auth("alice"))
+        with database.transaction() as session:
+            session.execute(text("DROP TRIGGER refuse"))
+        answered = client.post("/v1/chat/completions", json=body, headers=site.auth("alice"))
+    assert refused.status_code >= 500, refused.text
+    assert "choices" not in refused.json() and "error" in refused.json()
+    assert answered.status_code == 200
+    assert len(site.journal()) == 1
