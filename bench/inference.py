@@ -276,6 +276,11 @@ def gateway_overhead(args: argparse.Namespace, work: Path, topology: str) -> dic
             row["added_p50_ms"] = row["egide_p50_ms"] - row["direct_p50_ms"]
             row["added_p99_ms"] = row["egide_p99_ms"] - row["direct_p99_ms"]
             row["throughput_ratio"] = row["egide_rps"] / row["direct_rps"]
+            # Each run's own difference (direct and Égide run back to back): the spread
+            # says how far the medians above can be trusted.
+            per_run = [pct(e, 0.5) - pct(d, 0.5) for d, e in zip(d_lat, e_lat, strict=True)]
+            row["added_p50_ms_min"] = min(per_run)
+            row["added_p50_ms_max"] = max(per_run)
             rows.append({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()})
         return {"topology": topology, "engine_threads": threads, "rows": rows}
     finally:
@@ -444,6 +449,7 @@ def main() -> int:
     print("gateway overhead (SmolLM2 via llama_cpp.server; medians of", args.runs, "runs)")
     print(
         f"{'engine':>8} {'conc':>4} {'direct p50':>10} {'egide p50':>10} {'+p50':>7} "
+        f"{'+p50 runs':>15} "
         f"{'direct p99':>10} {'egide p99':>10} {'+p99':>7} {'ratio':>6} {'own p50':>7} "
         f"{'own p99':>7} {'cpu/req':>8}"
     )
@@ -452,6 +458,7 @@ def main() -> int:
             print(
                 f"{part['topology']:>8} {r['concurrency']:>4} {r['direct_p50_ms']:>10.1f} "
                 f"{r['egide_p50_ms']:>10.1f} {r['added_p50_ms']:>7.1f} "
+                f"{r['added_p50_ms_min']:>7.1f}..{r['added_p50_ms_max']:<6.1f} "
                 f"{r['direct_p99_ms']:>10.1f} {r['egide_p99_ms']:>10.1f} "
                 f"{r['added_p99_ms']:>7.1f} {r['throughput_ratio']:>6.3f} "
                 f"{r['egide_own_p50_ms']:>7.2f} {r['egide_own_p99_ms']:>7.2f} "
