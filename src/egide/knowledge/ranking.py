@@ -259,8 +259,8 @@ class PostgresIndex:
         row-level security (migration 0005) then hides every other chunk and
         document even from a query that forgot its label filter. Ranking runs
         before, as the application role, which alone may read the word index
-        `chunk_terms` (each ranking query keeps its own label filter). Both settings are
-        transaction-local: they end with the commit or rollback.
+        `chunk_terms` (each ranking query keeps its own label filter). Both
+        settings are transaction-local: they end with the commit or rollback.
         """
         session.execute(text(f"SET LOCAL ROLE {READER_ROLE}"))
         session.execute(
