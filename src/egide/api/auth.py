@@ -27,9 +27,8 @@ class Authenticator:
             raise AuthenticationFailed(
                 "no credential; send `Authorization: Bearer <API key or OIDC token>`"
             )
-        scheme, _, token = authorization.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
+        token = _bearer(authorization)
+        if not token:
             raise AuthenticationFailed("use `Authorization: Bearer <API key or OIDC token>`")
         if token.startswith(API_KEY_PREFIX):
             # IdentityService remembers checked keys briefly: no Argon2, no database
@@ -44,10 +43,14 @@ class Authenticator:
 
     def remembered(self, authorization: str | None) -> Principal | None:
         """The caller, if its API key was checked moments ago (no I/O); else None."""
-        if not authorization:
-            return None
-        scheme, _, token = authorization.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token.startswith(API_KEY_PREFIX):
+        token = _bearer(authorization) if authorization else None
+        if not token or not token.startswith(API_KEY_PREFIX):
             return None
         return self._identity.remembered(token)
+
+
+def _bearer(authorization: str) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
