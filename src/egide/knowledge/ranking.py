@@ -136,15 +136,22 @@ def _bm25_params(
 
 # BM25 of one (chunk, term): idf · tf·(k1+1) / (tf + k1·(1 − b + b·length/average)).
 _BM25 = "{idf} * {tf} * :k1p1 / ({tf} + :k1 * (:b1 + :b * {length} / s.average))"
-# Readable totals: a sum over the readable labels' rows (migration 0006), not a scan.
-_STATS = (
-    "s AS (SELECT sum(chunks) AS n, sum(tokens) * 1.0 / nullif(sum(chunks), 0) AS average "
-    "FROM chunk_stats WHERE label_id IN :readable{scope})"
-)
 
 
-def _scope(collection: int | None) -> str:
-    return "" if collection is None else " AND c.collection_id = :collection"
+def _stats(collection: int | None) -> str:
+    """The CTE `s` of readable totals: a sum over the readable labels' rows (migration 0006)."""
+    return (
+        "s AS (SELECT sum(chunks) AS n, sum(tokens) * 1.0 / nullif(sum(chunks), 0) AS average "
+        "FROM chunk_stats WHERE label_id IN :readable" + _scope(collection, None) + ")"
+    )
+
+
+def _scope(collection: int | None, table: str | None = "c") -> str:
+    """The collection condition on `table`'s column (none when searching every collection)."""
+    if collection is None:
+        return ""
+    column = f"{table}.collection_id" if table else "collection_id"
+    return f" AND {column} = :collection"
 
 
 def _expanding(sql: str) -> TextClause:
@@ -190,14 +197,15 @@ class SqliteIndex:
         # order: left to itself SQLite walks the collection's chunks and probes FTS5 per
         # chunk, hundreds of times slower.
         values = ", ".join(f"(:w{i})" for i in range(len(words)))
-        scope = _scope(collection)
         statement = _expanding(
             f"WITH q(term) AS (VALUES {values}), "
-            + _STATS.format(scope=scope.replace("c.", ""))
+            + _stats(collection)
             + ", t AS (SELECT v.doc, v.term, count(*) AS tf FROM q "
             "CROSS JOIN chunks_fts_instances v ON v.term = q.term GROUP BY v.doc, v.term), "
             "r AS MATERIALIZED (SELECT t.doc, t.term, t.tf, c.tokens FROM t "
-            "CROSS JOIN chunks c ON c.id = t.doc WHERE c.label_id IN :readable" + scope + "), "
+            "CROSS JOIN chunks c ON c.id = t.doc WHERE c.label_id IN :readable"
+            + _scope(collection)
+            + "), "
             "w AS (SELECT r.term, egide_ln(1 + (s.n - count(*) + 0.5) / (count(*) + 0.5)) AS idf "
             "FROM r, s GROUP BY r.term, s.n) "
             "SELECT r.doc, sum("
@@ -293,13 +301,12 @@ class PostgresIndex:
         # One range of `chunk_terms`' primary key per word, the readable labels and the
         # collection inside it: term frequency and chunk length come with each entry,
         # so no chunk row is visited (an index-only scan once the table is vacuumed).
-        scope = "" if collection is None else " AND t.collection_id = :collection"
         statement = _expanding(
             "WITH "
-            + _STATS.format(scope=scope.replace("t.", ""))
+            + _stats(collection)
             + ", p AS MATERIALIZED (SELECT t.term, t.chunk_id, t.tf, t.tokens "
             "FROM chunk_terms t WHERE t.term = ANY (CAST(:words AS text[])) "
-            "AND t.label_id IN :readable" + scope + "), "
+            "AND t.label_id IN :readable" + _scope(collection, "t") + "), "
             "w AS (SELECT p.term, ln(1 + (s.n - count(*) + 0.5) / (count(*) + 0.5)) AS idf "
             "FROM p, s GROUP BY p.term, s.n) "
             "SELECT p.chunk_id, sum("
