@@ -4,20 +4,27 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from egide.benchmarks.vectors import DEFAULT_CACHE_DIR
+from egide.errors import InvalidInput
 
 bench_app = typer.Typer(help="Benchmarks (tables + JSON).", no_args_is_help=True)
-DEFAULT_SQUAD = Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "squad"
+DEFAULT_SQUAD = (
+    Path(__file__).resolve().parents[3] / ".." / "shared" / "data" / "squad" / "squad-dev-v1.1.json"
+)
+SquadFile = Annotated[Path, typer.Option(help="SQuAD-format JSON file.")]
+CacheDir = Annotated[
+    Path, typer.Option(help="Where the real model's vectors are kept between runs.")
+]
+OutFile = Annotated[Path | None, typer.Option(help="JSON output file.")]
 
 
 @bench_app.command("retrieval")
 def retrieval(
-    squad: Annotated[Path, typer.Option(help="SQuAD-format JSON file.")] = DEFAULT_SQUAD
-    / "squad-dev-v1.1.json",
+    squad: SquadFile = DEFAULT_SQUAD,
     work_dir: Annotated[Path, typer.Option(help="Where the benchmark's database lives.")] = Path(
         "bench/results/squad"
     ),
@@ -25,18 +32,13 @@ def retrieval(
         str | None, typer.Option(help="PostgreSQL URL (default SQLite).")
     ] = None,
     limit_queries: Annotated[int | None, typer.Option(help="Only the first N questions.")] = None,
-    out: Annotated[Path | None, typer.Option(help="JSON output file.")] = None,
-    cache_dir: Annotated[
-        Path, typer.Option(help="Where the real model's vectors are kept between runs.")
-    ] = DEFAULT_CACHE_DIR,
+    out: OutFile = None,
+    cache_dir: CacheDir = DEFAULT_CACHE_DIR,
 ) -> None:
     """Recall@1/5/10, nDCG@10, MRR and latency for full text, dense and hybrid."""
     from egide.benchmarks.retrieval import run, table
 
-    if not squad.is_file():
-        from egide.errors import InvalidInput
-
-        raise InvalidInput(f"no SQuAD file at {squad}; pass --squad PATH")
+    _require_squad(squad)
     work_dir.mkdir(parents=True, exist_ok=True)
     report = run(
         squad,
@@ -46,16 +48,12 @@ def retrieval(
         cache_dir=cache_dir,
         say=lambda m: typer.echo(m, err=True),
     )
-    typer.echo(table(report))
-    target = out or work_dir.parent / f"retrieval-{report['database']}.json"
-    target.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    typer.echo(f"written {target}", err=True)
+    _publish(table(report), report, out or work_dir.parent / f"retrieval-{report['database']}.json")
 
 
 @bench_app.command("scale")
 def scale(
-    squad: Annotated[Path, typer.Option(help="SQuAD-format JSON file.")] = DEFAULT_SQUAD
-    / "squad-dev-v1.1.json",
+    squad: SquadFile = DEFAULT_SQUAD,
     sizes: Annotated[str, typer.Option(help="Collection sizes in chunks, comma-separated.")] = (
         "10000,100000"
     ),
@@ -77,18 +75,14 @@ def scale(
     work_dir: Annotated[Path, typer.Option(help="Where the benchmark's databases live.")] = Path(
         "bench/results/scale"
     ),
-    cache_dir: Annotated[
-        Path, typer.Option(help="Where the real model's vectors are kept between runs.")
-    ] = DEFAULT_CACHE_DIR,
-    out: Annotated[Path | None, typer.Option(help="JSON output file.")] = None,
+    cache_dir: CacheDir = DEFAULT_CACHE_DIR,
+    out: OutFile = None,
 ) -> None:
     """Ingestion chunks/s and query latency p50/p95 on SQLite and PostgreSQL at each size."""
     from egide.benchmarks.scale import run, table
     from egide.benchmarks.vectors import BenchEmbedder
-    from egide.errors import InvalidInput
 
-    if not squad.is_file():
-        raise InvalidInput(f"no SQuAD file at {squad}; pass --squad PATH")
+    _require_squad(squad)
     try:
         size_list = [int(s) for s in sizes.split(",") if s.strip()]
     except ValueError:
@@ -115,8 +109,17 @@ def scale(
         embedder=BenchEmbedder(cache_dir),
         say=lambda m: typer.echo(m, err=True),
     )
-    typer.echo(table(report))
-    target = out or work_dir.parent / "scale.json"
+    _publish(table(report), report, out or work_dir.parent / "scale.json")
+
+
+def _require_squad(squad: Path) -> None:
+    if not squad.is_file():
+        raise InvalidInput(f"no SQuAD file at {squad}; pass --squad PATH")
+
+
+def _publish(text: str, report: dict[str, Any], target: Path) -> None:
+    """Print the table, write the JSON."""
+    typer.echo(text)
     target.write_text(json.dumps(report, indent=2), encoding="utf-8")
     typer.echo(f"written {target}", err=True)
 
