@@ -46,6 +46,8 @@ from typing import Any
 
 import httpx
 
+from egide.benchmarks.scale import percentile
+
 ROOT = Path(__file__).resolve().parents[1]
 EGIDE = str(ROOT / ".venv" / "bin" / "egide")
 PROMPT = "Résume en une phrase : le convoi CLOU-7 arrive à Marsk le 19 novembre."
@@ -132,11 +134,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def init_site(data_dir: Path, env: dict[str, str]) -> str:
@@ -263,22 +260,24 @@ def gateway_overhead(args: argparse.Namespace, work: Path, topology: str) -> dic
             med = statistics.median
             row = {
                 "concurrency": concurrency,
-                "direct_p50_ms": med(pct(x, 0.5) for x in d_lat),
-                "direct_p99_ms": med(pct(x, 0.99) for x in d_lat),
-                "egide_p50_ms": med(pct(x, 0.5) for x in e_lat),
-                "egide_p99_ms": med(pct(x, 0.99) for x in e_lat),
+                "direct_p50_ms": med(percentile(x, 0.5) for x in d_lat),
+                "direct_p99_ms": med(percentile(x, 0.99) for x in d_lat),
+                "egide_p50_ms": med(percentile(x, 0.5) for x in e_lat),
+                "egide_p99_ms": med(percentile(x, 0.99) for x in e_lat),
                 "direct_rps": med(d_tp),
                 "egide_rps": med(e_tp),
                 "serve_cpu_ms_per_request": med(e_cpu),
-                "egide_own_p50_ms": med(pct(x, 0.5) for x in e_own),
-                "egide_own_p99_ms": med(pct(x, 0.99) for x in e_own),
+                "egide_own_p50_ms": med(percentile(x, 0.5) for x in e_own),
+                "egide_own_p99_ms": med(percentile(x, 0.99) for x in e_own),
             }
             row["added_p50_ms"] = row["egide_p50_ms"] - row["direct_p50_ms"]
             row["added_p99_ms"] = row["egide_p99_ms"] - row["direct_p99_ms"]
             row["throughput_ratio"] = row["egide_rps"] / row["direct_rps"]
             # Each run's own difference (direct and Égide run back to back): the spread
             # says how far the medians above can be trusted.
-            per_run = [pct(e, 0.5) - pct(d, 0.5) for d, e in zip(d_lat, e_lat, strict=True)]
+            per_run = [
+                percentile(e, 0.5) - percentile(d, 0.5) for d, e in zip(d_lat, e_lat, strict=True)
+            ]
             row["added_p50_ms_min"] = min(per_run)
             row["added_p50_ms_max"] = max(per_run)
             rows.append({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()})
