@@ -99,10 +99,8 @@ class BenchEmbedder:
     def prepare(self, texts: Sequence[str], *, query: bool = False, say: Say | None = None) -> int:
         """Embed (in batches, with progress) the texts not cached yet; return how many."""
         kind = "query" if query else "passage"
-        missing = list(
-            {content_hash(t): t for t in texts if self.cache.get(kind, content_hash(t)) is None}
-        )
         pending = {content_hash(t): t for t in texts}
+        missing = [d for d in pending if self.cache.get(kind, d) is None]
         started = time.perf_counter()
         for start in range(0, len(missing), 64):
             batch = missing[start : start + 64]
