@@ -25,6 +25,7 @@ from egide.inference.guard import ALLOW_ENV, check_model_requests_allowed
 from egide.inference.remote import RemoteBackend
 from egide.inference.scheduler import PriorityWorker
 from egide.inference.testing import EchoBackend, forbid_model_requests
+from egide.inference.transport import EngineTransport
 
 
 def _request(text: str = "hello there", **kwargs: Any) -> ChatRequest:
@@ -109,7 +110,8 @@ def test_registry_accepts_extra_runtimes() -> None:
 def test_import_creates_nothing() -> None:
     # Building a remote backend opens no connection and starts no task.
     backend = RemoteBackend(RemoteConfig(model="m", replicas=("http://127.0.0.1:9",)))
-    assert backend._client is None
+    assert isinstance(backend._transport, EngineTransport)
+    assert backend._transport._session is None
     assert backend._health_task is None
 
 

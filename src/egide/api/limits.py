@@ -29,10 +29,13 @@ class BodyLimitMiddleware:
                 try:
                     declared = int(value)
                 except ValueError:
-                    declared = 0
+                    break  # the server refuses a malformed length itself
                 if declared > self.max_bytes:
                     await self._refuse(send)
                     return
+                # The server delivers no more than the declared length: nothing to count.
+                await self.app(scope, receive, send)
+                return
         received = 0
         refused = False
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import IO, Any, cast
 
 from sqlalchemy import Table, event, func, insert, select, text
@@ -34,6 +35,36 @@ _HEAD = (
     .order_by(AuditEntryRecord.seq.desc())
     .limit(1)
 )
+
+
+@dataclass(frozen=True)
+class NewEntry:
+    """An entry to append: who did what to which objects, under which label."""
+
+    actor: str
+    action: str
+    label: str
+    objects: Sequence[str] = ()
+    details: Mapping[str, Any] | None = None
+
+
+def _clean(entry: NewEntry) -> tuple[NewEntry, list[str], dict[str, Any]]:
+    """The entry with its objects and details as they will be read back.
+
+    A JSON round trip gives exactly the values that will be read back (tuples
+    become lists, keys become strings), so the hash stays valid.
+
+    Raises:
+        InvalidInput: they are not plain JSON.
+    """
+    if isinstance(entry.objects, str):
+        raise InvalidInput('audit objects must be a list of "kind:id" strings, not one string')
+    try:
+        objects = [str(item) for item in entry.objects]
+        details = json.loads(json.dumps(dict(entry.details or {}), allow_nan=False))
+    except (TypeError, ValueError) as err:
+        raise InvalidInput(f"audit details must be plain JSON: {err}") from err
+    return entry, objects, details
 
 
 class Journal:
@@ -75,50 +106,73 @@ class Journal:
         Raises:
             InvalidInput: ``details`` or ``objects`` are not plain JSON.
         """
-        # A JSON round trip gives exactly the values that will be read back
-        # (tuples become lists, keys become strings), so the hash stays valid.
-        if isinstance(objects, str):
-            raise InvalidInput('audit objects must be a list of "kind:id" strings, not one string')
-        try:
-            clean_objects = [str(item) for item in objects]
-            clean_details = json.loads(json.dumps(dict(details or {}), allow_nan=False))
-        except (TypeError, ValueError) as err:
-            raise InvalidInput(f"audit details must be plain JSON: {err}") from err
+        return self.append_many(session, [NewEntry(actor, action, label, objects, details)])[0]
+
+    def append_many(self, session: Session, entries: Sequence[NewEntry]) -> list[AuditEntry]:
+        """Add entries to the chain in order, inside the caller's transaction.
+
+        One read of the chain head and one insert for all of them, which is what
+        lets a writer commit many requests' entries at the cost of one.
+
+        Raises:
+            InvalidInput: an entry's ``details`` or ``objects`` are not plain JSON;
+                nothing is written.
+        """
+        cleaned = [_clean(entry) for entry in entries]
+        if not cleaned:
+            return []
         self._lock_chain_head(session)
         head = session.execute(_HEAD).first()
-        seq, prev_hash = (head.seq + 1, head.hash) if head else (1, GENESIS_HASH)
-        time = utcnow()
-        digest = entry_hash(
-            seq=seq,
-            time=time,
-            actor=actor,
-            action=action,
-            objects=clean_objects,
-            label=label,
-            details=clean_details,
-            prev_hash=prev_hash,
-        )
+        seq, prev_hash = (head.seq, head.hash) if head else (0, GENESIS_HASH)
+        rows: list[dict[str, Any]] = []
+        appended: list[AuditEntry] = []
+        for entry, objects, details in cleaned:
+            seq += 1
+            time = utcnow()
+            digest = entry_hash(
+                seq=seq,
+                time=time,
+                actor=entry.actor,
+                action=entry.action,
+                objects=objects,
+                label=entry.label,
+                details=details,
+                prev_hash=prev_hash,
+            )
+            rows.append(
+                {
+                    "seq": seq,
+                    "time": time,
+                    "actor": entry.actor,
+                    "action": entry.action,
+                    "objects": objects,
+                    "label_id": self._label_id(session, entry.label),
+                    "details": details,
+                    "prev_hash": prev_hash,
+                    "hash": digest,
+                }
+            )
+            appended.append(
+                AuditEntry(
+                    seq,
+                    time,
+                    entry.actor,
+                    entry.action,
+                    objects,
+                    entry.label,
+                    details,
+                    prev_hash,
+                    digest,
+                )
+            )
+            prev_hash = digest
         # One Core statement built once, parameters bound per entry: no ORM unit of
         # work, no statement construction (an append is on the path of every request).
-        session.execute(
-            _INSERT_ENTRY,
-            {
-                "seq": seq,
-                "time": time,
-                "actor": actor,
-                "action": action,
-                "objects": clean_objects,
-                "label_id": self._label_id(session, label),
-                "details": clean_details,
-                "prev_hash": prev_hash,
-                "hash": digest,
-            },
-        )
-        if seq % self.checkpoint_every == 0:
-            self._sign(session, seq, digest)
-        return AuditEntry(
-            seq, time, actor, action, clean_objects, label, clean_details, prev_hash, digest
-        )
+        session.execute(_INSERT_ENTRY, rows)
+        for done in appended:
+            if done.seq % self.checkpoint_every == 0:
+                self._sign(session, done.seq, done.hash)
+        return appended
 
     def _label_id(self, session: Session, label: str) -> int:
         """The interned id of `label`, remembered once a transaction that used it committed."""

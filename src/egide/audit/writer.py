@@ -4,13 +4,14 @@ An API process journals every model request before answering it. Opening a
 transaction per request, on a worker thread reached through a thread hop per
 request, cost more CPU than the rest of the gateway. `JournalWriter` gives the
 appends to one long-lived thread: it takes every entry waiting, appends them
-in order in one transaction, commits, then wakes each waiting request. A
-request is answered only after its entry is committed, as before; under load
-one commit serves many requests. An entry that the journal refuses (details
-that are not plain JSON) fails alone: the group is retried one entry per
-transaction, so the others are written and their requests answered. Closing
-the writer (at server shutdown) writes every queued entry first; an entry
-that still comes afterwards starts a new thread rather than being lost.
+in order in one transaction (one chain-head read, one insert), commits, then
+wakes each waiting request. A request is answered only after its entry is
+committed, as before; under load one commit serves many requests. An entry
+that the journal refuses (details that are not plain JSON) fails alone: the
+group is retried one entry per transaction, so the others are written and
+their requests answered. Closing the writer (at server shutdown) writes every
+queued entry first; an entry that still comes afterwards starts a new thread
+rather than being lost.
 """
 
 from __future__ import annotations
@@ -23,9 +24,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from egide.audit.journal import Journal
+from egide.audit.journal import Journal, NewEntry
 
 _GROUP_MAX = 256
 
@@ -119,8 +118,10 @@ class JournalWriter:
     def _write(self, group: list[_Entry]) -> None:
         try:
             with self._transaction() as session:
-                for entry in group:
-                    self._append(session, entry)
+                self._journal.append_many(
+                    session,
+                    [NewEntry(e.actor, e.action, e.label, e.objects, e.details) for e in group],
+                )
         except Exception as error:
             if len(group) == 1:
                 _settle(group, [error])
@@ -129,16 +130,6 @@ class JournalWriter:
                     self._write([entry])
             return
         _settle(group, [None] * len(group))
-
-    def _append(self, session: Session, entry: _Entry) -> None:
-        self._journal.append(
-            session,
-            actor=entry.actor,
-            action=entry.action,
-            objects=entry.objects,
-            label=entry.label,
-            details=entry.details,
-        )
 
 
 def _settle(group: Sequence[_Entry], errors: Sequence[BaseException | None]) -> None:

@@ -22,7 +22,6 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping, Sequence
 from typing import Any
 
 import httpx
-from httpx_aiohttp import AiohttpTransport
 
 from egide.errors import (
     ConfigurationError,
@@ -45,6 +44,7 @@ from egide.inference.protocol import (
     embeddings_unsupported,
 )
 from egide.inference.replicas import Replica, ReplicaSet
+from egide.inference.transport import EngineTransport
 
 RUNTIME = "openai"
 _CONTEXT_ERROR = re.compile(r"context|input tokens|max_new_tokens|too long", re.IGNORECASE)
@@ -66,7 +66,7 @@ class RemoteBackend:
 
     Args:
         config: Model name, replica URLs and timeouts.
-        transport: HTTP transport override, for tests.
+        transport: HTTP transport override, for tests (default: `EngineTransport`).
     """
 
     def __init__(
@@ -75,8 +75,13 @@ class RemoteBackend:
         self.config = config
         self.name = config.name or config.model
         self.replicas = ReplicaSet(config.replicas)
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._transport = transport or EngineTransport()
+        self._headers = [(b"content-type", b"application/json")]
+        if config.api_key:
+            self._headers.append((b"authorization", f"Bearer {config.api_key}".encode()))
+        self._timeout = _timeout(config.read_timeout, config.connect_timeout)
+        self._probe_timeout = _timeout(config.connect_timeout, config.connect_timeout)
+        self._urls: dict[tuple[str, str], httpx.URL] = {}
         self._health_task: asyncio.Task[None] | None = None
         self._closed = False
 
@@ -108,8 +113,8 @@ class RemoteBackend:
         Raises:
             Unavailable: No replica could start the answer, or the replica died mid-answer.
         """
-        client = self._start()
-        body = self._body(request, stream=True)
+        self._start()
+        content = _json_bytes(self._body(request, stream=True))
         tried: list[Replica] = []
         while True:
             replica = await self._choose(tried)
@@ -117,9 +122,8 @@ class RemoteBackend:
             sent_any = False
             replica.in_flight += 1
             try:
-                async with client.stream(
-                    "POST", replica.url + "/v1/chat/completions", json=body
-                ) as response:
+                response = await self._send(replica, "POST", "/v1/chat/completions", content)
+                try:
                     if response.status_code >= 400:
                         await response.aread()
                         self._raise_for_status(replica, response)
@@ -129,6 +133,8 @@ class RemoteBackend:
                         if chunk.finish_reason is not None:
                             return
                     raise _StreamBroken("the stream ended without a finish reason")
+                finally:
+                    await response.aclose()
             except (httpx.TransportError, _ReplicaFailed, _StreamBroken) as exc:
                 if isinstance(exc, httpx.TransportError):
                     replica.mark_down(_describe(exc))
@@ -180,33 +186,31 @@ class RemoteBackend:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        await self._transport.aclose()
 
     # -- health ---------------------------------------------------------------------------
 
     async def check_health(self, replicas: Sequence[Replica] | None = None) -> None:
         """Probe replicas now (all by default) and mark each up or down."""
-        client = self._client_or_new()
         targets = list(self.replicas.replicas if replicas is None else replicas)
-        await asyncio.gather(*(self._probe(client, r) for r in targets))
+        await asyncio.gather(*(self._probe(r) for r in targets))
 
-    async def _probe(self, client: httpx.AsyncClient, replica: Replica) -> None:
+    async def _probe(self, replica: Replica) -> None:
         replica.checked_at = time.monotonic()
-        timeout = httpx.Timeout(self.config.connect_timeout)
         try:
             # vLLM and TGI answer /health; llama.cpp's Python server only /v1/models.
-            response = await client.get(replica.url + "/health", timeout=timeout)
+            response = await self._send(replica, "GET", "/health", timeout=self._probe_timeout)
             if response.status_code == 404:
-                response = await client.get(replica.url + "/v1/models", timeout=timeout)
+                response = await self._send(
+                    replica, "GET", "/v1/models", timeout=self._probe_timeout
+                )
         except httpx.ReadTimeout:
             # Connected but slow to answer: the engine is alive and busy (llama.cpp's
             # server answers probes only between generations, and other API
             # processes share the engine). A hung engine is caught by the
             # requests' own read timeout, which fails them over.
             return
-        except httpx.HTTPError as exc:
+        except httpx.TransportError as exc:
             replica.mark_down(_describe(exc))
             return
         if response.status_code == 200:
@@ -221,33 +225,39 @@ class RemoteBackend:
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _client_or_new(self) -> httpx.AsyncClient:
-        if self._client is None:
-            headers = (
-                {"Authorization": f"Bearer {self.config.api_key}"} if self.config.api_key else {}
-            )
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(
-                    self.config.read_timeout,
-                    connect=self.config.connect_timeout,
-                    pool=self.config.connect_timeout,
-                ),
-                headers=headers,
-                transport=self._transport or _engine_transport(),
-                # Engines are on the enclave network; never honour proxy variables.
-                trust_env=False,
-            )
-        return self._client
-
-    def _start(self) -> httpx.AsyncClient:
-        """The client, with the health task running; refused after close or when switched off."""
+    def _start(self) -> None:
+        """Start the health task; refused after close or when model calls are switched off."""
         check_model_requests_allowed(RUNTIME)
         if self._closed:
             raise Unavailable(f"model {self.name!r} is shutting down; retry on another node")
-        client = self._client_or_new()
         if self._health_task is None:
             self._health_task = asyncio.get_running_loop().create_task(self._health_loop())
-        return client
+
+    async def _send(
+        self,
+        replica: Replica,
+        method: str,
+        path: str,
+        content: bytes = b"",
+        *,
+        timeout: dict[str, float] | None = None,
+    ) -> httpx.Response:
+        """One request to one replica through the transport; a stream is left open.
+
+        Raises:
+            httpx.TransportError: the replica could not be reached or broke off.
+        """
+        url = self._urls.get((replica.url, path))
+        if url is None:
+            url = self._urls[(replica.url, path)] = httpx.URL(replica.url + path)
+        request = httpx.Request(
+            method,
+            url,
+            headers=self._headers if content else self._headers[1:],
+            content=content,
+            extensions={"timeout": timeout or self._timeout},
+        )
+        return await self._transport.handle_async_request(request)
 
     async def _choose(self, tried: Sequence[Replica]) -> Replica:
         """The replica for the next attempt, re-probing stale down ones before giving up.
@@ -271,14 +281,16 @@ class RemoteBackend:
 
     async def _post_json(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """POST with failover: nothing has reached the caller, so any replica may retry."""
-        client = self._start()
+        self._start()
+        content = _json_bytes(body)
         tried: list[Replica] = []
         while True:
             replica = await self._choose(tried)
             tried.append(replica)
             replica.in_flight += 1
             try:
-                response = await client.post(replica.url + path, json=body)
+                response = await self._send(replica, "POST", path, content)
+                await response.aread()
             except httpx.TransportError as exc:
                 replica.mark_down(_describe(exc))
                 continue
@@ -347,21 +359,13 @@ class RemoteBackend:
         return body
 
 
-def _engine_transport() -> httpx.AsyncBaseTransport:
-    """httpx's interface over aiohttp's connection pool and C HTTP parser.
+def _timeout(read: float, connect: float) -> dict[str, float]:
+    """httpx's `timeout` request extension: `connect` also bounds waiting for a free connection."""
+    return {"connect": connect, "read": read, "write": read, "pool": connect}
 
-    httpcore spends about five times the CPU per request; behind a busy gateway
-    that is latency. Idle connections are kept 4 s, so that bursts a few
-    seconds apart reuse them (a new connection to the engine delays the first
-    requests of a burst by the time the loop takes to come back to it), and
-    dropped before engines behind uvicorn (vLLM, llama.cpp's Python server)
-    close theirs at 5 s, so a request is not sent on a connection the engine
-    is closing.
-    """
-    return AiohttpTransport(
-        trust_env=False,
-        limits=httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=4),
-    )
+
+def _json_bytes(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 class NotFoundEndpoint(Exception):

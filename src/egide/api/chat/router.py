@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from egide.api.chat.protocol import ChatCompletionRequest
 from egide.api.chat.service import ChatService, server_timing
@@ -18,7 +18,7 @@ router = APIRouter()
 @router.post("/v1/chat/completions", response_model=None)
 async def create_chat_completion(
     body: ChatCompletionRequest, request: Request, gateway: GatewayDep, principal: PrincipalDep
-) -> JSONResponse | StreamingResponse:
+) -> Response:
     """A chat completion, whole or streamed as server-sent events."""
     if is_rag_model(body.model):
         return await rag_completion(body, request, gateway, principal)
@@ -37,4 +37,5 @@ async def create_chat_completion(
     answer, engine_seconds = await service.complete(admission, prepared, started)
     # What the answer spent in the engine, and in Égide around it (policy, journal).
     headers["Server-Timing"] = server_timing(engine_seconds, time.perf_counter() - started)
-    return JSONResponse(answer.model_dump(mode="json"), headers=headers)
+    # pydantic's own serialiser: a fraction of the CPU of model_dump + json.dumps.
+    return Response(answer.model_dump_json(), media_type="application/json", headers=headers)
