@@ -44,6 +44,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 
 from egide.benchmarks.scale import percentile
@@ -103,17 +104,20 @@ async def burst(
     }
     gate = asyncio.Semaphore(concurrency)
     latencies: list[float] = []
-    async with httpx.AsyncClient(timeout=300) as client:
+    # aiohttp: a client that costs little CPU, so that on two shared cores it takes
+    # as little as possible from the engine, on both sides of the comparison.
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300)) as client:
 
         async def one() -> None:
             async with gate:
                 begin = time.perf_counter()
-                reply = await client.post(url, json=body, headers=headers)
-                if reply.status_code != 200:
-                    raise RuntimeError(f"{url} answered {reply.status_code}: {reply.text}")
-                latencies.append((time.perf_counter() - begin) * 1000)
-                if own is not None:
-                    own.append(egide_ms(reply.headers.get("server-timing", "")))
+                async with client.post(url, json=body, headers=headers) as reply:
+                    text = await reply.text()
+                    if reply.status != 200:
+                        raise RuntimeError(f"{url} answered {reply.status}: {text}")
+                    latencies.append((time.perf_counter() - begin) * 1000)
+                    if own is not None:
+                        own.append(egide_ms(reply.headers.get("server-timing", "")))
 
         start = time.perf_counter()
         await asyncio.gather(*(one() for _ in range(n)))
@@ -229,6 +233,9 @@ def gateway_overhead(args: argparse.Namespace, work: Path, topology: str) -> dic
         asyncio.run(burst(through, auth, "smol-remote", 4, 1, args.max_tokens))
         rows = []
         for concurrency in (1, 4, 16):
+            # At least three rounds of the concurrency per burst, so that its median
+            # is not the first round's ramp-up alone.
+            n = max(args.requests, 3 * concurrency)
             d_lat: list[list[float]] = []
             e_lat: list[list[float]] = []
             d_tp: list[float] = []
@@ -236,9 +243,7 @@ def gateway_overhead(args: argparse.Namespace, work: Path, topology: str) -> dic
             e_cpu: list[float] = []
             e_own: list[list[float]] = []
             for _ in range(args.runs):  # interleaved, so drift hits both alike
-                lat, tp = asyncio.run(
-                    burst(direct, {}, "smol", args.requests, concurrency, args.max_tokens)
-                )
+                lat, tp = asyncio.run(burst(direct, {}, "smol", n, concurrency, args.max_tokens))
                 d_lat.append(lat)
                 d_tp.append(tp)
                 before = cpu_seconds(server.pid)
@@ -248,18 +253,19 @@ def gateway_overhead(args: argparse.Namespace, work: Path, topology: str) -> dic
                         through,
                         auth,
                         "smol-remote",
-                        args.requests,
+                        n,
                         concurrency,
                         args.max_tokens,
                         e_own[-1],
                     )
                 )
-                e_cpu.append((cpu_seconds(server.pid) - before) * 1000 / args.requests)
+                e_cpu.append((cpu_seconds(server.pid) - before) * 1000 / n)
                 e_lat.append(lat)
                 e_tp.append(tp)
             med = statistics.median
             row = {
                 "concurrency": concurrency,
+                "requests_per_burst": n,
                 "direct_p50_ms": med(percentile(x, 0.5) for x in d_lat),
                 "direct_p99_ms": med(percentile(x, 0.99) for x in d_lat),
                 "egide_p50_ms": med(percentile(x, 0.5) for x in e_lat),
@@ -418,7 +424,9 @@ def rss_of(pid: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=24, help="requests per burst")
+    parser.add_argument(
+        "--requests", type=int, default=24, help="requests per burst (at least 3 x concurrency)"
+    )
     parser.add_argument("--max-tokens", type=int, default=8, help="tokens per gateway request")
     parser.add_argument("--gen-tokens", type=int, default=128, help="tokens for tokens/s")
     parser.add_argument("--runs", type=int, default=5, help="repetitions (medians reported)")
