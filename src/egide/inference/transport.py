@@ -32,18 +32,27 @@ MAX_CONNECTIONS = 256
 
 @contextmanager
 def _as_httpx_errors(*, connecting: bool) -> Iterator[None]:
-    """aiohttp's exceptions as httpx's transport errors (same message)."""
+    """aiohttp's exceptions as httpx's transport errors (same message).
+
+    A read timeout stays a read timeout even while waiting for the answer's
+    first byte: the engine is connected and busy, which is not a dead replica
+    (health probes of a busy llama.cpp server time out that way).
+    """
     try:
         yield
     except httpx.TransportError:
         raise
-    except aiohttp.ClientConnectorError as exc:
-        raise httpx.ConnectError(str(exc)) from exc
+    except aiohttp.ConnectionTimeoutError as exc:
+        raise httpx.ConnectTimeout(str(exc) or "timed out connecting") from exc
+    except aiohttp.SocketTimeoutError as exc:
+        raise httpx.ReadTimeout(str(exc) or "timed out reading") from exc
     except TimeoutError as exc:
         timeout: type[httpx.TimeoutException] = (
             httpx.ConnectTimeout if connecting else httpx.ReadTimeout
         )
         raise timeout(str(exc) or "timed out") from exc
+    except aiohttp.ClientConnectorError as exc:
+        raise httpx.ConnectError(str(exc)) from exc
     except (aiohttp.ClientError, OSError) as exc:
         broken: type[httpx.TransportError] = httpx.ConnectError if connecting else httpx.ReadError
         raise broken(str(exc) or type(exc).__name__) from exc
