@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, text
 
+from egide.api import create_app
 from egide.app import Platform
 from egide.identity import apikeys
 from egide.settings import Settings
@@ -128,3 +131,16 @@ def test_no_answer_is_given_when_its_journal_entry_cannot_be_written(site: Site)
     assert "choices" not in refused.json() and "error" in refused.json()
     assert answered.status_code == 200
     assert len(site.journal()) == 1
+
+
+def test_only_a_server_app_freezes_its_startup_objects(site: Site) -> None:
+    gc.unfreeze()
+    try:
+        with TestClient(create_app(site.platform)) as client:
+            assert client.get("/healthz").status_code == 200
+            assert gc.get_freeze_count() == 0  # tests build many apps: nothing frozen
+        with TestClient(create_app(site.platform, server=True)) as client:
+            assert client.get("/healthz").status_code == 200
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

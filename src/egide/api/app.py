@@ -9,6 +9,7 @@ worker process builds its own app from the environment.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -37,13 +38,17 @@ from egide.inference import BackendInfo
 from egide.settings import Settings
 
 
-def create_app(platform: Platform, *, deployments: Deployments | None = None) -> FastAPI:
+def create_app(
+    platform: Platform, *, deployments: Deployments | None = None, server: bool = False
+) -> FastAPI:
     """The Égide API over `platform`.
 
     Args:
         platform: The installation's services (settings, database, journal, registry).
         deployments: Ready backends (tests); None loads them at start-up from the
             registry and settings.
+        server: The app is the whole process (`egide serve`): once started, the
+            objects built so far are frozen out of garbage collection.
     """
     owned = deployments is None
 
@@ -52,6 +57,8 @@ def create_app(platform: Platform, *, deployments: Deployments | None = None) ->
         if getattr(app.state, "gateway", None) is None:
             loaded = await to_thread.run_sync(load_deployments, platform)
             app.state.gateway = _gateway(platform, loaded, app.state.metrics)
+        if server:
+            _freeze_startup_objects()
         try:
             yield
         finally:
@@ -89,6 +96,19 @@ def create_app(platform: Platform, *, deployments: Deployments | None = None) ->
     return app
 
 
+def _freeze_startup_objects() -> None:
+    """Keep the garbage collector off everything built at start-up.
+
+    Modules, the app, models and settings live as long as the process, yet every
+    full collection would walk them again; frozen, they are never scanned, which
+    takes most of the collector's work off each request (docs/inference.md). Only
+    for a server process: in one that builds many apps (tests), frozen cycles
+    would never be freed.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def _gateway(platform: Platform, deployments: Deployments, metrics: Metrics) -> Gateway:
     settings = platform.settings
     oidc = (
@@ -115,4 +135,4 @@ def app_from_environment() -> FastAPI:
     """Factory for `uvicorn --factory`: an app over the installation the environment names."""
     platform = Platform(Settings())
     platform.check_initialised()
-    return create_app(platform)
+    return create_app(platform, server=True)

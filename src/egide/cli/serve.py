@@ -35,4 +35,4 @@ def serve(
         return
     from egide.api import create_app
 
-    uvicorn.run(create_app(platform), host=host, port=port, log_level=log_level)
+    uvicorn.run(create_app(platform, server=True), host=host, port=port, log_level=log_level)
