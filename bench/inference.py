@@ -163,7 +163,7 @@ def gateway_overhead(args: argparse.Namespace, work: Path, topology: str) -> dic
     a deployment, where the engine runs on its own (GPU) machine. Both sides of
     the comparison run in the same topology.
     """
-    llama_port, egide_port = free_port(), free_port()
+    llama_port, egide_port, bare_port = free_port(), free_port(), free_port()
     everything = os.sched_getaffinity(0)
     engine_cpus = {max(everything)} if topology == "separate" else None
     front_cpus = everything - engine_cpus if engine_cpus else None
@@ -221,15 +221,26 @@ def gateway_overhead(args: argparse.Namespace, work: Path, topology: str) -> dic
         stderr=subprocess.DEVNULL,
         preexec_fn=pinned(front_cpus),
     )
+    # The floor: a bare Python pass-through on the same server stack and cores as Égide.
+    engine_url = f"http://127.0.0.1:{llama_port}"
+    bare = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "passthrough.py"), engine_url, str(bare_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=pinned(front_cpus),
+    )
     if front_cpus:
         os.sched_setaffinity(0, front_cpus)  # the client, beside Égide
     try:
         wait_ready(f"http://127.0.0.1:{llama_port}/v1/models")
         wait_ready(f"http://127.0.0.1:{egide_port}/readyz")
+        wait_ready(f"http://127.0.0.1:{bare_port}/v1/models")
         direct = f"http://127.0.0.1:{llama_port}/v1/chat/completions"
         through = f"http://127.0.0.1:{egide_port}/v1/chat/completions"
+        floor = f"http://127.0.0.1:{bare_port}/v1/chat/completions"
         auth = {"Authorization": f"Bearer {key}"}
-        asyncio.run(burst(direct, {}, "smol", 4, 1, args.max_tokens))  # warm both paths
+        asyncio.run(burst(direct, {}, "smol", 4, 1, args.max_tokens))  # warm every path
+        asyncio.run(burst(floor, {}, "smol", 4, 1, args.max_tokens))
         asyncio.run(burst(through, auth, "smol-remote", 4, 1, args.max_tokens))
         rows = []
         for concurrency in (1, 4, 16):
@@ -242,10 +253,18 @@ def gateway_overhead(args: argparse.Namespace, work: Path, topology: str) -> dic
             e_tp: list[float] = []
             e_cpu: list[float] = []
             e_own: list[list[float]] = []
-            for _ in range(args.runs):  # interleaved, so drift hits both alike
+            b_lat: list[list[float]] = []
+            b_tp: list[float] = []
+            b_cpu: list[float] = []
+            for _ in range(args.runs):  # interleaved, so drift hits all three alike
                 lat, tp = asyncio.run(burst(direct, {}, "smol", n, concurrency, args.max_tokens))
                 d_lat.append(lat)
                 d_tp.append(tp)
+                before = cpu_seconds(bare.pid)
+                lat, tp = asyncio.run(burst(floor, {}, "smol", n, concurrency, args.max_tokens))
+                b_cpu.append((cpu_seconds(bare.pid) - before) * 1000 / n)
+                b_lat.append(lat)
+                b_tp.append(tp)
                 before = cpu_seconds(server.pid)
                 e_own.append([])
                 lat, tp = asyncio.run(
@@ -275,10 +294,17 @@ def gateway_overhead(args: argparse.Namespace, work: Path, topology: str) -> dic
                 "serve_cpu_ms_per_request": med(e_cpu),
                 "egide_own_p50_ms": med(percentile(x, 0.5) for x in e_own),
                 "egide_own_p99_ms": med(percentile(x, 0.99) for x in e_own),
+                "passthrough_p50_ms": med(percentile(x, 0.5) for x in b_lat),
+                "passthrough_p99_ms": med(percentile(x, 0.99) for x in b_lat),
+                "passthrough_rps": med(b_tp),
+                "passthrough_cpu_ms_per_request": med(b_cpu),
             }
             row["added_p50_ms"] = row["egide_p50_ms"] - row["direct_p50_ms"]
             row["added_p99_ms"] = row["egide_p99_ms"] - row["direct_p99_ms"]
             row["throughput_ratio"] = row["egide_rps"] / row["direct_rps"]
+            row["passthrough_added_p50_ms"] = row["passthrough_p50_ms"] - row["direct_p50_ms"]
+            row["passthrough_added_p99_ms"] = row["passthrough_p99_ms"] - row["direct_p99_ms"]
+            row["passthrough_throughput_ratio"] = row["passthrough_rps"] / row["direct_rps"]
             # Each run's own difference (direct and Égide run back to back): the spread
             # says how far the medians above can be trusted.
             per_run = [
@@ -290,7 +316,7 @@ def gateway_overhead(args: argparse.Namespace, work: Path, topology: str) -> dic
         return {"topology": topology, "engine_threads": threads, "rows": rows}
     finally:
         os.sched_setaffinity(0, everything)
-        for process in (server, llama):
+        for process in (server, bare, llama):
             process.terminate()
             process.wait(timeout=30)
 
@@ -470,6 +496,16 @@ def main() -> int:
                 f"{r['added_p99_ms']:>7.1f} {r['throughput_ratio']:>6.3f} "
                 f"{r['egide_own_p50_ms']:>7.2f} {r['egide_own_p99_ms']:>7.2f} "
                 f"{r['serve_cpu_ms_per_request']:>7.2f}ms"
+            )
+    print("the floor: a bare Python pass-through (bench/passthrough.py), same runs")
+    print(f"{'engine':>8} {'conc':>4} {'+p50':>7} {'+p99':>7} {'ratio':>6} {'cpu/req':>8}")
+    for part in report["gateway"]:
+        for r in part["rows"]:
+            print(
+                f"{part['topology']:>8} {r['concurrency']:>4} "
+                f"{r['passthrough_added_p50_ms']:>7.1f} {r['passthrough_added_p99_ms']:>7.1f} "
+                f"{r['passthrough_throughput_ratio']:>6.3f} "
+                f"{r['passthrough_cpu_ms_per_request']:>7.2f}ms"
             )
     e = report["embedded"]
     print(
