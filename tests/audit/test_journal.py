@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import exc, select, text
 
 from egide.audit import GENESIS_HASH, Journal
+from egide.audit.journal import NewEntry
 from egide.errors import InvalidInput
 from egide.store import Database, OrganisationRecord
 
@@ -26,6 +28,34 @@ def test_append_chains_entries(database: Database, journal: Journal) -> None:
     with database.transaction() as session:
         stored = journal.entries(session, readable_labels=None)
     assert stored == [first, second]
+
+
+def test_append_many_chains_a_group_with_its_checkpoints(
+    database: Database, journal: Journal
+) -> None:
+    entries = [NewEntry("user:alice", "doc.read", "FR DR", [f"d:{i}"], {"i": i}) for i in range(7)]
+    with database.transaction() as session:
+        journal.append(session, actor="user:alice", action="org.create", label="FR DR")
+        group = journal.append_many(session, entries)
+    assert [e.seq for e in group] == list(range(2, 9))
+    assert all(b.prev_hash == a.hash for a, b in pairwise(group))
+    with database.transaction() as session:
+        assert journal.verify(session).ok
+        assert [c.seq for c in journal.checkpoints(session)] == [5]  # every 5 (the fixture)
+        assert journal.entries(session, readable_labels=None, since_seq=1) == group
+
+
+def test_append_many_writes_nothing_when_one_entry_is_not_json(
+    database: Database, journal: Journal
+) -> None:
+    entries = [
+        NewEntry("user:alice", "doc.read", "FR DR", details={"i": 1}),
+        NewEntry("user:alice", "doc.read", "FR DR", details={"bad": {1, 2}}),  # type: ignore[dict-item]
+    ]
+    with pytest.raises(InvalidInput, match="plain JSON"), database.transaction() as session:
+        journal.append_many(session, entries)
+    with database.transaction() as session:
+        assert journal.count(session) == 0
 
 
 def test_failed_action_leaves_no_entry(database: Database, journal: Journal) -> None:
