@@ -50,7 +50,7 @@ def test_append_many_writes_nothing_when_one_entry_is_not_json(
 ) -> None:
     entries = [
         NewEntry("user:alice", "doc.read", "FR DR", details={"i": 1}),
-        NewEntry("user:alice", "doc.read", "FR DR", details={"bad": {1, 2}}),  # type: ignore[dict-item]
+        NewEntry("user:alice", "doc.read", "FR DR", details={"bad": {1, 2}}),
     ]
     with pytest.raises(InvalidInput, match="plain JSON"), database.transaction() as session:
         journal.append_many(session, entries)
