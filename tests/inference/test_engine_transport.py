@@ -63,6 +63,12 @@ async def _read_request(reader: asyncio.StreamReader) -> bytes:
     return await reader.readexactly(length) if length else b""
 
 
+async def _never_answers(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """An engine connected and busy: it reads the request and does not answer in time."""
+    await _read_request(reader)
+    await asyncio.sleep(5)
+
+
 def _head(content_type: str, length: int | None = None) -> bytes:
     framing = f"content-length: {length}" if length is not None else "connection: close"
     return f"HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\n{framing}\r\n\r\n".encode()
@@ -127,12 +133,9 @@ def test_an_event_stream_is_relayed_as_it_arrives() -> None:
 
 
 def test_a_refused_connection_is_a_connect_error() -> None:
-    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _read_request(reader)
-
     async def main() -> None:
         transport = EngineTransport()
-        async with serving(silent) as url:  # a port that was open...
+        async with serving(_never_answers) as url:  # a port that was open...
             pass
         with pytest.raises(httpx.ConnectError):  # ...and is closed now
             await transport.handle_async_request(_request(url, b"{}"))
@@ -142,13 +145,9 @@ def test_a_refused_connection_is_a_connect_error() -> None:
 
 
 def test_an_engine_slow_to_answer_is_a_read_timeout_not_a_connect_one() -> None:
-    async def busy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _read_request(reader)
-        await asyncio.sleep(5)  # connected, never answers within the read timeout
-
     async def main() -> None:
         transport = EngineTransport()
-        async with serving(busy) as url:
+        async with serving(_never_answers) as url:
             with pytest.raises(httpx.ReadTimeout):
                 await transport.handle_async_request(_request(url, b"{}"))
         await transport.aclose()
@@ -181,12 +180,8 @@ def test_a_stream_cut_midway_is_a_read_error() -> None:
 
 
 def test_a_busy_engine_stays_healthy_and_a_gone_one_is_marked_down() -> None:
-    async def busy(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _read_request(reader)
-        await asyncio.sleep(5)
-
     async def main() -> None:
-        async with serving(busy) as url:
+        async with serving(_never_answers) as url:
             config = RemoteConfig(model="m", replicas=(url,), connect_timeout=0.3)
             backend = RemoteBackend(config)
             await backend.check_health()
