@@ -154,6 +154,60 @@ def pinned(cpus: set[int] | None) -> Any:
     return lambda: os.sched_setaffinity(0, cpus)
 
 
+class Side:
+    """One way of reaching the engine (direct, pass-through, Égide) and its runs' figures.
+
+    Args:
+        url: The chat completions URL.
+        headers: Request headers (authentication).
+        model: The model name that side knows the engine by.
+        pid: The process in front of the engine, whose CPU per request is read.
+        own: Whether to collect, per run, Égide's own time per request (`Server-Timing`).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        headers: dict[str, str],
+        model: str,
+        pid: int | None = None,
+        own: bool = False,
+    ) -> None:
+        self.url, self.headers, self.model, self.pid = url, headers, model, pid
+        self.collects_own = own
+        self.own: list[list[float]] = []
+        self.latencies: list[list[float]] = []
+        self.throughputs: list[float] = []
+        self.cpu: list[float] = []
+
+    def run(self, n: int, concurrency: int, max_tokens: int) -> None:
+        """One burst of `n` requests, `concurrency` at a time."""
+        before = cpu_seconds(self.pid) if self.pid else 0.0
+        timings: list[float] | None = None
+        if self.collects_own:
+            timings = []
+            self.own.append(timings)
+        lat, tp = asyncio.run(
+            burst(self.url, self.headers, self.model, n, concurrency, max_tokens, timings)
+        )
+        if self.pid:
+            self.cpu.append((cpu_seconds(self.pid) - before) * 1000 / n)
+        self.latencies.append(lat)
+        self.throughputs.append(tp)
+
+    def summary(self, name: str) -> dict[str, float]:
+        """Medians over the runs: p50, p99, requests/s and CPU per request."""
+        med = statistics.median
+        figures = {
+            f"{name}_p50_ms": med(percentile(x, 0.5) for x in self.latencies),
+            f"{name}_p99_ms": med(percentile(x, 0.99) for x in self.latencies),
+            f"{name}_rps": med(self.throughputs),
+        }
+        if self.cpu:
+            figures[f"{name}_cpu_ms_per_request"] = med(self.cpu)
+        return figures
+
+
 def gateway_overhead(args: argparse.Namespace, work: Path, topology: str) -> dict[str, Any]:
     """Direct versus through Égide, with the engine sharing every core or on its own.
 
@@ -247,58 +301,21 @@ def gateway_overhead(args: argparse.Namespace, work: Path, topology: str) -> dic
             # At least three rounds of the concurrency per burst, so that its median
             # is not the first round's ramp-up alone.
             n = max(args.requests, 3 * concurrency)
-            d_lat: list[list[float]] = []
-            e_lat: list[list[float]] = []
-            d_tp: list[float] = []
-            e_tp: list[float] = []
-            e_cpu: list[float] = []
-            e_own: list[list[float]] = []
-            b_lat: list[list[float]] = []
-            b_tp: list[float] = []
-            b_cpu: list[float] = []
-            for _ in range(args.runs):  # interleaved, so drift hits all three alike
-                lat, tp = asyncio.run(burst(direct, {}, "smol", n, concurrency, args.max_tokens))
-                d_lat.append(lat)
-                d_tp.append(tp)
-                before = cpu_seconds(bare.pid)
-                lat, tp = asyncio.run(burst(floor, {}, "smol", n, concurrency, args.max_tokens))
-                b_cpu.append((cpu_seconds(bare.pid) - before) * 1000 / n)
-                b_lat.append(lat)
-                b_tp.append(tp)
-                before = cpu_seconds(server.pid)
-                e_own.append([])
-                lat, tp = asyncio.run(
-                    burst(
-                        through,
-                        auth,
-                        "smol-remote",
-                        n,
-                        concurrency,
-                        args.max_tokens,
-                        e_own[-1],
-                    )
-                )
-                e_cpu.append((cpu_seconds(server.pid) - before) * 1000 / n)
-                e_lat.append(lat)
-                e_tp.append(tp)
-            med = statistics.median
-            row = {
-                "concurrency": concurrency,
-                "requests_per_burst": n,
-                "direct_p50_ms": med(percentile(x, 0.5) for x in d_lat),
-                "direct_p99_ms": med(percentile(x, 0.99) for x in d_lat),
-                "egide_p50_ms": med(percentile(x, 0.5) for x in e_lat),
-                "egide_p99_ms": med(percentile(x, 0.99) for x in e_lat),
-                "direct_rps": med(d_tp),
-                "egide_rps": med(e_tp),
-                "serve_cpu_ms_per_request": med(e_cpu),
-                "egide_own_p50_ms": med(percentile(x, 0.5) for x in e_own),
-                "egide_own_p99_ms": med(percentile(x, 0.99) for x in e_own),
-                "passthrough_p50_ms": med(percentile(x, 0.5) for x in b_lat),
-                "passthrough_p99_ms": med(percentile(x, 0.99) for x in b_lat),
-                "passthrough_rps": med(b_tp),
-                "passthrough_cpu_ms_per_request": med(b_cpu),
+            sides = {
+                "direct": Side(direct, {}, "smol"),
+                "passthrough": Side(floor, {}, "smol", bare.pid),
+                "egide": Side(through, auth, "smol-remote", server.pid, own=True),
             }
+            for _ in range(args.runs):  # interleaved, so drift hits all three alike
+                for side in sides.values():
+                    side.run(n, concurrency, args.max_tokens)
+            egide = sides["egide"]
+            row: dict[str, Any] = {"concurrency": concurrency, "requests_per_burst": n}
+            for name, side in sides.items():
+                row.update(side.summary(name))
+            row["serve_cpu_ms_per_request"] = row.pop("egide_cpu_ms_per_request")
+            row["egide_own_p50_ms"] = statistics.median(percentile(x, 0.5) for x in egide.own)
+            row["egide_own_p99_ms"] = statistics.median(percentile(x, 0.99) for x in egide.own)
             row["added_p50_ms"] = row["egide_p50_ms"] - row["direct_p50_ms"]
             row["added_p99_ms"] = row["egide_p99_ms"] - row["direct_p99_ms"]
             row["throughput_ratio"] = row["egide_rps"] / row["direct_rps"]
@@ -308,7 +325,8 @@ def gateway_overhead(args: argparse.Namespace, work: Path, topology: str) -> dic
             # Each run's own difference (direct and Égide run back to back): the spread
             # says how far the medians above can be trusted.
             per_run = [
-                percentile(e, 0.5) - percentile(d, 0.5) for d, e in zip(d_lat, e_lat, strict=True)
+                percentile(e, 0.5) - percentile(d, 0.5)
+                for d, e in zip(sides["direct"].latencies, egide.latencies, strict=True)
             ]
             row["added_p50_ms_min"] = min(per_run)
             row["added_p50_ms_max"] = max(per_run)
