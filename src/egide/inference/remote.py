@@ -47,6 +47,7 @@ from egide.inference.replicas import Replica, ReplicaSet
 from egide.inference.transport import EngineTransport
 
 RUNTIME = "openai"
+_JSON_BODY = [(b"content-type", b"application/json")]
 _CONTEXT_ERROR = re.compile(r"context|input tokens|max_new_tokens|too long", re.IGNORECASE)
 
 
@@ -76,9 +77,9 @@ class RemoteBackend:
         self.name = config.name or config.model
         self.replicas = ReplicaSet(config.replicas)
         self._transport = transport or EngineTransport()
-        self._headers = [(b"content-type", b"application/json")]
-        if config.api_key:
-            self._headers.append((b"authorization", f"Bearer {config.api_key}".encode()))
+        self._auth = (
+            [(b"authorization", f"Bearer {config.api_key}".encode())] if config.api_key else []
+        )
         self._timeout = _timeout(config.read_timeout, config.connect_timeout)
         self._probe_timeout = _timeout(config.connect_timeout, config.connect_timeout)
         self._urls: dict[tuple[str, str], httpx.URL] = {}
@@ -253,7 +254,7 @@ class RemoteBackend:
         request = httpx.Request(
             method,
             url,
-            headers=self._headers if content else self._headers[1:],
+            headers=[*_JSON_BODY, *self._auth] if content else self._auth,
             content=content,
             extensions={"timeout": timeout or self._timeout},
         )
