@@ -31,11 +31,9 @@ _GROUP_MAX = 256
 
 @dataclass(frozen=True)
 class _Entry:
-    actor: str
-    action: str
-    objects: Sequence[str]
-    label: str
-    details: Mapping[str, Any]
+    """An entry waiting for the writer, and the request awaiting its commit."""
+
+    new: NewEntry
     loop: asyncio.AbstractEventLoop
     done: asyncio.Future[None]
 
@@ -77,7 +75,7 @@ class JournalWriter:
         # Should the caller be cancelled, the entry is still written; its outcome is
         # then read here, so a failure is not reported as "never retrieved".
         done.add_done_callback(_consume)
-        entry = _Entry(actor, action, objects, label, details, loop, done)
+        entry = _Entry(NewEntry(actor, action, label, objects, details), loop, done)
         with self._lock:  # a thread is running whenever an entry waits in the queue
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
@@ -118,10 +116,7 @@ class JournalWriter:
     def _write(self, group: list[_Entry]) -> None:
         try:
             with self._transaction() as session:
-                self._journal.append_many(
-                    session,
-                    [NewEntry(e.actor, e.action, e.label, e.objects, e.details) for e in group],
-                )
+                self._journal.append_many(session, [entry.new for entry in group])
         except Exception as error:
             if len(group) == 1:
                 _settle(group, [error])
