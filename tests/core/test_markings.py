@@ -13,8 +13,27 @@ R = PolicyRegistry.builtin()
 @pytest.mark.parametrize(
     ("marking", "fr", "en", "portion"),
     [
-        ("SECRET SPÉCIAL FRANCE", "SECRET SPÉCIAL FRANCE", "SECRET SPECIAL FRANCE", "(S//SF)"),
-        ("secret special france", "SECRET SPÉCIAL FRANCE", "SECRET SPECIAL FRANCE", "(S//SF)"),
+        # French protected information is national: SPÉCIAL FRANCE is implied, not written.
+        ("SECRET SPÉCIAL FRANCE", "SECRET", "SECRET", "(S)"),
+        ("secret special france", "SECRET", "SECRET", "(S)"),
+        (
+            "SECRET REL TO DEU",
+            "SECRET REL TO DEU, FRA",
+            "SECRET REL TO DEU, FRA",
+            "(S//REL TO DEU, FRA)",
+        ),
+        (
+            "NON PROTÉGÉ SPÉCIAL FRANCE",
+            "NON PROTÉGÉ SPÉCIAL FRANCE",
+            "NOT PROTECTED SPECIAL FRANCE",
+            "(NP//SF)",
+        ),
+        (
+            "NATO SECRET CRYPTO REL TO FRA",
+            "NATO SECRET CRYPTO REL TO FRA",
+            "NATO SECRET CRYPTO REL TO FRA",
+            "(NS//CRYPTO//REL TO FRA)",
+        ),
         ("DR", "DIFFUSION RESTREINTE", "DIFFUSION RESTREINTE", "(DR)"),
         ("Non Protégé", "NON PROTÉGÉ", "NOT PROTECTED", "(NP)"),
         ("TRES SECRET", "TRÈS SECRET", "TOP SECRET", "(TS)"),
@@ -104,7 +123,8 @@ def test_clearance_round_trip_and_defaults() -> None:
         ("DR", "NATO CONFIDENTIAL", False, "no read up"),
         ("TS", "COSMIC TOP SECRET ATOMAL", False, "compartment"),
         ("SECRET NAT FRA, DEU", "NATO SECRET REL TO DEU, GBR", True, "allowed"),
-        ("TS", "SECRET REL TO NONE", False, "nationality"),
+        ("TS", "NATO SECRET REL TO NONE", False, "nationality"),
+        ("TS", "SECRET REL TO NONE", True, "allowed"),
     ],
 )
 def test_clearance_decisions(clearance: str, marking: str, allowed: bool, reason: str) -> None:

@@ -7,6 +7,22 @@ Labels of different policies are compared and joined through the policies'
 equivalences: each is expressed in the policy of highest precedence among
 them (NATO over FR in the shipped set), where the translation is exact.
 
+**Originator control is part of the value.** A label of a national policy
+(FR) is normalised when it is built: its release list always holds the
+originator's nationals, and at a national level (DIFFUSION RESTREINTE and
+above) a label without REL TO is releasable to those nationals only. So FR
+`SECRET` and `SECRET SPÉCIAL FRANCE` are one value, FR `SECRET REL TO DEU` is
+`SECRET REL TO DEU, FRA`, and expressing FR `SECRET` in NATO gives `NATO
+SECRET REL TO FRA`: the equivalence table maps protection levels, the release
+list travels unchanged. Putting the rule in the value rather than in the read
+check means that equality, dominance, join, storage (one canonical string per
+value) and every translation agree on it without a second copy of the rule.
+
+Compartments and handling values travel across policies through the
+policies' correspondence tables; a value without counterpart is kept
+qualified by its policy (`FR:NUCLÉAIRE` in a NATO label), so that no
+protection is dropped and the result still reads back.
+
 A `Clearance` is what a person holds; `Clearance.permits` is the read rule.
 """
 
@@ -33,10 +49,14 @@ class Decision:
 class Label:
     """A security label: level, compartments, releasability, handling.
 
+    Building a label of a national policy applies originator control (see the
+    module docstring), so two labels with the same access semantics are equal.
+
     Attributes:
         policy: The policy the label is expressed in.
         level: Rank of the classification level in that policy (0 lowest).
-        compartments: Restrictive values; a reader must hold them all.
+        compartments: Restrictive values; a reader must hold them all. A value
+            of another policy without counterpart here reads `POLICY:VALUE`.
         releasable: Per permissive category (sorted by name), the values a
             reader must hold at least one of; a category absent here places no
             restriction.
@@ -60,8 +80,13 @@ class Label:
     def __post_init__(self) -> None:
         if not 0 <= self.level < len(self.policy.levels):
             raise InvalidLabel(f"level rank {self.level} does not exist in policy {self.policy.id}")
-        ordered = tuple(sorted(self.releasable, key=lambda item: item[0]))
-        object.__setattr__(self, "releasable", ordered)
+        releasable = dict(self.releasable)
+        category = self.policy.release_category
+        if category is not None:
+            released = self.policy.originator_release(self.level, releasable.get(category))
+            if released is not None:
+                releasable[category] = released
+        object.__setattr__(self, "releasable", tuple(sorted(releasable.items())))
 
     @property
     def level_info(self) -> Level:
@@ -98,8 +123,13 @@ class Label:
     def expressed_in(self, policy: Policy) -> Label:
         """The same protection expressed in `policy`, through the policies' equivalence.
 
+        The level goes through the equivalence table, compartments and
+        handling through the correspondence table (qualified when without
+        counterpart), the release list unchanged.
+
         Raises:
-            InvalidLabel: the two policies have no equivalence.
+            InvalidLabel: the two policies have no equivalence, or `policy` is
+                national and would change who may read the label.
         """
         if policy == self.policy:
             return self
@@ -109,21 +139,56 @@ class Label:
                 f"no equivalence from policy {self.policy.id} to {policy.id}; "
                 "declare one in the policy file"
             )
-        return Label(
+        expressed = Label(
             policy=policy,
             level=ranks[self.level],
-            compartments=self.compartments,
+            compartments=translate(self.compartments, self.policy, policy),
             releasable=self.releasable,
-            handling=self.handling,
+            handling=translate(self.handling, self.policy, policy),
         )
+        if expressed.releasable != self.releasable:
+            # Originator control of a national target would add or widen a
+            # release list: the label cannot be expressed there faithfully.
+            raise InvalidLabel(
+                f"a {self.policy.id} label cannot be expressed in the national policy "
+                f"{policy.id} without changing who may read it; give {self.policy.id} "
+                "a higher precedence than national policies"
+            )
+        return expressed
 
 
-def _common_policy(labels: Iterable[Label]) -> Policy:
+def translate(values: frozenset[str], source: Policy, target: Policy) -> frozenset[str]:
+    """Compartment or handling values of `source` as `target` names them.
+
+    A value listed in the source's correspondence table takes its counterpart;
+    a value qualified by the target (`NATO:ATOMAL` going into NATO) loses its
+    qualifier; any other value is kept qualified by the source policy
+    (`FR:NUCLÉAIRE`), so no protection is dropped.
+    """
+    if source == target:
+        return values
+    table = source.translations.get(target.id, {})
+    prefix = f"{target.id}:"
+    translated = set()
+    for value in values:
+        if value.startswith(prefix):
+            translated.add(value[len(prefix) :])
+        elif ":" in value:
+            translated.add(value)
+        else:
+            translated.add(table.get(value, f"{source.id}:{value}"))
+    return frozenset(translated)
+
+
+def _common_policy(labels: Iterable[Label | Clearance]) -> Policy:
     return max((label.policy for label in labels), key=lambda p: (p.precedence, p.identifier))
 
 
 def join(*labels: Label) -> Label:
     """High-water mark: highest level, union of compartments, intersection of each REL TO.
+
+    The result is expressed in the policy of highest precedence among the
+    inputs, and always reads back from its marking.
 
     Raises:
         InvalidLabel: no label given, or policies without an equivalence.
@@ -171,19 +236,45 @@ class Clearance:
         The reason never names the object's compartments or level, so a refusal
         leaks nothing the reader may not know.
         """
-        mine = self.as_label()
-        target = _common_policy((mine, label))
-        level = mine.expressed_in(target).level
+        target = _common_policy((self, label))
+        level, compartments = self._expressed_in(target)
         theirs = label.expressed_in(target)
         if level < theirs.level:
             return Decision(False, "your clearance level is below the object's level (no read up)")
-        if not theirs.compartments <= self.compartments:
+        if not theirs.compartments <= compartments:
             return Decision(False, "you are not briefed into every compartment of the object")
         for _name, values in theirs.releasable:
             if not values & self.nationality:
                 return Decision(False, "the object is not releasable to your nationality")
         return Decision(True, "allowed")
 
+    def _expressed_in(self, policy: Policy) -> tuple[int, frozenset[str]]:
+        if policy == self.policy:
+            return self.level, self.compartments
+        ranks = self.policy.embeddings.get(policy.id)
+        if ranks is None:
+            raise InvalidLabel(
+                f"no equivalence from policy {self.policy.id} to {policy.id}; "
+                "declare one in the policy file"
+            )
+        return ranks[self.level], translate(self.compartments, self.policy, policy)
+
     def as_label(self) -> Label:
-        """The highest label this clearance may hold: its level and compartments."""
-        return Label(policy=self.policy, level=self.level, compartments=self.compartments)
+        """The highest working label this clearance may read and work at.
+
+        Its level and compartments; where the policy puts the level under
+        originator control, released to the policy's nationals (a French
+        holder's is plain `SECRET`), or to the holder's own nationalities when
+        the holder is not one of them; otherwise unrestricted.
+        """
+        category = self.policy.release_category
+        released = self.policy.released_by_default(self.level)
+        if category is None or released is None:
+            return Label(policy=self.policy, level=self.level, compartments=self.compartments)
+        own = self.nationality & released or self.nationality
+        return Label(
+            policy=self.policy,
+            level=self.level,
+            compartments=self.compartments,
+            releasable=((category, own),),
+        )

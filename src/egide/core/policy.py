@@ -2,8 +2,9 @@
 
 A policy file plays the part of an Open XML SPIF: it names the ordered
 classification levels with their display markings, the categories (each
-RESTRICTIVE, PERMISSIVE or INFORMATIVE) and how its levels are expressed in
-another policy. See docs/labels.md for the format.
+RESTRICTIVE, PERMISSIVE or INFORMATIVE), whether its information is under
+originator control (a *national* policy), and how its levels and category
+values are expressed in another policy. See docs/labels.md for the format.
 """
 
 from __future__ import annotations
@@ -28,11 +29,23 @@ class TagType(StrEnum):
     """Handling information with no effect on access."""
 
 
+# Separators a banner may be typed with: hyphens and dashes of every kind (a word
+# processor turns " - " into an en dash), slashes ("SECRET / SPÉCIAL FRANCE").
+_SEPARATORS = dict.fromkeys(
+    map(ord, "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d/"), " "
+)
+
+
 def normalise(text: str) -> str:
-    """Upper case, no accents, single spaces: how markings are compared."""
+    """Upper case, no accents, dashes and slashes as spaces, single spaces.
+
+    This is how markings are compared: `Secret – Spécial France`,
+    `SECRET - SPECIAL FRANCE` and `SECRET SPÉCIAL FRANCE` all read
+    `SECRET SPECIAL FRANCE`.
+    """
     decomposed = unicodedata.normalize("NFKD", text.upper())
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(plain.replace("-", " ").split())
+    return " ".join(plain.translate(_SEPARATORS).split())
 
 
 @dataclass(frozen=True)
@@ -65,9 +78,17 @@ class Policy:
     """One security policy. Equal policies are the same identifier.
 
     `equivalences` names, for another policy, the marking each of this
-    policy's levels (by rank) corresponds to there. The registry resolves them
-    into `embeddings` (ranks) and fills `peers` so that labels can be
-    translated; neither takes part in equality.
+    policy's levels (by rank) corresponds to there; `correspondences` names,
+    for another policy, the value each of this policy's compartments and
+    handling values corresponds to there. The registry resolves them into
+    `embeddings` (ranks) and `translations` (values) and fills `peers` so
+    that labels can be translated; none takes part in equality.
+
+    A policy with a `default_nationality` is *national*: its information is
+    under originator control, releasable only to those nationals unless a
+    REL TO releases it more widely, from level `national_from` up (levels
+    below are not protected information and carry no restriction unless
+    marked). `released_by_default` says what that means for one label.
     """
 
     id: str
@@ -79,7 +100,10 @@ class Policy:
     default_nationality: frozenset[str] = frozenset()
     retired: tuple[tuple[str, str], ...] = ()
     equivalences: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    national_from: int = 0
+    correspondences: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
     embeddings: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False)
+    translations: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     peers: dict[str, Policy] = field(default_factory=dict, repr=False)
 
     def __eq__(self, other: object) -> bool:
@@ -110,6 +134,48 @@ class Policy:
     def permissive(self) -> tuple[Category, ...]:
         """The releasability categories."""
         return tuple(c for c in self.categories if c.type is TagType.PERMISSIVE)
+
+    @property
+    def national(self) -> bool:
+        """Whether the policy's information is under originator control."""
+        return bool(self.default_nationality) and bool(self.permissive)
+
+    @property
+    def release_category(self) -> str | None:
+        """The category REL TO and SPÉCIAL FRANCE fill: the first permissive one."""
+        return self.permissive[0].name if self.permissive else None
+
+    def released_by_default(self, level: int) -> frozenset[str] | None:
+        """The release list a label at `level` carries without any REL TO marking.
+
+        The policy's nationals at a national level (originator control), None
+        (releasable to all) otherwise.
+        """
+        if self.national and level >= self.national_from:
+            return self.default_nationality
+        return None
+
+    def originator_release(
+        self, level: int, marked: frozenset[str] | None
+    ) -> frozenset[str] | None:
+        """The release list of the release category, after originator control.
+
+        Args:
+            level: Rank of the label's level.
+            marked: The values the marking releases to (intersection of its
+                release markings), or None when it has none.
+
+        Returns:
+            For a national policy: the marked values plus the originator's
+            nationals (who always hold their own information), or the
+            nationals alone at a national level without marking. Otherwise
+            `marked` unchanged.
+        """
+        if not self.national:
+            return marked
+        if marked is None:
+            return self.released_by_default(level)
+        return marked | self.default_nationality
 
 
 def policy_from_toml(text: str, source: str = "<policy>") -> Policy:
@@ -157,9 +223,15 @@ def _build(data: dict[str, Any]) -> Policy:
     listed = [v for c in categories for v in c.values]
     if len(set(map(normalise, listed))) != len(listed):
         raise ValueError("category values must be unique within a policy")
+    if any(":" in v for v in listed):
+        raise ValueError("category values must not contain ':' (it qualifies foreign values)")
     equivalences = tuple(
         (str(other), tuple(str(mapping[level.name_fr]) for level in levels))
         for other, mapping in data.get("equivalence", {}).items()
+    )
+    correspondences = tuple(
+        (str(other), tuple((str(k), str(v)) for k, v in mapping.items()))
+        for other, mapping in data.get("correspondence", {}).items()
     )
     return Policy(
         id=str(data["id"]),
@@ -171,4 +243,16 @@ def _build(data: dict[str, Any]) -> Policy:
         default_nationality=frozenset(str(v) for v in data.get("default_nationality", ())),
         retired=tuple((str(k), str(v)) for k, v in data.get("retired", {}).items()),
         equivalences=equivalences,
+        national_from=_rank_of(levels, data.get("national_from")),
+        correspondences=correspondences,
     )
+
+
+def _rank_of(levels: tuple[Level, ...], name: object) -> int:
+    if name is None:
+        return 0
+    wanted = normalise(str(name))
+    for level in levels:
+        if wanted in {normalise(n) for n in (level.name_fr, level.name_en, *level.aliases)}:
+            return level.rank
+    raise ValueError(f"national_from names {name!r}, which is not a level of the policy")

@@ -4,6 +4,11 @@ Written documents are deterministic (fixed element order, sorted values, UTC
 time to the second), so `to_xml(*from_xml(text))` gives back `text` exactly for
 any document this module wrote. Only the standard library parses; DOCTYPE and
 entity declarations are refused outright, which closes XXE and entity bombs.
+
+A value of another policy kept qualified in a label (`FR:NUCLÉAIRE` in a NATO
+label, see `egide.core.lattice`) is written in a category named after its
+policy and category (`TagName="FR:COMPARTIMENT"`) with the plain value, and
+read back the same way.
 """
 
 from __future__ import annotations
@@ -13,9 +18,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from xml.sax.saxutils import escape, quoteattr
 
-from egide.core.lattice import Label
+from egide.core.lattice import Label, translate
 from egide.core.markings import PolicyRegistry
-from egide.core.policy import TagType, normalise
+from egide.core.policy import Category, Policy, TagType, normalise
 from egide.errors import InvalidLabel
 
 NAMESPACE = "urn:nato:stanag:4774:confidentialitymetadatalabel:1:0"
@@ -33,7 +38,6 @@ class ConfidentialityLabel:
 
 def to_xml(label: Label, registry: PolicyRegistry, created: datetime | None = None) -> str:
     """The `originatorConfidentialityLabel` document for `label`."""
-    del registry  # the label carries its policy; kept for a symmetric signature
     moment = (created or datetime.now(UTC)).astimezone(UTC)
     policy = label.policy
     lines = [
@@ -45,8 +49,11 @@ def to_xml(label: Label, registry: PolicyRegistry, created: datetime | None = No
     ]
     categories: dict[tuple[str, TagType], list[str]] = {}
     for value in label.compartments | label.handling:
-        category = policy.category_of(value)
-        categories.setdefault((category.name, category.type), []).append(value)
+        owner_id, qualified, plain = value.rpartition(":")
+        owner = registry.get(owner_id) if qualified else policy
+        category = owner.category_of(plain)
+        tag = f"{owner.id}:{category.name}" if qualified else category.name
+        categories.setdefault((tag, category.type), []).append(plain)
     for name, rel in label.releasable:
         categories[(name, TagType.PERMISSIVE)] = list(rel)
     for (name, kind), values in sorted(categories.items(), key=lambda item: item[0][0]):
@@ -108,9 +115,7 @@ def from_xml(text: str, registry: PolicyRegistry) -> ConfidentialityLabel:
         name, kind = element.get("TagName"), element.get("Type")
         if name is None or kind is None:
             raise InvalidLabel("every Category needs TagName and Type attributes")
-        category = next((c for c in policy.categories if c.name == name), None)
-        if category is None:
-            raise InvalidLabel(f"category {name!r} is not defined by policy {policy.id}")
+        owner, category = _category(registry, policy, name)
         if kind != category.type.value:
             raise InvalidLabel(
                 f"category {name!r} has Type {kind!r}; "
@@ -121,11 +126,13 @@ def from_xml(text: str, registry: PolicyRegistry) -> ConfidentialityLabel:
         if unknown:
             raise InvalidLabel(f"value {unknown[0]!r} is not defined for category {name!r}")
         if category.type is TagType.PERMISSIVE:
+            if owner != policy:
+                raise InvalidLabel(f"releasability category {name!r} must be of policy {policy.id}")
             releasable[name] = frozenset(values)
         elif category.type is TagType.RESTRICTIVE:
-            compartments.update(values)
+            compartments.update(translate(frozenset(values), owner, policy))
         else:
-            handling.update(values)
+            handling.update(translate(frozenset(values), owner, policy))
     created_text = _text(_child(root, "CreationDateTime"))
     try:
         created = datetime.strptime(created_text, _TIME_FORMAT).replace(tzinfo=UTC)
@@ -141,6 +148,16 @@ def from_xml(text: str, registry: PolicyRegistry) -> ConfidentialityLabel:
         handling=frozenset(handling),
     )
     return ConfidentialityLabel(label=label, created=created)
+
+
+def _category(registry: PolicyRegistry, policy: Policy, name: str) -> tuple[Policy, Category]:
+    """The policy and category a TagName names: `COMPARTIMENT`, or `FR:COMPARTIMENT`."""
+    owner_id, qualified, plain = name.rpartition(":")
+    owner = registry.get(owner_id) if qualified else policy
+    category = next((c for c in owner.categories if c.name == plain), None)
+    if category is None:
+        raise InvalidLabel(f"category {name!r} is not defined by policy {owner.id}")
+    return owner, category
 
 
 def _child(parent: ET.Element, name: str) -> ET.Element:
