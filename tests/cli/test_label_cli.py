@@ -23,12 +23,23 @@ def test_join(tmp_path: Path) -> None:
         "label", "join", "NATO SECRET REL TO FRA, DEU", "NATO SECRET REL TO FRA, GBR", tmp=tmp_path
     )
     assert done.returncode == 0 and done.stdout.strip() == "NATO SECRET REL TO FRA"
+    # French SECRET is national by itself: SPÉCIAL FRANCE is implied, not written.
     done = egide("label", "join", "DR", "SECRET SPÉCIAL FRANCE", "--lang", "en", tmp=tmp_path)
-    assert done.stdout.strip() == "SECRET SPECIAL FRANCE"
+    assert done.stdout.strip() == "SECRET"
+    # The equivalence maps the level; French releasability travels with it.
+    done = egide("label", "join", "SECRET", "NATO SECRET", "--lang", "en", tmp=tmp_path)
+    assert done.stdout.strip() == "NATO SECRET REL TO FRA"
 
 
 @pytest.mark.parametrize(
-    ("a", "b", "code"), [("SECRET", "DR", 0), ("DR", "SECRET", 1), ("NATO SECRET", "SECRET", 0)]
+    ("a", "b", "code"),
+    [
+        ("SECRET", "DR", 0),
+        ("DR", "SECRET", 1),
+        # NATO SECRET is releasable to all NATO nations: less restrictive than French SECRET.
+        ("NATO SECRET", "SECRET", 1),
+        ("NATO SECRET REL TO FRA", "SECRET", 0),
+    ],
 )
 def test_dominates_exit_code(tmp_path: Path, a: str, b: str, code: int) -> None:
     assert egide("label", "dominates", a, b, tmp=tmp_path).returncode == code
@@ -63,3 +74,5 @@ def test_bad_input_one_line(
 def test_policy_show(tmp_path: Path) -> None:
     out = egide("policy", "show", tmp=tmp_path).stdout
     assert "DIFFUSION RESTREINTE" in out and "COSMIC TOP SECRET" in out
+    assert "originator control: FRA only, from DIFFUSION RESTREINTE" in out
+    assert "MÉDICAL=MEDICAL" in out

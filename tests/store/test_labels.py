@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
+from egide.core.labels import PolicyRegistry
 from egide.store import Database, LabelRecord, all_labels, intern_label
 
 
@@ -44,3 +45,21 @@ def test_concurrent_interning_yields_one_row_per_label(database: Database) -> No
     assert all(result == results[0] for result in results)
     with database.transaction() as session:
         assert session.scalar(select(func.count()).select_from(LabelRecord)) == 5
+
+
+def test_markings_stored_by_earlier_versions_still_resolve(database: Database) -> None:
+    """Rows interned before originator control resolve, and a broken one blocks no one."""
+    registry = PolicyRegistry.builtin()
+    with database.transaction() as session:
+        old = intern_label(session, "SECRET SPÉCIAL FRANCE")
+        plain = intern_label(session, "SECRET")
+        nato = intern_label(session, "NATO SECRET")
+        broken = intern_label(session, "NATO SECRET INDUSTRIEL")  # an old unreadable join
+        new = intern_label(session, registry.canonical(registry.parse("SECRET SPÉCIAL FRANCE")))
+    assert new == plain
+    with database.transaction() as session:
+        labels = dict(registry.parse_stored(all_labels(session)))
+    assert broken not in labels and labels[old] == labels[plain]
+    french, german = (registry.parse_clearance(c) for c in ("SECRET", "NATO SECRET NAT DEU"))
+    assert {i for i, lb in labels.items() if french.permits(lb).allowed} == {old, plain, nato}
+    assert {i for i, lb in labels.items() if german.permits(lb).allowed} == {nato}

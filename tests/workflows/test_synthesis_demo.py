@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from egide.app import Platform
-from egide.demo.scenario import run_scenario
+from egide.demo.scenario import PEOPLE, run_scenario
+from egide.knowledge.answer import Answer
 from egide.settings import Settings
 from egide.workflows.synthesis import ensure_valid
 
@@ -31,3 +32,28 @@ def test_demo_proposes_an_assessed_report(data_dir: Path) -> None:
     lines = result.export.strip().splitlines()
     assert "SECRET" in lines[0] and lines[0] == lines[-1]
     assert "audit journal:" in output
+
+
+@pytest.mark.slow
+def test_demo_readers_find_what_they_are_entitled_to_and_nothing_else(data_dir: Path) -> None:
+    """Issue 11, finding 1: the German liaison officer never reads French national text."""
+    platform = Platform(Settings(data_dir=data_dir))
+    try:
+        result = run_scenario(platform, lambda _line: None)
+        clearances = {name: platform.identity.principal(name).clearance for name in PEOPLE}
+    finally:
+        platform.close()
+    by_person: dict[str, list[Answer]] = {}
+    for username, _question, answer in result.answers:
+        by_person.setdefault(username, []).append(answer)
+        for passage in answer.passages:
+            assert clearances[username].permits(passage.label).allowed, (username, passage)
+    german = by_person["liaison-deu"]
+    texts = [p.text for a in german for p in a.passages] + [a.text for a in german]
+    assert not any("sources humaines" in text or "Spécial" in text for text in texts)
+    assert all(p.label.policy.id == "NATO" for a in german for p in a.passages)
+    assert any("armoured battalion" in p.text for a in german for p in a.passages)
+    analyst = [p.text for a in by_person["analyste"] for p in a.passages]
+    assert any("sources humaines" in text for text in analyst)
+    nco = [p for a in by_person["sous-officier"] for p in a.passages]
+    assert nco and all(p.label.level <= 1 for p in nco)

@@ -96,3 +96,10 @@ def policy_show(policy_id: Annotated[str | None, typer.Argument()] = None) -> No
         for category in policy.categories:
             values = ", ".join(sorted(category.values)) if category.values else "(open)"
             console.print(f"  {category.type.value} {category.name}: {values}")
+        if policy.national:
+            nationals = ", ".join(sorted(policy.default_nationality))
+            start = policy.levels[policy.national_from].name_fr
+            console.print(f"  originator control: {nationals} only, from {start}, unless REL TO")
+        for other, table in sorted(policy.translations.items()):
+            pairs = ", ".join(f"{mine}={theirs}" for mine, theirs in sorted(table.items()))
+            console.print(f"  values in {other}: {pairs} (others kept as {policy.id}:VALUE)")

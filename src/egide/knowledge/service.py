@@ -370,7 +370,7 @@ class KnowledgeService:
     # helpers -------------------------------------------------------------------------
 
     def _readable(self, session: Session, principal: Principal) -> set[int]:
-        labels = [(i, self._policies.parse(c)) for i, c in all_labels(session)]
+        labels = self._policies.parse_stored(all_labels(session))
         return access.readable_label_ids(principal, labels)
 
     def _documents_readable(self, session: Session, principal: Principal) -> set[int]:

@@ -328,7 +328,7 @@ class ProposalService:
         return self._policies.parse("NON PROTÉGÉ")
 
     def _readable_ids(self, session: Session, principal: Principal) -> set[int]:
-        labels = [(i, self._policies.parse(c)) for i, c in all_labels(session)]
+        labels = self._policies.parse_stored(all_labels(session))
         return access.readable_label_ids(principal, labels)
 
     def _readable(self, session: Session, principal: Principal, proposal_id: int) -> ProposalRecord:
