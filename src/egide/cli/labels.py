@@ -100,6 +100,6 @@ def policy_show(policy_id: Annotated[str | None, typer.Argument()] = None) -> No
             nationals = ", ".join(sorted(policy.default_nationality))
             start = policy.levels[policy.national_from].name_fr
             console.print(f"  originator control: {nationals} only, from {start}, unless REL TO")
-        for other, table in sorted(policy.translations.items()):
-            pairs = ", ".join(f"{mine}={theirs}" for mine, theirs in sorted(table.items()))
+        for other, values_map in sorted(policy.translations.items()):
+            pairs = ", ".join(f"{mine}={theirs}" for mine, theirs in sorted(values_map.items()))
             console.print(f"  values in {other}: {pairs} (others kept as {policy.id}:VALUE)")
