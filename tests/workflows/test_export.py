@@ -26,6 +26,8 @@ from egide.workflows.export import FORMATS, export_proposal, render
 
 R = PolicyRegistry.builtin()
 DOC_LABEL = "SECRET SPÉCIAL FRANCE"
+# French SECRET is national by itself: its banner is written SECRET.
+BANNER = R.format(R.parse(DOC_LABEL))
 PORTIONS = ["NON PROTÉGÉ", "DIFFUSION RESTREINTE", "SECRET SPÉCIAL FRANCE", "SECRET"]
 ACCENTED = "Évaluation « Osna » — l’état-major s’inquiète ; Łódź, Straße, Ωmega, Москва, 12 €"
 PARAGRAPHS = 60
@@ -73,8 +75,8 @@ def test_every_pdf_page_starts_and_ends_with_the_banner(pdf: PdfReader) -> None:
     assert len(pages) >= 3
     for n, text in enumerate(pages, start=1):
         flat = _flat(text)
-        assert flat.startswith(DOC_LABEL), (n, flat[:80])
-        assert flat.endswith(DOC_LABEL), (n, flat[-80:])
+        assert flat.startswith(BANNER), (n, flat[:80])
+        assert flat.endswith(BANNER), (n, flat[-80:])
         assert f"page {n} / {len(pages)}" in flat
 
 
@@ -93,7 +95,7 @@ def test_pdf_metadata(pdf: PdfReader) -> None:
     meta = pdf.metadata
     assert meta is not None
     assert meta.title == "Synthèse « Osna » — été"
-    assert meta.subject == DOC_LABEL
+    assert meta.subject == BANNER
     assert meta.creator == "Égide"
 
 
@@ -121,9 +123,9 @@ def test_docx_banner_in_header_and_footer_of_every_page(document: MarkedDocument
     section = word.sections[0]
     assert not section.different_first_page_header_footer
     assert not word.settings.odd_and_even_pages_header_footer
-    assert [p.text for p in section.header.paragraphs] == [DOC_LABEL]
+    assert [p.text for p in section.header.paragraphs] == [BANNER]
     footer = [p.text for p in section.footer.paragraphs]
-    assert footer[-1] == DOC_LABEL and footer[0].startswith("page ")
+    assert footer[-1] == BANNER and footer[0].startswith("page ")
     assert {"PAGE", "NUMPAGES"} <= set(re.findall(r'w:instr="(\w+)"', section.footer._element.xml))
 
 
@@ -140,13 +142,13 @@ def test_docx_portion_marks_and_properties(document: MarkedDocument) -> None:
     props = word.core_properties
     assert (props.title, props.subject, props.category) == (
         "Synthèse « Osna » — été",
-        DOC_LABEL,
-        DOC_LABEL,
+        BANNER,
+        BANNER,
     )
-    assert DOC_LABEL in props.keywords
+    assert BANNER in props.keywords
     with zipfile.ZipFile(BytesIO(data)) as package:
         custom = package.read("docProps/custom.xml").decode("utf-8")
-    assert f"<vt:lpwstr>{DOC_LABEL}</vt:lpwstr>" in custom
+    assert f"<vt:lpwstr>{BANNER}</vt:lpwstr>" in custom
     stanag = re.search(r'name="STANAG4774"><vt:lpwstr>(.*?)</vt:lpwstr>', custom, re.S)
     assert stanag is not None
     unescaped = stanag.group(1).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
@@ -155,7 +157,7 @@ def test_docx_portion_marks_and_properties(document: MarkedDocument) -> None:
 
 def test_markdown_and_format_registry(document: MarkedDocument) -> None:
     lines = render(document, R).decode("utf-8").strip().splitlines()
-    assert lines[0] == DOC_LABEL and lines[-1] == DOC_LABEL
+    assert lines[0] == BANNER and lines[-1] == BANNER
     assert f"(DR) {ACCENTED}" in lines
     assert set(FORMATS) == {"markdown", "pdf", "docx"}
     with pytest.raises(InvalidInput, match="choose one of markdown, pdf, docx"):
