@@ -167,11 +167,21 @@ class KnowledgeService:
                     session, principal, record, document, digest, label, default, progress
                 )
             ]
+            # An attachment is at least as protected as its message, marked or not.
+            message = self._policies.parse(results[0].label)
             for index, attachment in enumerate(document.attachments):
                 child = hashlib.sha256(f"{digest}:{index}".encode()).hexdigest()
                 results.append(
                     self._ingest_one(
-                        session, principal, record, attachment, child, label, default, progress
+                        session,
+                        principal,
+                        record,
+                        attachment,
+                        child,
+                        label,
+                        default,
+                        progress,
+                        inherited=message,
                     )
                 )
             return results
@@ -186,8 +196,10 @@ class KnowledgeService:
         given: Label | None,
         default: Label | None,
         progress: Callable[[int], None] | None,
+        *,
+        inherited: Label | None = None,
     ) -> Ingested:
-        markings = detect_markings(document, self._policies)
+        markings = detect_markings(document, self._policies, inherited=inherited)
         found = [x for x in (markings.document_label, given, default) if x is not None]
         if not found:
             raise InvalidInput(
