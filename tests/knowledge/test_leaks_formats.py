@@ -16,8 +16,8 @@ visible on its own.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 
 import pytest
 from docx.document import Document as DocumentObject
@@ -181,11 +181,19 @@ QUERIES = [
 
 @dataclass
 class World:
-    """The ingested corpus, its readers, and everything each reader received."""
+    """The ingested corpus, its readers, and what each reader received (asked once each)."""
 
     platform: Platform
     readers: dict[str, Principal]
-    received: dict[str, list[tuple[str, str, str]]]
+    cache: dict[tuple[str, str], list[tuple[str, str]]] = field(default_factory=dict)
+
+    def received(self, name: str, queries: Iterable[str]) -> Iterator[tuple[str, str, str]]:
+        """(channel, query, everything the reader received) for each query and channel."""
+        for query in queries:
+            if (name, query) not in self.cache:
+                self.cache[name, query] = list(_responses(self.platform, self.readers[name], query))
+            for channel, received in self.cache[name, query]:
+                yield channel, query, received
 
 
 @pytest.fixture(
@@ -207,9 +215,7 @@ def world(
     platform = Platform(Settings(data_dir=data_dir, database_url=url))
     platform.initialise()
     try:
-        readers = _load(platform)
-        received = {n: list(_responses(platform, reader)) for n, reader in readers.items()}
-        yield World(platform, readers, received)
+        yield World(platform, _load(platform))
     finally:
         platform.close()
         if admin_engine is not None:
@@ -238,39 +244,51 @@ def _load(platform: Platform) -> dict[str, Principal]:
     return readers
 
 
-def _responses(platform: Platform, reader: Principal) -> Iterator[tuple[str, str, str]]:
-    """(channel, query, everything the reader received) for every query and channel."""
+def _responses(platform: Platform, reader: Principal, query: str) -> Iterator[tuple[str, str]]:
     k = platform.knowledge
     r = platform.policies
-    for query in QUERIES:
-        for mode in ("fulltext", "dense", "hybrid"):
-            hits = k.search(reader, query, collection="formats", k=10, mode=mode)
-            for hit in hits:
-                assert reader.clearance.permits(r.parse(hit.label)).allowed, (mode, hit)
-            yield mode, query, repr(hits)
-        answer = k.ask(reader, query, reader.clearance.as_label(), collection="formats")
-        assert reader.clearance.permits(answer.label).allowed
-        yield "ask", query, repr(answer)
+    for mode in ("fulltext", "dense", "hybrid"):
+        hits = k.search(reader, query, collection="formats", k=10, mode=mode)
+        for hit in hits:
+            assert reader.clearance.permits(r.parse(hit.label)).allowed, (mode, hit)
+        yield mode, repr(hits)
+    answer = k.ask(reader, query, reader.clearance.as_label(), collection="formats")
+    assert reader.clearance.permits(answer.label).allowed
+    yield "ask", repr(answer)
 
 
-def test_no_reader_sees_text_above_their_clearance(world: World) -> None:
-    for name, received_all in world.received.items():
+def test_no_canary_leaks_through_full_text(world: World) -> None:
+    """The quick pass: every canary asked for by name, full-text, by every reader."""
+    k = world.platform.knowledge
+    for name, reader in world.readers.items():
         forbidden = [c.word for c in CANARIES if name in c.never]
         forbidden += [w for w, who in TS_WORDS.items() if name in who]
-        for channel, query, received in received_all:
+        for query in [*(c.word for c in CANARIES), *TS_WORDS]:
+            received = repr(k.search(reader, query, collection="formats", mode="fulltext"))
+            leaked = [w for w in forbidden if w.lower() in received.lower()]
+            assert not leaked, (name, query, leaked)
+
+
+@pytest.mark.slow
+def test_no_reader_sees_text_above_their_clearance(world: World) -> None:
+    for name in READERS:
+        forbidden = [c.word for c in CANARIES if name in c.never]
+        forbidden += [w for w, who in TS_WORDS.items() if name in who]
+        for channel, query, received in world.received(name, QUERIES):
             leaked = [w for w in forbidden if w.lower() in received.lower()]
             assert not leaked, (name, channel, query, leaked)
+            entitled = [c.word for c in CANARIES if c.word == query and name in c.find]
+            if channel == "hybrid" and entitled:
+                assert entitled[0] in received, (name, query)
 
 
 def test_entitled_readers_find_what_they_should(world: World) -> None:
     for item in CANARIES:
         for name in item.find:
-            found = {
-                channel
-                for channel, query, received in world.received[name]
-                if query == item.word and item.word in received
-            }
-            assert found >= {"fulltext", "hybrid"}, (name, item.word, found)
+            hits = world.platform.knowledge.search(
+                world.readers[name], item.word, collection="formats", mode="fulltext"
+            )
+            assert any(item.word in h.text for h in hits), (name, item.word)
 
 
 def test_attachments_take_at_least_their_message_label(world: World) -> None:
@@ -286,9 +304,10 @@ def test_attachments_take_at_least_their_message_label(world: World) -> None:
 
 def test_french_special_france_text_never_reaches_foreign_readers(world: World) -> None:
     """Finding 1(a): a portion mark (S) under SECRET SPÉCIAL FRANCE keeps SPÉCIAL FRANCE."""
+    words = ["dravnacoupure", "humintbataillon", "sanspastille"]
     for name in FOREIGN:
-        for channel, query, received in world.received[name]:
-            for word in ("dravnacoupure", "humintbataillon", "sanspastille"):
+        for channel, query, received in world.received(name, [*words, "bataillon blindé"]):
+            for word in words:
                 assert word not in received, (name, channel, query, word)
 
 
@@ -297,6 +316,6 @@ def test_french_national_text_never_reaches_foreign_readers(world: World) -> Non
     """Originator control (finding 1(b)): FR text without REL TO is for French nationals only."""
     national = [c.word for c in CANARIES if c.national]
     for name in FOREIGN:
-        for channel, query, received in world.received[name]:
+        for channel, query, received in world.received(name, national):
             leaked = [w for w in national if w in received]
             assert not leaked, (name, channel, query, leaked)
