@@ -15,6 +15,7 @@ from egide.core.labels import PolicyRegistry
 from egide.errors import ConfigurationError
 from egide.identity.service import IdentityService
 from egide.knowledge.embedder import embedder_factory
+from egide.knowledge.extract import ExpansionLimits
 from egide.knowledge.service import KnowledgeService
 from egide.modelhub import ModelRegistry
 from egide.settings import Settings
@@ -76,7 +77,13 @@ class Platform:
             self.journal,
             self.policies,
             embedder_factory(self.settings.embedder),
-            max_bytes=self.settings.max_document_bytes,
+            limits=ExpansionLimits(
+                max_bytes=self.settings.max_document_bytes,
+                max_expanded_bytes=self.settings.max_expanded_bytes,
+                max_ratio=self.settings.max_compression_ratio,
+                max_members=self.settings.max_archive_members,
+                max_depth=self.settings.max_attachment_depth,
+            ),
         )
 
     @cached_property

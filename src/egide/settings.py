@@ -132,6 +132,18 @@ class Settings(BaseSettings):
     max_document_bytes: int = 50_000_000
     """Largest file accepted for ingestion, in bytes."""
 
+    max_expanded_bytes: int = 200_000_000
+    """Largest total a DOCX (or other ZIP-based file) may inflate to, checked before parsing."""
+
+    max_compression_ratio: float = 200.0
+    """Largest inflated/compressed ratio of one ZIP member over 1 MB (decompression bombs)."""
+
+    max_archive_members: int = 2_000
+    """Most members a DOCX (or other ZIP-based file) may hold."""
+
+    max_attachment_depth: int = 3
+    """Deepest nesting of e-mail attachments (a message attached to a message…)."""
+
     two_person_kinds: list[str] = Field(default_factory=lambda: ["course-of-action"])
     """Proposal kinds that need two distinct approvers."""
 

@@ -1,31 +1,84 @@
-"""Find classification banners and portion marks in extracted text.
+"""Read a document's markings, fail secure: banners, title lines and portion marks.
 
-A **banner** is a whole line that is a marking (`SECRET SPÉCIAL FRANCE`,
-`NATO SECRET REL TO FRA, DEU`, optionally after `CLASSIFICATION:`), written in
-capitals as banners are; a sentence that merely mentions "secret" is not one.
-A **portion mark** opens a paragraph: `(DR) Le convoi…`, `(NS//REL TO FRA) …`.
+Every **line** is classified on its own (a paragraph, a PDF page or a DOCX
+paragraph with soft breaks is several lines, and one mark must never label
+its neighbours):
+
+- a **banner** is a line that is a marking (`SECRET SPÉCIAL FRANCE`,
+  `Secret – Spécial France`, `CLASSIFICATION: NATO SECRET REL TO FRA, DEU`,
+  `[SECRET]`); it labels the document and is not content;
+- a **title line** opens with a level in capitals followed by ordinary words
+  (`TRÈS SECRET - Opération HERMINE`): the document is marked at least at
+  that level, and the line stays content;
+- a line that looks like a marking but does not parse (an all-capitals line
+  opening with a level, a retired marking such as `SECRET DÉFENSE`, an
+  explicit classification field) **refuses the document**, naming the line:
+  skipping it would let a lower mark label the document;
+- a **portion mark** opening a line (`(DR) …`, `(NS//REL TO FRA, DEU) …`)
+  labels that line; a portion mark later in a line can only raise the rest of
+  the line, never lower it;
+- a line with no mark of its own takes the document's label.
+
+Banners are read from the body and from everything a format carries
+(`ExtractedDocument.carried`: headers, footers, properties, metadata, e-mail
+headers); their join is the document's **outer marking**. A portion keeps its
+own level but never loses a compartment or a release category of the outer
+marking unless the document's portion marks visibly use that compartment or
+category somewhere (then an unmarked one means "not this one"). The
+document's label is the join of the outer marking and every portion.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from egide.core.labels import Label, PolicyRegistry, join
+from egide.core.policy import normalise
 from egide.errors import InvalidLabel
-from egide.knowledge.extract.model import ExtractedDocument
+from egide.knowledge.extract.model import Carried, ExtractedDocument
 
-_PREFIX = re.compile(r"^(?:classification|classifi[ée]|marquage|niveau)\s*:\s*", re.IGNORECASE)
-_PORTION = re.compile(r"^\(([A-Z]{1,4}(?://[^)]{1,60})?)\)\s*")
+# Words announcing a classification; after the strong ones a value must be a marking.
+_PREFIX = re.compile(
+    r"^(?P<word>security classification|classification|classifi[ée]e?|marquage|marking|"
+    r"niveau(?: de (?:classification|protection))?|mention de protection)\s*:\s*",
+    re.IGNORECASE,
+)
+_STRONG_PREFIXES = ("CLASSIF", "MARQUAGE", "MARKING", "SECURITY", "MENTION")
+_DECORATION = " \t-–—*_=#|~"
+# Dashes and slashes between words are spelling variants of a space in a marking.
+_DASHES = re.compile(r"\s*[–—]\s*|\s+[-/]\s+")
+_BRACKET = re.compile(r"^\[([^\]]{1,100})\]\s*(.*)$")
+_PORTION_AT_START = re.compile(r"^[\s\-•*·▪–—>]*\(([A-Z]{1,4}(?://[^)]{0,80})?)\)")
+_PORTION_ANYWHERE = re.compile(r"\(([A-Z]{1,4}(?://[^)]{0,80})?)\)")
+_REPLY = re.compile(r"^(?:(?:re|tr|fw|fwd|ref)\s*:\s*)+", re.IGNORECASE)
+_MAX_BANNER = 200
 
 
 @dataclass(frozen=True)
 class Banner:
-    """A banner line found in the document text."""
+    """A marking found outside the portions: a banner, a title line or a carried field."""
 
     label: Label
+    source: str
+    line: str
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A stretch of one segment's text and the label its marks give it.
+
+    `start`/`end` are offsets in `ExtractedDocument.text`. `label` is None only
+    when the document carries no marking at all (the upload label then applies).
+    A banner piece is a marking line, not content: it is never put in a chunk.
+    """
+
+    segment: int
     start: int
     end: int
+    label: Label | None
+    banner: bool = False
 
 
 @dataclass(frozen=True)
@@ -33,66 +86,252 @@ class DetectedMarkings:
     """Everything found in one document.
 
     Attributes:
-        banners: Banner lines, in order.
-        portions: Label of each portion-marked segment, by segment index.
-        banner_segments: Indices of segments made only of banner lines.
-        document_label: Join of all found, or None when nothing was (fail secure:
-            the caller must then be given a label).
+        banners: Banners, title lines and carried markings, in order found.
+        pieces: The body text cut at every line and every change of label.
+        document_label: Join of everything found (and of the inherited label),
+            or None when nothing was (fail secure: the caller must then be given
+            a label).
     """
 
     banners: tuple[Banner, ...]
-    portions: dict[int, Label]
-    banner_segments: frozenset[int]
+    pieces: tuple[Piece, ...]
     document_label: Label | None
 
 
-def _banner(line: str, registry: PolicyRegistry) -> Label | None:
-    candidate = _PREFIX.sub("", line.strip()).strip(" -–—*_=")
-    letters = [c for c in candidate if c.isalpha()]
-    if not letters or len(candidate) > 80 or any(c.islower() for c in letters):
+class _Levels:
+    """The level and retired phrases of the loaded policies, normalised, longest first."""
+
+    def __init__(self, registry: PolicyRegistry) -> None:
+        phrases: list[tuple[str, str | None]] = []
+        for policy in registry.policies():
+            for level in policy.levels:
+                for name in {level.name_fr, level.name_en, *level.aliases}:
+                    phrases.append((normalise(name), None))
+            for retired, replacement in policy.retired:
+                phrases.append((normalise(retired), replacement))
+        self.phrases = sorted(phrases, key=lambda item: -len(item[0]))
+        self.portions = {
+            normalise(level.portion) for policy in registry.policies() for level in policy.levels
+        }
+
+    def head(self, text: str) -> tuple[str, str | None] | None:
+        """The level (or retired) phrase `text` opens with, if any."""
+        for phrase, replacement in self.phrases:
+            if text == phrase or (text.startswith(phrase) and not text[len(phrase)].isalnum()):
+                return phrase, replacement
         return None
+
+
+def _refuse(source: str, line: str, why: str) -> InvalidLabel:
+    return InvalidLabel(
+        f"{source}: the line {line!r} looks like a classification marking but {why}; "
+        "correct the marking (e.g. SECRET, DIFFUSION RESTREINTE, NATO SECRET REL TO FRA, DEU), "
+        "or write the title on a line of its own — a marking Égide cannot read is refused, "
+        "never skipped"
+    )
+
+
+def _variant(text: str) -> str:
+    # "SECRET – SPÉCIAL FRANCE", "SECRET / SPÉCIAL FRANCE": the dash is a space.
+    return " ".join(_DASHES.sub(" ", text).split())
+
+
+def _parse(registry: PolicyRegistry, text: str) -> tuple[Label | None, str | None]:
+    """(the marking `text`, None) or (None, why it is refused when it is a retired one)."""
     try:
-        return registry.parse(candidate)
-    except InvalidLabel:
+        return registry.parse(_variant(text)), None
+    except InvalidLabel as error:
+        return None, error.message if "no longer exists" in error.message else None
+
+
+def _upper(text: str) -> bool:
+    return not any(c.islower() for c in text)
+
+
+def classify_line(
+    line: str, registry: PolicyRegistry, source: str, *, explicit: bool = False
+) -> tuple[str, Label] | None:
+    """("banner" | "title", label) for a marking line, None for ordinary text.
+
+    Raises:
+        InvalidLabel: the line looks like a marking that cannot be read (naming it).
+    """
+    levels = _levels(registry)
+    text = _REPLY.sub("", line.strip()).strip(_DECORATION)
+    if not text:
         return None
+    prefix = _PREFIX.match(text)
+    if prefix:
+        text = text[prefix.end() :].strip(_DECORATION)
+        explicit = explicit or normalise(prefix.group("word")).startswith(_STRONG_PREFIXES)
+    bracket = _BRACKET.match(text)
+    if bracket and levels.head(normalise(_variant(bracket.group(1)))):
+        label, retired = _parse(registry, bracket.group(1))
+        if label is None:
+            raise _refuse(source, line, retired or "its bracketed marking is not one Égide knows")
+        return ("title" if bracket.group(2) else "banner"), label
+    portion = _PORTION_AT_START.match(text)
+    if portion and source != "body" and _portion_head(portion.group(1)) in levels.portions:
+        # "(S) Rapport" as an e-mail subject or a document title.
+        return "title", _portion(registry, portion.group(1), source, line)
+    if len(text) > _MAX_BANNER and not explicit:
+        return None
+    whole, retired = _parse(registry, text)
+    norm = normalise(_variant(text))
+    head = levels.head(norm)
+    if whole is not None and (explicit or _upper(text) or (head and len(head[0]) >= 3)):
+        return "banner", whole
+    if explicit:
+        raise _refuse(source, line, retired or "it is not a marking of the loaded policies")
+    if head is None or len(head[0]) < 3:
+        return None  # short aliases (S, DR, NS…) open ordinary lines too: only whole lines count
+    words = len(head[0].split())
+    opening = " ".join(_variant(text).split()[:words])
+    if retired and (_upper(opening) or norm == head[0]):
+        raise _refuse(source, line, retired)
+    if not _upper(opening):
+        return None  # "Secret de la réussite…": prose, not a marking
+    if _upper(text):
+        raise _refuse(source, line, "it does not parse as a marking")
+    return "title", _longest_marking(registry, norm, head[0])
+
+
+def _longest_marking(registry: PolicyRegistry, norm: str, head: str) -> Label:
+    """The longest run of opening words that is a marking (at least the level itself)."""
+    words = [w for w in re.split(r"[\s:;.!?()\[\]]+", norm) if w]
+    for count in range(len(words), 0, -1):
+        found, _ = _parse(registry, " ".join(words[:count]))
+        if found is not None:
+            return found
+    return registry.parse(head)
+
+
+def _portion_head(inner: str) -> str:
+    return normalise(inner.split("//")[0])
+
+
+def _portion(registry: PolicyRegistry, inner: str, source: str, line: str) -> Label:
+    try:
+        return registry.parse_portion(f"({inner})")
+    except InvalidLabel as error:
+        raise _refuse(source, line, f"its portion mark does not parse ({error.message})") from None
 
 
 def portion_label(text: str, registry: PolicyRegistry) -> tuple[Label, int] | None:
-    """The portion mark opening `text` and its length, if any."""
-    match = _PORTION.match(text)
-    if not match:
+    """The portion mark opening `text` and its length, if any (unknown heads are text)."""
+    match = _PORTION_AT_START.match(text)
+    if not match or _portion_head(match.group(1)) not in _levels(registry).portions:
         return None
-    try:
-        return registry.parse_portion(f"({match.group(1)})"), match.end()
-    except InvalidLabel:
-        return None
+    return _portion(registry, match.group(1), "body", text), match.end()
 
 
-def detect_markings(document: ExtractedDocument, registry: PolicyRegistry) -> DetectedMarkings:
-    """Banners and portion marks of one document (attachments are examined on their own)."""
+def _marks_within(line: str, registry: PolicyRegistry, skip: int) -> Iterator[tuple[int, Label]]:
+    """Portion marks after the opening one: (offset in the line, label)."""
+    portions = _levels(registry).portions
+    for match in _PORTION_ANYWHERE.finditer(line, skip):
+        if _portion_head(match.group(1)) in portions:
+            yield match.start(), _portion(registry, match.group(1), "body", line)
+
+
+_CACHE: dict[int, _Levels] = {}
+
+
+def _levels(registry: PolicyRegistry) -> _Levels:
+    found = _CACHE.get(id(registry))
+    if found is None:
+        found = _CACHE[id(registry)] = _Levels(registry)
+    return found
+
+
+def _carried_lines(item: Carried) -> Iterator[str]:
+    for line in item.text.splitlines():
+        yield line
+        # Keywords and categories list several values: "SECRET; logistique".
+        if ";" in line:
+            yield from line.split(";")
+
+
+@dataclass
+class _Line:
+    segment: int
+    start: int
+    text: str
+    kind: str  # "banner", "title" or "text"
+    opening: Label | None = None
+    opening_end: int = 0
+
+
+def detect_markings(
+    document: ExtractedDocument, registry: PolicyRegistry, *, inherited: Label | None = None
+) -> DetectedMarkings:
+    """Banners, title lines and portion marks of one document.
+
+    `inherited` is a label the document takes at least (an e-mail attachment
+    takes its message's); it counts as an outer marking. Attachments are
+    examined on their own call.
+
+    Raises:
+        InvalidLabel: a line or field looks like a marking that cannot be read.
+    """
     banners: list[Banner] = []
-    portions: dict[int, Label] = {}
-    banner_only: set[int] = set()
+    for item in document.carried:
+        for entry in _carried_lines(item):
+            found = classify_line(entry, registry, item.source, explicit=item.explicit)
+            if found is not None:
+                banners.append(Banner(found[1], item.source, entry.strip()))
+    lines: list[_Line] = []
     for index, segment in enumerate(document.segments):
         offset = segment.start
-        lines_are_banners = True
-        for line in segment.text.split("\n"):
-            label = _banner(line, registry)
-            if label is not None:
-                banners.append(Banner(label, offset, offset + len(line)))
+        for text in segment.text.split("\n"):
+            found = classify_line(text, registry, "body")
+            line = _Line(index, offset, text, found[0] if found else "text")
+            if found is not None:
+                banners.append(Banner(found[1], "body", text))
             else:
-                lines_are_banners = False
-            offset += len(line) + 1
-        if lines_are_banners:
-            banner_only.add(index)
+                opening = portion_label(text, registry)
+                if opening is not None:
+                    line.opening, line.opening_end = opening
+            lines.append(line)
+            offset += len(text) + 1
+    outer = [b.label for b in banners] + ([inherited] if inherited else [])
+    raw = [line.opening for line in lines if line.opening is not None]
+    raw += [lb for line in lines for _, lb in _marks_within(line.text, registry, line.opening_end)]
+    residual = _residual(join(*outer), raw) if outer else None
+
+    def effective(label: Label) -> Label:
+        return join(label, residual) if residual is not None else label
+
+    everything = outer + [effective(label) for label in raw]
+    document_label = join(*everything) if everything else None
+    pieces: list[Piece] = []
+    for line in lines:
+        if line.kind == "banner":
+            pieces.append(Piece(line.segment, line.start, line.start + len(line.text), None, True))
             continue
-        found = portion_label(segment.text, registry)
-        if found is not None:
-            portions[index] = found[0]
-    labels = [b.label for b in banners] + list(portions.values())
-    return DetectedMarkings(
-        banners=tuple(banners),
-        portions=portions,
-        banner_segments=frozenset(banner_only),
-        document_label=join(*labels) if labels else None,
+        current = effective(line.opening) if line.opening is not None else document_label
+        cut = 0
+        for at, mark in _marks_within(line.text, registry, line.opening_end):
+            if at > cut:
+                pieces.append(Piece(line.segment, line.start + cut, line.start + at, current))
+                cut = at
+            # A mark inside a line only raises: it cannot tell where a lower portion starts.
+            current = join(current, effective(mark)) if current is not None else effective(mark)
+        pieces.append(Piece(line.segment, line.start + cut, line.start + len(line.text), current))
+    return DetectedMarkings(tuple(banners), tuple(pieces), document_label)
+
+
+def _residual(outer: Label, portions: list[Label]) -> Label:
+    """What every portion keeps of the outer marking: the categories portions never mark.
+
+    Its level is the lowest, so a portion keeps its own level.
+    """
+    compartments = frozenset().union(*(p.compartments for p in portions))
+    handling = frozenset().union(*(p.handling for p in portions))
+    categories = {name for p in portions for name, _ in p.releasable}
+    return Label(
+        policy=outer.policy,
+        level=0,
+        compartments=outer.compartments - compartments,
+        releasable=tuple((n, v) for n, v in outer.releasable if n not in categories),
+        handling=outer.handling - handling,
     )

@@ -7,9 +7,13 @@ Label rules at ingestion (fail secure):
 - a label given at upload can raise but never lower what was detected
   (lowering is a declassification, a separate journaled act);
 - a file with no marking, no label given and no collection default is refused;
-- a portion-marked paragraph keeps its own label (raised to the upload label),
-  so a DIFFUSION RESTREINTE paragraph of a SECRET report stays findable by
-  readers cleared DR;
+- markings are read fail secure (`egide.knowledge.markings`): every line is a
+  portion boundary, a portion-marked line keeps its own level (raised to the
+  upload label) but every compartment and release restriction of the
+  document's banners, so a DIFFUSION RESTREINTE paragraph of a SECRET report
+  stays findable by readers cleared DR; unmarked text takes the document's
+  label; a marking that cannot be read refuses the file;
+- an e-mail attachment takes at least its message's label;
 - the uploader must be cleared for the resulting label.
 
 Each file is one transaction: extraction, chunks, vectors, full-text entries
@@ -33,7 +37,7 @@ from egide.errors import ConfigurationError, Conflict, InvalidInput, NotFound
 from egide.knowledge.answer import Answer, Passage, extractive_answer
 from egide.knowledge.chunking import chunk_document
 from egide.knowledge.embedder import DIMENSIONS, CachedEmbedder, Embedder
-from egide.knowledge.extract import ExtractedDocument, extract
+from egide.knowledge.extract import ExpansionLimits, ExtractedDocument, extract
 from egide.knowledge.markings import detect_markings
 from egide.knowledge.ranking import Index, index_for, token_count
 from egide.knowledge.records import ChunkRecord, CollectionRecord, DocumentRecord
@@ -65,6 +69,7 @@ class KnowledgeService:
         embedder_factory: Callable[[], Embedder],
         *,
         max_bytes: int = 50_000_000,
+        limits: ExpansionLimits | None = None,
     ) -> None:
         self._db = database
         self._journal = journal
@@ -72,7 +77,8 @@ class KnowledgeService:
         self._embedder_factory = embedder_factory
         self._embedder: CachedEmbedder | None = None
         self._index = index_for(database.dialect)
-        self._max_bytes = max_bytes
+        # What one file may be and expand into; `max_bytes` alone is the older spelling.
+        self._limits = limits or ExpansionLimits(max_bytes=max_bytes)
 
     @property
     def embedder(self) -> CachedEmbedder:
@@ -157,7 +163,7 @@ class KnowledgeService:
         progress: Callable[[int], None] | None = None,
     ) -> list[Ingested]:
         """Ingest one file (and, for e-mail, each attachment as its own document)."""
-        document = extract(data, filename, max_bytes=self._max_bytes)
+        document = extract(data, filename, limits=self._limits)
         digest = hashlib.sha256(data).hexdigest()
         with self._db.transaction() as session:
             record = self._collection(session, principal, collection)
@@ -167,11 +173,21 @@ class KnowledgeService:
                     session, principal, record, document, digest, label, default, progress
                 )
             ]
+            # An attachment is at least as protected as its message, marked or not.
+            message = self._policies.parse(results[0].label)
             for index, attachment in enumerate(document.attachments):
                 child = hashlib.sha256(f"{digest}:{index}".encode()).hexdigest()
                 results.append(
                     self._ingest_one(
-                        session, principal, record, attachment, child, label, default, progress
+                        session,
+                        principal,
+                        record,
+                        attachment,
+                        child,
+                        label,
+                        default,
+                        progress,
+                        inherited=message,
                     )
                 )
             return results
@@ -186,8 +202,10 @@ class KnowledgeService:
         given: Label | None,
         default: Label | None,
         progress: Callable[[int], None] | None,
+        *,
+        inherited: Label | None = None,
     ) -> Ingested:
-        markings = detect_markings(document, self._policies)
+        markings = detect_markings(document, self._policies, inherited=inherited)
         found = [x for x in (markings.document_label, given, default) if x is not None]
         if not found:
             raise InvalidInput(

@@ -9,6 +9,7 @@ message names the file and says what to do.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import PurePath
 
@@ -16,11 +17,21 @@ from egide.errors import InvalidInput, PayloadTooLarge
 from egide.knowledge.extract.docx import extract_docx
 from egide.knowledge.extract.eml import extract_eml
 from egide.knowledge.extract.html import extract_html
-from egide.knowledge.extract.model import DocumentBuilder, ExtractedDocument, Segment
+from egide.knowledge.extract.limits import ExpansionLimits, check_archive
+from egide.knowledge.extract.model import Carried, DocumentBuilder, ExtractedDocument, Segment
 from egide.knowledge.extract.pdf import extract_pdf
 from egide.knowledge.extract.text import extract_markdown, extract_text
 
-__all__ = ["EXTRACTORS", "DocumentBuilder", "ExtractedDocument", "Segment", "detect", "extract"]
+__all__ = [
+    "EXTRACTORS",
+    "Carried",
+    "DocumentBuilder",
+    "ExpansionLimits",
+    "ExtractedDocument",
+    "Segment",
+    "detect",
+    "extract",
+]
 
 Extractor = Callable[[bytes, str], ExtractedDocument]
 
@@ -67,24 +78,45 @@ def _unsupported(filename: str, what: str) -> InvalidInput:
     )
 
 
-def extract(data: bytes, filename: str, *, max_bytes: int = 50_000_000) -> ExtractedDocument:
+def extract(
+    data: bytes,
+    filename: str,
+    *,
+    max_bytes: int | None = None,
+    limits: ExpansionLimits | None = None,
+    depth: int = 0,
+) -> ExtractedDocument:
     """Extract one file (and, for e-mail, its attachments).
 
+    `limits` bounds the file and what it may expand into (`max_bytes`, when
+    given, overrides its `max_bytes`); `depth` is the file's attachment depth.
+
     Raises:
-        PayloadTooLarge: larger than `max_bytes`.
-        InvalidInput: unsupported, corrupt, encrypted or empty.
+        PayloadTooLarge: larger than allowed, as received or once inflated.
+        InvalidInput: unsupported, corrupt, encrypted, empty, a decompression
+            bomb, or attachments nested too deep.
     """
-    if len(data) > max_bytes:
+    limits = limits or ExpansionLimits()
+    if max_bytes is not None:
+        limits = replace(limits, max_bytes=max_bytes)
+    if len(data) > limits.max_bytes:
         raise PayloadTooLarge(
-            f"{filename} is {len(data):,} bytes, over the {max_bytes:,}-byte limit "
+            f"{filename} is {len(data):,} bytes, over the {limits.max_bytes:,}-byte limit "
             "(EGIDE_MAX_DOCUMENT_BYTES); split it or raise the limit"
+        )
+    if depth > limits.max_depth:
+        raise InvalidInput(
+            f"{filename} is an attachment nested {depth} deep, over the limit of "
+            f"{limits.max_depth}; extract it and ingest it on its own"
         )
     if not data.strip():
         raise InvalidInput(f"{filename} is empty; nothing to ingest")
     kind = detect(data, filename)
+    if data.startswith(b"PK"):
+        check_archive(data, filename, limits)
     extractors = dict(EXTRACTORS)
     extractors["eml"] = partial(
-        extract_eml, extract_attachment=partial(extract, max_bytes=max_bytes)
+        extract_eml, extract_attachment=partial(extract, limits=limits, depth=depth + 1)
     )
     document = extractors[kind](data, filename)
     if not document.segments and not document.attachments:

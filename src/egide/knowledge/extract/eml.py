@@ -1,7 +1,14 @@
-"""E-mail (.eml): subject as title, headers kept, body text, attachments extracted too."""
+"""E-mail (.eml): subject as title, headers kept, body text, attachments extracted too.
+
+Banners are read from the classification headers (`X-Classification:`,
+`Classification:`, `X-Security-Classification:`…: they must parse), from the
+subject (`[SECRET] …`, `SECRET – …`) and from the body. Attached messages
+(`message/rfc822`) are extracted like any attachment, down to the nesting limit.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from email import policy
 from email.message import EmailMessage
@@ -12,6 +19,8 @@ from egide.knowledge.extract.html import extract_html
 from egide.knowledge.extract.model import DocumentBuilder, ExtractedDocument
 
 Extract = Callable[[bytes, str], ExtractedDocument]
+
+_MARKING_HEADER = re.compile(r"classif|marking|marquage", re.IGNORECASE)
 
 
 def extract_eml(data: bytes, filename: str, extract_attachment: Extract) -> ExtractedDocument:
@@ -25,6 +34,11 @@ def extract_eml(data: bytes, filename: str, extract_attachment: Extract) -> Extr
         if message[k] is not None
     }
     builder = DocumentBuilder("eml", filename)
+    for name, value in message.items():
+        if _MARKING_HEADER.search(name):
+            builder.carry(f"e-mail header {name}", str(value), explicit=True)
+        elif name.lower() in ("subject", "keywords"):
+            builder.carry(f"e-mail header {name}", str(value))
     subject = str(message["Subject"] or "").strip()
     body = message.get_body(preferencelist=("plain", "html"))
     if body is not None:
@@ -33,13 +47,19 @@ def extract_eml(data: bytes, filename: str, extract_attachment: Extract) -> Extr
             html = extract_html(content.encode("utf-8"), filename)
             for segment in html.segments:
                 builder.add(segment.text)
+            builder.carried.extend(html.carried)
         else:
             for paragraph in str(content).split("\n\n"):
                 builder.add(paragraph)
     attachments: list[ExtractedDocument] = []
     for part in message.iter_attachments():
-        name = part.get_filename() or "attachment"
-        payload = part.get_payload(decode=True)
+        if part.get_content_type() == "message/rfc822":
+            inner = part.get_payload(0)
+            payload: object = inner.as_bytes() if isinstance(inner, EmailMessage) else None
+            name = part.get_filename() or "message.eml"
+        else:
+            payload = part.get_payload(decode=True)
+            name = part.get_filename() or "attachment"
         if isinstance(payload, bytes) and payload:
             attachments.append(extract_attachment(payload, name))
     return builder.build(

@@ -1,7 +1,14 @@
-"""HTML: visible text by block element, headings as sections; scripts and styles dropped."""
+"""HTML: visible text by block element, headings as sections; scripts and styles dropped.
+
+Banners are also read from `<title>` and from `<meta>` tags naming a
+classification (`classification`, `security-classification`, `dc.rights`…).
+Inline elements stay on their line: a portion mark inside a `<span>` can
+only raise the rest of the line (see `egide.knowledge.markings`).
+"""
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 from egide.knowledge.extract.model import DocumentBuilder, ExtractedDocument
@@ -29,6 +36,9 @@ _BLOCKS = {
 }
 _HEADINGS = {f"h{i}": i for i in range(1, 7)}
 _HIDDEN = {"script", "style", "template", "noscript", "head"}
+# <meta name=…> whose content is the page's classification (must parse) or may hold one.
+_META_EXPLICIT = re.compile(r"classif|marking|marquage", re.IGNORECASE)
+_META_OTHER = {"dc.rights", "dcterms.rights", "dcterms.accessrights", "keywords", "subject"}
 
 
 class _Collector(HTMLParser):
@@ -52,6 +62,8 @@ class _Collector(HTMLParser):
             self.builder.add(text)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "meta":
+            self.meta(dict(attrs))
         if tag == "title":
             self.in_title = True
         if tag in _HIDDEN:
@@ -61,6 +73,14 @@ class _Collector(HTMLParser):
             self.heading = _HEADINGS[tag]
         elif tag in _BLOCKS:
             self.flush()
+
+    def meta(self, attrs: dict[str, str | None]) -> None:
+        name = (attrs.get("name") or attrs.get("http-equiv") or attrs.get("property") or "").lower()
+        content = attrs.get("content")
+        if _META_EXPLICIT.search(name):
+            self.builder.carry(f"HTML <meta name={name!r}>", content, explicit=True)
+        elif name in _META_OTHER:
+            self.builder.carry(f"HTML <meta name={name!r}>", content)
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
@@ -87,5 +107,6 @@ def extract_html(data: bytes, filename: str) -> ExtractedDocument:
     collector.feed(decode(data, filename))
     collector.close()
     collector.flush()
-    document = builder.build(title=" ".join(collector.title.split()) or filename)
-    return document
+    title = " ".join(collector.title.split())
+    builder.carry("HTML <title>", title)
+    return builder.build(title=title or filename)

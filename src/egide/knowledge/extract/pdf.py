@@ -1,4 +1,9 @@
-"""PDF through pypdf (pure Python): text per page, paragraphs on blank lines."""
+"""PDF through pypdf (pure Python): text per page, paragraphs on blank lines.
+
+pypdf ends every visual line with a single newline; lines are kept, so each
+is a portion boundary. The title, subject, keywords and any metadata field
+named like a classification are read for banners.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ from egide.errors import InvalidInput
 from egide.knowledge.extract.model import DocumentBuilder, ExtractedDocument
 
 _BLANK = re.compile(r"\n\s*\n")
+_METADATA = {"title", "subject", "keywords"}
+_MARKING_NAME = re.compile(r"classif|marking|marquage", re.IGNORECASE)
 
 
 def extract_pdf(data: bytes, filename: str) -> ExtractedDocument:
@@ -34,6 +41,14 @@ def extract_pdf(data: bytes, filename: str) -> ExtractedDocument:
                 builder.page = number
                 for paragraph in _BLANK.split(page.extract_text() or ""):
                     builder.add(paragraph)
+            for key, value in (reader.metadata or {}).items():
+                name = str(key).lstrip("/")
+                if name.lower() in _METADATA or _MARKING_NAME.search(name):
+                    builder.carry(
+                        f"PDF metadata {name}",
+                        str(value),
+                        explicit=bool(_MARKING_NAME.search(name)),
+                    )
             title = (reader.metadata.title if reader.metadata else None) or filename
     except InvalidInput:
         raise
