@@ -35,6 +35,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -66,6 +67,8 @@ from egide.knowledge.records import (
 from egide.knowledge.search import Hit, Mode, search
 from egide.store import Database, LabelRecord, intern_label
 
+IngestStatus = Literal["new", "new-version", "unchanged", "relabelled"]
+
 
 @dataclass(frozen=True)
 class Ingested:
@@ -77,7 +80,7 @@ class Ingested:
     version: int
     label: str
     chunks: int
-    status: str  # "new", "new-version", "unchanged" or "relabelled"
+    status: IngestStatus
 
 
 @dataclass(frozen=True)
@@ -343,7 +346,7 @@ class KnowledgeService:
         """The same content again: nothing changes, unless its label is now higher (a raise)."""
         current = self._catalogue.label_of(session, existing.label_id)
         wanted = join(current, label)
-        status = "unchanged"
+        status: IngestStatus = "unchanged"
         if self._policies.canonical(wanted) != self._policies.canonical(current):
             self._catalogue.relabel(
                 session,
@@ -605,4 +608,4 @@ def _base_name(filename: str) -> str:
     return name
 
 
-__all__ = ["Ingested", "KnowledgeService"]
+__all__ = ["IngestStatus", "Ingested", "KnowledgeService"]
