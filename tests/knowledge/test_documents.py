@@ -12,14 +12,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from sqlalchemy import select, text
 
 from egide.app import Platform
 from egide.core.principals import Principal, Role
 from egide.errors import Conflict, EgideError, Forbidden, InvalidInput, NotFound
-from egide.knowledge.records import ChunkRecord, DocumentVersionRecord
+from egide.knowledge.records import (
+    ChunkRecord,
+    CollectionRecord,
+    DocumentRecord,
+    DocumentVersionRecord,
+)
 from egide.settings import Settings
-from egide.store import AuditEntryRecord
+from egide.store import AuditEntryRecord, intern_label
+from egide.store.database import _alembic_config
 
 MISSING = 999_999
 
@@ -332,3 +339,37 @@ def test_relabelled_passages_move_in_every_index(
             text("SELECT collection_id, label_id, chunks FROM chunk_stats WHERE chunks > 0")
         ).all()
     assert sorted(map(tuple, actual)) == sorted(map(tuple, kept))
+
+
+def test_the_migration_folds_superseded_rows_into_versions_of_one_document(
+    platform: Platform, people: dict[str, Principal]
+) -> None:
+    """Databases written before 0008 kept each version as a document row of its own."""
+    database, k = platform.database, platform.knowledge
+    config = _alembic_config()
+    with database.engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0007_term_postings")
+    with database.transaction() as session:
+        label = intern_label(session, platform.policies.canonical(platform.policies.parse("DR")))
+        collection = session.scalar(select(CollectionRecord.id).where(CollectionRecord.name == "c"))
+        assert collection is not None
+        for version, status in [(1, "superseded"), (2, "superseded"), (3, "current")]:
+            session.add(
+                DocumentRecord(
+                    collection_id=collection,
+                    title=f"v{version}",
+                    filename="a.txt",
+                    version=version,
+                    content_hash=f"{version:064d}",
+                    label_id=label,
+                    status=status,
+                )
+            )
+    database.migrate()
+    [listed] = k.documents(people["dr"]).documents
+    assert listed.version == 3 and listed.title == "v3"
+    view = k.document(people["dr"], listed.id)
+    assert [(v.version, v.title) for v in view.versions] == [(1, "v1"), (2, "v2"), (3, "v3")]
+    follow = ingest(platform, people["dr"], "a.txt", "DR\n\nSuite.", replace=listed.id)
+    assert (follow.document_id, follow.version) == (listed.id, 4)
