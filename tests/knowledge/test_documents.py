@@ -7,6 +7,7 @@ answer exactly as a missing id does.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -373,3 +374,25 @@ def test_the_migration_folds_superseded_rows_into_versions_of_one_document(
     assert [(v.version, v.title) for v in view.versions] == [(1, "v1"), (2, "v2"), (3, "v3")]
     follow = ingest(platform, people["dr"], "a.txt", "DR\n\nSuite.", replace=listed.id)
     assert (follow.document_id, follow.version) == (listed.id, 4)
+
+
+def test_concurrent_new_versions_of_one_document_follow_each_other(
+    platform: Platform, people: dict[str, Principal]
+) -> None:
+    doc = ingest(platform, people["admin"], "rapport.txt", SECRET_REPORT).document_id
+    errors: list[BaseException] = []
+
+    def replace(n: int) -> None:
+        try:
+            ingest(platform, people["secret"], "r.txt", f"SECRET\n\nVersion {n}.", replace=doc)
+        except BaseException as error:  # reported by the assertion below
+            errors.append(error)
+
+    threads = [threading.Thread(target=replace, args=(n,)) for n in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    view = platform.knowledge.document(people["secret"], doc)
+    assert view.summary.version == 4 and [v.version for v in view.versions] == [1, 2, 3, 4]

@@ -146,15 +146,21 @@ class Catalogue:
         rows = session.scalars(select(CollectionRecord))
         return {c.id: c.name for c in rows if member(principal, c)}
 
-    def visible(self, session: Session, principal: Principal, document_id: int) -> DocumentRecord:
-        """The document, if the principal may read it and use its collection; else `NotFound`."""
-        record = session.scalar(
-            select(DocumentRecord).where(
-                DocumentRecord.id == document_id,
-                DocumentRecord.label_id.in_(self.readable(session, principal)),
-                DocumentRecord.collection_id.in_(self.usable_collections(session, principal)),
-            )
+    def visible(
+        self, session: Session, principal: Principal, document_id: int, *, lock: bool = False
+    ) -> DocumentRecord:
+        """The document, if the principal may read it and use its collection; else `NotFound`.
+
+        `lock` holds the row until the transaction ends (PostgreSQL; SQLite
+        transactions are serial already), so that two changes of one document —
+        two new versions, a relabel and a deletion — happen one after the other.
+        """
+        query = select(DocumentRecord).where(
+            DocumentRecord.id == document_id,
+            DocumentRecord.label_id.in_(self.readable(session, principal)),
+            DocumentRecord.collection_id.in_(self.usable_collections(session, principal)),
         )
+        record = session.scalar(query.with_for_update() if lock else query)
         if record is None:
             raise not_found(document_id)
         return record

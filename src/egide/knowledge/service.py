@@ -243,7 +243,7 @@ class KnowledgeService:
         self, session: Session, principal: Principal, collection: CollectionRecord, document: int
     ) -> DocumentRecord:
         """The document `replace` names, if the principal may read and replace it."""
-        target = self._catalogue.visible(session, principal, document)
+        target = self._catalogue.visible(session, principal, document, lock=True)
         if target.collection_id != collection.id:
             raise InvalidInput(
                 f"document {document} is not in collection {collection.name!r}; "
@@ -333,6 +333,8 @@ class KnowledgeService:
                 same,
             )
             .order_by(DocumentRecord.id)
+            .limit(1)
+            .with_for_update()
         ).first()
 
     def _unchanged(
@@ -492,13 +494,13 @@ class KnowledgeService:
     ) -> Relabelled:
         """Change a document's label: raise freely, lower only as a classifier with a rationale."""
         with self._db.transaction() as session:
-            record = self._catalogue.visible(session, principal, document_id)
+            record = self._catalogue.visible(session, principal, document_id, lock=True)
             return self._catalogue.relabel(session, principal, record, label, rationale)
 
     def delete_document(self, principal: Principal, document_id: int) -> None:
         """Remove a document, its versions, chunks, vectors and full-text entries everywhere."""
         with self._db.transaction() as session:
-            record = self._catalogue.visible(session, principal, document_id)
+            record = self._catalogue.visible(session, principal, document_id, lock=True)
             label = self._catalogue.label_of(session, record.label_id)
             access.require(access.can_delete_document(principal, label))
             session.execute(delete(ChunkRecord).where(ChunkRecord.document_id == document_id))
