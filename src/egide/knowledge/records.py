@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -50,6 +51,8 @@ class DocumentRecord(Base):
     """
 
     __tablename__ = "documents"
+    # Ingestion looks a file's name up in its collection (migration 0008).
+    __table_args__ = (Index("ix_documents_collection_id_filename", "collection_id", "filename"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id"), index=True)

@@ -67,6 +67,10 @@ def upgrade() -> None:
     )
     for column in ("document_id", "label_id"):
         op.create_index(op.f(f"ix_document_versions_{column}"), "document_versions", [column])
+    # Ingestion looks each file's name up in its collection.
+    op.create_index(
+        op.f("ix_documents_collection_id_filename"), "documents", ["collection_id", "filename"]
+    )
     columns = "document_id, version, title, filename, content_hash, label_id, actor, created_at"
     values = "d.version, d.title, d.filename, d.content_hash, d.label_id, 'migrated', d.created_at"
     op.execute(
@@ -91,4 +95,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         op.execute("DROP TRIGGER IF EXISTS chunk_vectors_label")
+    op.drop_index(op.f("ix_documents_collection_id_filename"), table_name="documents")
     op.drop_table("document_versions")
