@@ -396,3 +396,21 @@ def test_concurrent_new_versions_of_one_document_follow_each_other(
     assert not errors
     view = platform.knowledge.document(people["secret"], doc)
     assert view.summary.version == 4 and [v.version for v in view.versions] == [1, 2, 3, 4]
+
+
+def test_a_readable_passage_of_a_hidden_document_says_nothing_of_it(
+    platform: Platform, people: dict[str, Principal]
+) -> None:
+    """Finding 8: headings (and page, offsets) of a TRÈS SECRET document reached DR readers."""
+    body = (
+        "TRÈS SECRET\n\n# Opération HERMINE\n\n## Débarquement à Tarn\n\n"
+        + "Les unités embarquent de nuit. " * 30
+        + "\n\n(DR) Les routes vers Tarn sont enneigées.\n"
+    )
+    platform.knowledge.ingest(people["admin"], "c", "hermine.md", body.encode())
+    [hit] = platform.knowledge.search(people["dr"], "routes Tarn enneigées", k=1)
+    assert "enneigées" in hit.text and hit.label == "DIFFUSION RESTREINTE"
+    assert (hit.document_title, hit.filename, hit.section) == ("", "", "")
+    assert (hit.page, hit.start, hit.end) == (None, 0, 0)
+    [mine] = platform.knowledge.search(people["admin"], "routes Tarn enneigées", k=1)
+    assert "HERMINE" in mine.section and mine.start > 0
