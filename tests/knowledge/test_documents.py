@@ -104,6 +104,12 @@ def test_a_low_cleared_user_cannot_replace_a_secret_document_by_its_name(
     assert hijack.document_id != secret.document_id
     assert (hijack.version, hijack.status, hijack.label) == (1, "new", "NON PROTÉGÉ")
     assert (fresh.version, fresh.status, fresh.label) == (1, "new", "NON PROTÉGÉ")
+    # The same bytes as a hidden document are not "unchanged": a probe learns nothing.
+    r = platform.policies
+    hidden = k.ingest(people["admin"], "c", "brut.txt", b"Texte brut.", label=r.parse("SECRET"))
+    probe = ingest(platform, people["dr"], "brut.txt", "Texte brut.", label=r.parse("DR"))
+    assert probe.document_id != hidden[0].document_id
+    assert (probe.version, probe.status, probe.label) == (1, "new", "DIFFUSION RESTREINTE")
     # The SECRET document is intact, still version 1, still found by its readers.
     hits = k.search(people["secret"], "bataillon blindé Dravna", collection="c", mode="fulltext")
     assert [h.document_id for h in hits] == [secret.document_id]
@@ -169,6 +175,12 @@ def test_a_new_version_only_on_request_by_a_dominating_reader_and_never_lower(
     ]
     [entry] = journal(platform, "document.replace")
     assert entry.details["version"] == 2 and entry.details["replaced_version"] == 1
+    # A replacement names the document's own collection.
+    k.create_collection(people["admin"], "autre")
+    elsewhere = error_of(
+        k.ingest, people["secret"], "autre", "r.txt", b"SECRET\n\nx", replace=secret.document_id
+    )
+    assert isinstance(elsewhere, InvalidInput) and "'c'" in elsewhere.message
 
 
 @pytest.mark.parametrize(

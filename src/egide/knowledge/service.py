@@ -245,9 +245,12 @@ class KnowledgeService:
         """The document `replace` names, if the principal may read and replace it."""
         target = self._catalogue.visible(session, principal, document, lock=True)
         if target.collection_id != collection.id:
+            # The caller may read the document and use its collection: naming it is safe.
+            own = session.get(CollectionRecord, target.collection_id)
+            name = own.name if own else "?"
             raise InvalidInput(
-                f"document {document} is not in collection {collection.name!r}; "
-                "name its own collection (--collection) to replace it"
+                f"document {document} is in collection {name!r}, not {collection.name!r}; "
+                f"name its own collection (--collection {name}) to replace it"
             )
         existing = self._catalogue.label_of(session, target.label_id)
         access.require(access.can_replace_document(principal, existing))
