@@ -30,6 +30,8 @@ from egide.store import AuditEntryRecord, intern_label
 from egide.store.database import _alembic_config
 
 MISSING = 999_999
+# Ids no database holds: out of a 32-bit integer's range, zero, negative.
+ABSURD = (2**63, 2**31, 0, -1)
 
 # name -> (clearance, roles, organisation)
 PEOPLE = {
@@ -214,6 +216,10 @@ def test_a_document_the_caller_may_not_read_answers_as_a_missing_one(
             continue
         assert type(hidden) is type(missing) is NotFound, name
         assert hidden.message == missing.message.replace(str(MISSING), str(doc.document_id)), name
+        for absurd in ABSURD:
+            odd = error_of(call, absurd)
+            assert isinstance(odd, NotFound), (name, absurd)
+            assert odd.message == missing.message.replace(str(MISSING), str(absurd))
     assert doc.document_id not in {d.id for d in k.documents(who).documents}
     # Nothing changed for those who may read it.
     view = k.document(people["admin"], doc.document_id)
@@ -319,6 +325,7 @@ def test_listing_pages_filters_and_counts_only_readable_passages(
     secret_view = {d.id: d for d in k.documents(people["secret"], collection="c").documents}
     assert secret_view[mixed].passages == 2 and secret_view[mixed].label == "SECRET"
     assert isinstance(error_of(lambda: k.documents(people["dr"], limit=0)), InvalidInput)
+    assert isinstance(error_of(lambda: k.documents(people["dr"], after=2**40)), InvalidInput)
     assert isinstance(error_of(lambda: k.documents(people["other_org"], collection="c")), NotFound)
 
 

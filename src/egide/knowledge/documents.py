@@ -47,6 +47,9 @@ from egide.knowledge.records import (
 from egide.store import LabelRecord, all_labels, intern_label
 
 MAX_PAGE = 100
+# Ids are 32-bit integers in both databases: a larger number names no document
+# (and must not reach PostgreSQL, which would refuse it as out of range).
+MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,8 @@ class Catalogue:
         transactions are serial already), so that two changes of one document —
         two new versions, a relabel and a deletion — happen one after the other.
         """
+        if not 1 <= document_id <= MAX_ID:
+            raise not_found(document_id)
         query = select(DocumentRecord).where(
             DocumentRecord.id == document_id,
             DocumentRecord.label_id.in_(self.readable(session, principal)),
@@ -186,6 +191,8 @@ class Catalogue:
         """Documents the principal may read, by id, `limit` at a time after id `after`."""
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
+        if after is not None and not 0 <= after <= MAX_ID:
+            raise InvalidInput(f"after must be a document id between 0 and {MAX_ID}")
         readable = self.readable(session, principal)
         usable = self.usable_collections(session, principal)
         query = select(DocumentRecord).where(
