@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from egide.app import Platform
 from egide.core.principals import Principal, Role
-from egide.errors import Forbidden, IntegrityError, InvalidInput, NotFound
+from egide.errors import Conflict, Forbidden, IntegrityError, InvalidInput, NotFound
 from egide.knowledge.records import ChunkRecord, DocumentRecord
 from egide.knowledge.search import hydrate
 from egide.settings import Settings
@@ -126,8 +126,13 @@ def test_versions_duplicates_and_delete_everywhere(platform: Platform, people) -
     first = k.ingest(people["admin"], "c", "a.txt", b"DR\n\nVersion une du texte.")[0]
     again = k.ingest(people["admin"], "c", "a.txt", b"DR\n\nVersion une du texte.")[0]
     assert again.status == "unchanged" and again.document_id == first.document_id
-    second = k.ingest(people["admin"], "c", "a.txt", b"DR\n\nVersion deux du texte.")[0]
+    with pytest.raises(Conflict, match=f"--replace {first.document_id}"):
+        k.ingest(people["admin"], "c", "a.txt", b"DR\n\nVersion deux du texte.")
+    second = k.ingest(
+        people["admin"], "c", "a.txt", b"DR\n\nVersion deux du texte.", replace=first.document_id
+    )[0]
     assert second.status == "new-version" and second.version == 2
+    assert second.document_id == first.document_id
     assert not k.search(people["admin"], "une", collection="c", mode="fulltext")
     k.delete_document(people["admin"], second.document_id)
     assert not k.search(people["admin"], "Version texte", collection="c")
@@ -199,7 +204,15 @@ def test_full_text_statistics_follow_ingestion_versions_and_deletion(
     loaded: Platform, people: dict[str, Principal]
 ) -> None:
     k = loaded.knowledge
-    k.ingest(people["admin"], "exercice", "dr.txt", b"DIFFUSION RESTREINTE\n\nLe convoi part.")
+    listed = k.documents(people["admin"], collection="exercice").documents
+    current = next(d for d in listed if d.filename == "dr.txt")
+    k.ingest(
+        people["admin"],
+        "exercice",
+        "dr.txt",
+        b"DIFFUSION RESTREINTE\n\nLe convoi part.",
+        replace=current.id,
+    )
     secret = k.search(people["admin"], "bataillon blindé Dravna", k=1)[0]
     k.delete_document(people["admin"], secret.document_id)
     with loaded.database.transaction() as session:

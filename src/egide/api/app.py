@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from egide.api.auth import Authenticator
 from egide.api.chat.router import router as chat_router
 from egide.api.deployments import Deployments
+from egide.api.documents.router import router as documents_router
 from egide.api.embeddings.router import router as embeddings_router
 from egide.api.errors import install_error_handlers
 from egide.api.gateway import Gateway
@@ -80,7 +81,15 @@ def create_app(
     if deployments is not None:
         app.state.gateway = _gateway(platform, deployments, app.state.metrics)
     install_error_handlers(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=platform.settings.api_max_body_bytes)
+    settings = platform.settings
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.api_max_body_bytes,
+        # An upload carries a whole document, plus the multipart envelope and fields.
+        routes={
+            "/v1/documents": (settings.max_document_bytes + (1 << 20), "EGIDE_MAX_DOCUMENT_BYTES")
+        },
+    )
     app.state.platform = platform
     routers = (
         chat_router,
@@ -88,6 +97,7 @@ def create_app(
         models_router,
         health_router,
         knowledge_router,
+        documents_router,
         proposals_router,
         synthesis_router,
     )

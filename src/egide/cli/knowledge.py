@@ -56,6 +56,10 @@ def ingest(
     label: Annotated[
         str | None, typer.Option(help="Label of unmarked files; raises, never lowers, markings.")
     ] = None,
+    replace: Annotated[
+        int | None,
+        typer.Option(help="Make the (single) file a new version of document ID.", metavar="ID"),
+    ] = None,
 ) -> None:
     """Ingest files: one transaction each; a bad file is reported and the batch goes on."""
     platform = initialised_platform()
@@ -64,6 +68,11 @@ def ingest(
     files = sorted(f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
     if not files:
         raise InvalidInput("no file found at the paths given")
+    if replace is not None and len(files) != 1:
+        raise InvalidInput(
+            f"--replace makes one file a new version of one document, but {len(files)} files "
+            "were given; name a single file"
+        )
     failures = 0
     console = Console(stderr=True)
     with Progress(console=console, transient=True) as progress:
@@ -72,7 +81,7 @@ def ingest(
             progress.update(task, description=path.name)
             try:
                 results = platform.knowledge.ingest(
-                    me, collection, path.name, path.read_bytes(), label=given
+                    me, collection, path.name, path.read_bytes(), label=given, replace=replace
                 )
             except EgideError as error:
                 failures += 1
@@ -84,12 +93,20 @@ def ingest(
                 for r in results:
                     typer.echo(
                         f"✓ {r.filename} → document {r.document_id} v{r.version} "
-                        f"[{r.label}] {r.chunks} chunks ({r.status})"
+                        f"[{r.label}] {r.chunks} chunks ({_STATUS[r.status]})"
                     )
             progress.advance(task)
     if failures:
         typer.echo(f"{failures} of {len(files)} files failed; the others were ingested", err=True)
         raise typer.Exit(2)
+
+
+_STATUS = {
+    "new": "new",
+    "new-version": "new version",
+    "unchanged": "unchanged: the same content is already there; nothing was changed",
+    "relabelled": "same content; its label was raised to the one shown",
+}
 
 
 def search_command(

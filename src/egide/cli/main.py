@@ -16,6 +16,7 @@ from egide.cli import admin, audit, labels
 from egide.cli import bench as bench_cli
 from egide.cli import chat as chat_cli
 from egide.cli import demo as demo_cli
+from egide.cli import documents as documents_cli
 from egide.cli import knowledge as knowledge_cli
 from egide.cli import models as models_cli
 from egide.cli import proposals as proposals_cli
@@ -41,6 +42,7 @@ app.command("chat")(chat_cli.chat)
 app.add_typer(proposals_cli.proposals_app, name="proposals")
 app.add_typer(knowledge_cli.collections_app, name="collections")
 app.command("ingest")(knowledge_cli.ingest)
+app.add_typer(documents_cli.documents_app, name="documents")
 app.command("search")(knowledge_cli.search_command)
 app.command("ask")(knowledge_cli.ask)
 app.command("synthesize")(synthesis_cli.synthesize)

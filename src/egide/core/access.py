@@ -156,3 +156,52 @@ def can_receive_output(principal: Principal, output_label: Label) -> Decision:
         reason="the model's answers would carry a label your clearance does not cover; "
         "choose a model labelled at or below your clearance",
     )
+
+
+def can_replace_document(principal: Principal, existing: Label) -> Decision:
+    """May the principal ingest a new version of a document labelled `existing`.
+
+    Only someone whose clearance dominates the document's label may replace it
+    (the new version is then labelled at least as high: see the knowledge service).
+    """
+    decision = principal.clearance.permits(existing)
+    if decision.allowed:
+        return ALLOW
+    return Decision(
+        allowed=False,
+        reason="replacing a document needs a clearance that dominates its label",
+    )
+
+
+def can_relabel(principal: Principal, current: Label, new: Label) -> Decision:
+    """May the principal change a document's label from `current` to `new`.
+
+    Raising (the new label dominates the current one) is open to any reader of
+    the document cleared for the new label. Anything else lowers or widens the
+    label — a declassification — and needs the classifier role as well.
+    """
+    read = principal.clearance.permits(current)
+    if not read.allowed:
+        return Decision(
+            allowed=False, reason="relabelling a document needs a clearance that dominates it"
+        )
+    target = can_work_at(principal, new)
+    if not target.allowed:
+        return target
+    if new.dominates(current):
+        return ALLOW
+    return _has_role(principal, Role.CLASSIFIER, "lowering a document's label (declassifying)")
+
+
+def can_delete_document(principal: Principal, label: Label) -> Decision:
+    """May the principal delete a document with this label (admin or classifier, cleared)."""
+    if not (principal.has_role(Role.ADMIN) or principal.has_role(Role.CLASSIFIER)):
+        return Decision(
+            allowed=False,
+            reason="deleting documents needs the admin or classifier role; ask an administrator",
+        )
+    if not principal.clearance.permits(label).allowed:
+        return Decision(
+            allowed=False, reason="deleting a document needs a clearance that dominates its label"
+        )
+    return ALLOW

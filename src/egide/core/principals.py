@@ -15,6 +15,8 @@ class Role(StrEnum):
     ANALYST = "analyst"
     APPROVER = "approver"
     AUDITOR = "auditor"
+    # Classification authority: may lower a document's label (declassify), with a rationale.
+    CLASSIFIER = "classifier"
     ML_ENGINEER = "ml-engineer"
     OPERATOR = "operator"
 

@@ -1,4 +1,4 @@
-"""Tables of the knowledge base (migration 0003_knowledge).
+"""Tables of the knowledge base (migrations 0003_knowledge, 0008_document_versions).
 
 The vector and full-text columns differ by database and are reached with
 plain SQL in `egide.knowledge.ranking`: on SQLite, `chunk_vectors` (float32
@@ -13,7 +13,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from egide.store import Base, utcnow
@@ -33,9 +42,17 @@ class CollectionRecord(Base):
 
 
 class DocumentRecord(Base):
-    """One version of one ingested file."""
+    """A document: a stable id, its current version's metadata and its current label.
+
+    A new version (`egide ingest --replace ID`) updates this row in place and
+    adds a `DocumentVersionRecord`; the id never changes. `status` is always
+    "current" since migration 0008 (older databases kept superseded versions as
+    rows of their own; the migration folds them into `document_versions`).
+    """
 
     __tablename__ = "documents"
+    # Ingestion looks a file's name up in its collection (migration 0008).
+    __table_args__ = (Index("ix_documents_collection_id_filename", "collection_id", "filename"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id"), index=True)
@@ -45,6 +62,30 @@ class DocumentRecord(Base):
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     label_id: Mapped[int] = mapped_column(ForeignKey("labels.id"), index=True)
     status: Mapped[str] = mapped_column(String(20), default="current")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DocumentVersionRecord(Base):
+    """One ingested version of a document: what was given, when, by whom, at which label.
+
+    Only the current version's passages are kept (in `chunks`); earlier versions
+    leave their metadata here. The label is the one the version was ingested at;
+    later relabellings are journal entries (`document.relabel`).
+    """
+
+    __tablename__ = "document_versions"
+    __table_args__ = (UniqueConstraint("document_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    filename: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    label_id: Mapped[int] = mapped_column(ForeignKey("labels.id"), index=True)
+    actor: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -109,7 +109,8 @@ def hydrate(
     """The chunks of ranked ids with their documents, read as the reader; all or nothing.
 
     A chunk of a document whose own label the reader may not read (a readable
-    portion of a higher document) comes with an empty title and file name.
+    portion of a higher document) comes with an empty title, file name and
+    section, no page and zero offsets.
     The transaction is confined first (on PostgreSQL: the reader role under
     row-level security, for the rest of the transaction) and the query filters
     by readable label too. Ranking has already filtered by label, so every id
@@ -141,6 +142,9 @@ def hydrate(
     hits = []
     for chunk_id, score in fused:
         chunk, title, filename, label = by_id[chunk_id]
+        # A passage of a document the reader may not read says nothing of that
+        # document: no title, file name, headings, page or offsets.
+        shown = filename is not None
         hits.append(
             Hit(
                 chunk_id=chunk.id,
@@ -148,10 +152,10 @@ def hydrate(
                 document_title=title or "",
                 filename=filename or "",
                 text=chunk.text,
-                page=chunk.page,
-                section=chunk.section,
-                start=chunk.start,
-                end=chunk.end,
+                page=chunk.page if shown else None,
+                section=chunk.section if shown else "",
+                start=chunk.start if shown else 0,
+                end=chunk.end if shown else 0,
                 label=label,
                 score=score,
                 scores={m: s[chunk_id] for m, s in per_method.items() if chunk_id in s},

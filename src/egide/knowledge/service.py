@@ -14,7 +14,21 @@ Label rules at ingestion (fail secure):
   stays findable by readers cleared DR; unmarked text takes the document's
   label; a marking that cannot be read refuses the file;
 - an e-mail attachment takes at least its message's label;
+- the document's label is at least every passage's label;
 - the uploader must be cleared for the resulting label.
+
+Identity (fail secure, and silent about what the uploader may not read):
+
+- a document has a stable id; a file never versions an existing document by
+  its name: a new version happens only when the upload names it (`replace`),
+  by someone whose clearance dominates the document's label, and the new
+  version's label is the join of the file's label and the document's;
+- a file whose name is that of a document the uploader may read, with other
+  content, is refused (Conflict) with that document's id; with the same
+  content it changes nothing — or, given a higher label, raises the
+  document's label (a journaled relabel) and says so;
+- documents the uploader may not read are never looked at: a same-name file
+  then becomes a new document, exactly as if no such document existed.
 
 Each file is one transaction: extraction, chunks, vectors, full-text entries
 and the journal entry are written together or not at all.
@@ -25,8 +39,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from egide.audit import Journal
@@ -35,14 +50,28 @@ from egide.core.labels import Label, PolicyRegistry, join
 from egide.core.principals import Principal
 from egide.errors import ConfigurationError, Conflict, InvalidInput, NotFound
 from egide.knowledge.answer import Answer, Passage, extractive_answer
-from egide.knowledge.chunking import chunk_document
+from egide.knowledge.chunking import Chunk, chunk_document
+from egide.knowledge.documents import (
+    Catalogue,
+    DocumentPage,
+    DocumentView,
+    Relabelled,
+    member,
+)
 from egide.knowledge.embedder import DIMENSIONS, CachedEmbedder, Embedder
 from egide.knowledge.extract import ExpansionLimits, ExtractedDocument, extract
-from egide.knowledge.markings import detect_markings
+from egide.knowledge.markings import DetectedMarkings, detect_markings
 from egide.knowledge.ranking import Index, index_for, token_count
-from egide.knowledge.records import ChunkRecord, CollectionRecord, DocumentRecord
+from egide.knowledge.records import (
+    ChunkRecord,
+    CollectionRecord,
+    DocumentRecord,
+    DocumentVersionRecord,
+)
 from egide.knowledge.search import Hit, Mode, search
-from egide.store import Database, LabelRecord, all_labels, intern_label
+from egide.store import Database, LabelRecord, intern_label
+
+IngestStatus = Literal["new", "new-version", "unchanged", "relabelled"]
 
 
 @dataclass(frozen=True)
@@ -55,7 +84,21 @@ class Ingested:
     version: int
     label: str
     chunks: int
-    status: str  # "new", "new-version" or "unchanged"
+    status: IngestStatus
+
+
+@dataclass(frozen=True)
+class _Upload:
+    """One file (or attachment) being ingested, and what labels it from outside."""
+
+    collection: CollectionRecord
+    document: ExtractedDocument
+    digest: str
+    given: Label | None
+    default: Label | None
+    progress: Callable[[int], None] | None
+    inherited: Label | None = None
+    """The label of the message an attachment came with: its floor."""
 
 
 class KnowledgeService:
@@ -79,6 +122,7 @@ class KnowledgeService:
         self._index = index_for(database.dialect)
         # What one file may be and expand into; `max_bytes` alone is the older spelling.
         self._limits = limits or ExpansionLimits(max_bytes=max_bytes)
+        self._catalogue = Catalogue(journal, policies)
 
     @property
     def embedder(self) -> CachedEmbedder:
@@ -148,7 +192,7 @@ class KnowledgeService:
         """(id, name, description) of the collections the principal may use."""
         with self._db.transaction() as session:
             rows = session.scalars(select(CollectionRecord).order_by(CollectionRecord.name))
-            return [(c.id, c.name, c.description) for c in rows if _member(principal, c)]
+            return [(c.id, c.name, c.description) for c in rows if member(principal, c)]
 
     # ingestion -----------------------------------------------------------------------
 
@@ -160,105 +204,235 @@ class KnowledgeService:
         data: bytes,
         *,
         label: Label | None = None,
+        replace: int | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> list[Ingested]:
-        """Ingest one file (and, for e-mail, each attachment as its own document)."""
-        document = extract(data, filename, limits=self._limits)
+        """Ingest one file (and, for e-mail, each attachment as its own document).
+
+        Args:
+            principal: Who ingests; the result must be within their clearance.
+            collection: Name of a collection the principal may use.
+            filename: The file's name (any folder part is dropped); its suffix
+                chooses the reader, whatever the sender claims the content type is.
+            data: The file's bytes.
+            label: A label given at upload: raises what the file's markings say.
+            replace: Id of a document this file is a new version of; without it a
+                file never versions an existing document.
+            progress: Called with the number of passages embedded so far.
+        """
+        document = extract(data, _base_name(filename), limits=self._limits)
         digest = hashlib.sha256(data).hexdigest()
         with self._db.transaction() as session:
             record = self._collection(session, principal, collection)
             default = self._label_of(session, record.default_label_id)
+            target = None
+            if replace is not None:
+                target = self._replacement_target(session, principal, record, replace)
             results = [
                 self._ingest_one(
-                    session, principal, record, document, digest, label, default, progress
+                    session,
+                    principal,
+                    _Upload(record, document, digest, label, default, progress),
+                    target=target,
+                    by_name=True,
                 )
             ]
             # An attachment is at least as protected as its message, marked or not.
             message = self._policies.parse(results[0].label)
             for index, attachment in enumerate(document.attachments):
                 child = hashlib.sha256(f"{digest}:{index}".encode()).hexdigest()
+                # Attachments are matched by content, not by name: "image001.png"
+                # names a different file in every message.
+                upload = _Upload(
+                    record, attachment, child, label, default, progress, inherited=message
+                )
                 results.append(
-                    self._ingest_one(
-                        session,
-                        principal,
-                        record,
-                        attachment,
-                        child,
-                        label,
-                        default,
-                        progress,
-                        inherited=message,
-                    )
+                    self._ingest_one(session, principal, upload, target=None, by_name=False)
                 )
             return results
+
+    def _replacement_target(
+        self, session: Session, principal: Principal, collection: CollectionRecord, document: int
+    ) -> DocumentRecord:
+        """The document `replace` names, if the principal may read and replace it."""
+        target = self._catalogue.visible(session, principal, document, lock=True)
+        if target.collection_id != collection.id:
+            # The caller may read the document and use its collection: naming it is safe.
+            own = session.get(CollectionRecord, target.collection_id)
+            name = own.name if own else "?"
+            raise InvalidInput(
+                f"document {document} is in collection {name!r}, not {collection.name!r}; "
+                f"name its own collection (--collection {name}) to replace it"
+            )
+        existing = self._catalogue.label_of(session, target.label_id)
+        access.require(access.can_replace_document(principal, existing))
+        return target
 
     def _ingest_one(
         self,
         session: Session,
         principal: Principal,
-        collection: CollectionRecord,
-        document: ExtractedDocument,
-        digest: str,
-        given: Label | None,
-        default: Label | None,
-        progress: Callable[[int], None] | None,
+        upload: _Upload,
         *,
-        inherited: Label | None = None,
+        target: DocumentRecord | None,
+        by_name: bool,
     ) -> Ingested:
-        markings = detect_markings(document, self._policies, inherited=inherited)
-        found = [x for x in (markings.document_label, given, default) if x is not None]
+        document = upload.document
+        markings = detect_markings(document, self._policies, inherited=upload.inherited)
+        found = [x for x in (markings.document_label, upload.given, upload.default) if x]
         if not found:
             raise InvalidInput(
                 f"{document.filename} carries no classification marking and no label was given; "
                 "give one (--label) or mark the document — unmarked files are refused"
             )
-        doc_label = join(*found)
-        floor = join(*(x for x in (given, default) if x is not None)) if given or default else None
+        if target is not None:
+            # A new version is never labelled below the document it replaces.
+            found.append(self._catalogue.label_of(session, target.label_id))
+        base = join(*found)
+        floors = [x for x in (upload.given, upload.default) if x]
+        floor = join(*floors) if floors else None
+        portions = self._portions(document, markings, base, floor)
+        # The document's label is at least every portion's: its title and headings
+        # are shown with it, and may come from any portion.
+        doc_label = join(base, *(lb for _, lb in portions))
         access.require(access.can_work_at(principal, doc_label))
-        previous = session.scalars(
-            select(DocumentRecord).where(
-                DocumentRecord.collection_id == collection.id,
-                DocumentRecord.filename == document.filename,
-                DocumentRecord.status == "current",
+        readable = self._catalogue.readable(session, principal)
+        existing = target or self._existing(session, upload, readable, by_name=by_name)
+        if existing is not None and existing.content_hash == upload.digest:
+            return self._unchanged(session, principal, existing, doc_label, readable)
+        if existing is not None and target is None:
+            raise Conflict(
+                f"collection {upload.collection.name!r} already holds {existing.filename!r} "
+                f"as document {existing.id} (version {existing.version}) with other content; "
+                f"to make this file its new version, ingest it with --replace {existing.id} "
+                "(API: field replace); to keep both, rename the file"
             )
-        ).first()
-        if previous is not None and previous.content_hash == digest:
-            count = session.scalar(
-                select(func.count()).where(ChunkRecord.document_id == previous.id)
-            )
-            return Ingested(
-                document.filename,
-                previous.id,
-                previous.title,
-                previous.version,
-                self._policies.format(doc_label),
-                count or 0,
-                "unchanged",
-            )
-        version = 1
-        if previous is not None:
-            version = previous.version + 1
-            previous.status = "superseded"
-            session.execute(delete(ChunkRecord).where(ChunkRecord.document_id == previous.id))
-        canonical = self._policies.canonical(doc_label)
-        record = DocumentRecord(
-            collection_id=collection.id,
-            title=document.title,
-            filename=document.filename,
-            version=version,
-            content_hash=digest,
-            label_id=intern_label(session, canonical),
-            status="current",
-        )
-        session.add(record)
-        session.flush()
-        chunks, seen = [], set()
+        detected = markings.document_label is not None
+        return self._store(session, principal, upload, (doc_label, detected), portions, target)
+
+    def _portions(
+        self,
+        document: ExtractedDocument,
+        markings: DetectedMarkings,
+        base: Label,
+        floor: Label | None,
+    ) -> list[tuple[Chunk, Label]]:
+        """Each distinct passage with its label: its own mark or `base`, raised to `floor`."""
+        portions, seen = [], set()
         for chunk in chunk_document(document, markings):
             if chunk.content_hash in seen:
                 continue  # the same text twice in one document is stored once
             seen.add(chunk.content_hash)
-            own = chunk.label or doc_label
-            chunks.append((chunk, join(own, floor) if floor else own))
+            own = chunk.label or base
+            portions.append((chunk, join(own, floor) if floor else own))
+        return portions
+
+    def _existing(
+        self, session: Session, upload: _Upload, readable: set[int], *, by_name: bool
+    ) -> DocumentRecord | None:
+        """A readable document of the collection this upload would duplicate, if any.
+
+        Only documents the uploader may read are considered: whether a hidden
+        document of the same name or content exists changes nothing in the reply.
+        """
+        same = (
+            DocumentRecord.filename == upload.document.filename
+            if by_name
+            else DocumentRecord.content_hash == upload.digest
+        )
+        return session.scalars(
+            select(DocumentRecord)
+            .where(
+                DocumentRecord.collection_id == upload.collection.id,
+                DocumentRecord.label_id.in_(readable),
+                same,
+            )
+            .order_by(DocumentRecord.id)
+            .limit(1)
+            .with_for_update()
+        ).first()
+
+    def _unchanged(
+        self,
+        session: Session,
+        principal: Principal,
+        existing: DocumentRecord,
+        label: Label,
+        readable: set[int],
+    ) -> Ingested:
+        """The same content again: nothing changes, unless its label is now higher (a raise)."""
+        current = self._catalogue.label_of(session, existing.label_id)
+        wanted = join(current, label)
+        status: IngestStatus = "unchanged"
+        if self._policies.canonical(wanted) != self._policies.canonical(current):
+            self._catalogue.relabel(
+                session,
+                principal,
+                existing,
+                wanted,
+                "the same content was ingested again with a higher label",
+            )
+            status = "relabelled"
+            readable = self._catalogue.readable(session, principal)
+        return Ingested(
+            existing.filename,
+            existing.id,
+            existing.title,
+            existing.version,
+            self._policies.format(wanted),
+            self._catalogue.passages(session, existing.id, readable),
+            status,
+        )
+
+    def _store(
+        self,
+        session: Session,
+        principal: Principal,
+        upload: _Upload,
+        labelled: tuple[Label, bool],
+        portions: list[tuple[Chunk, Label]],
+        target: DocumentRecord | None,
+    ) -> Ingested:
+        """Write a new document, or a new version of `target`, with its passages and vectors.
+
+        `labelled` is the document's label and whether the file itself was marked.
+        """
+        document, collection = upload.document, upload.collection
+        doc_label, detected = labelled
+        canonical = self._policies.canonical(doc_label)
+        label_id = intern_label(session, canonical)
+        if target is None:
+            record = DocumentRecord(
+                collection_id=collection.id,
+                title=document.title,
+                filename=document.filename,
+                version=1,
+                content_hash=upload.digest,
+                label_id=label_id,
+                status="current",
+            )
+            session.add(record)
+            session.flush()
+            previous = None
+        else:
+            record, previous = target, (target.version, target.content_hash)
+            session.execute(delete(ChunkRecord).where(ChunkRecord.document_id == target.id))
+            record.version += 1
+            record.title = document.title
+            record.filename = document.filename
+            record.content_hash = upload.digest
+            record.label_id = label_id
+        session.add(
+            DocumentVersionRecord(
+                document_id=record.id,
+                version=record.version,
+                title=document.title,
+                filename=document.filename,
+                content_hash=upload.digest,
+                label_id=label_id,
+                actor=principal.actor,
+            )
+        )
         records = [
             ChunkRecord(
                 document_id=record.id,
@@ -273,56 +447,90 @@ class KnowledgeService:
                 label_id=intern_label(session, self._policies.canonical(lb)),
                 tokens=token_count(c.text),
             )
-            for c, lb in chunks
+            for c, lb in portions
         ]
         session.add_all(records)
         session.flush()
-        vectors = self.embedder.passages(session, [r.text for r in records], progress)
+        vectors = self.embedder.passages(session, [r.text for r in records], upload.progress)
         self._index.add_vectors(
             session, [(r.id, r.label_id, r.collection_id) for r in records], vectors
         )
+        details: dict[str, object] = {
+            "filename": document.filename,
+            "sha256": upload.digest,
+            "version": record.version,
+            "chunks": len(records),
+            "detected": detected,
+        }
+        if previous is not None:
+            details["replaced_version"], details["replaced_sha256"] = previous
         self._journal.append(
             session,
             actor=principal.actor,
-            action="document.ingest",
+            action="document.ingest" if previous is None else "document.replace",
             objects=[f"document:{record.id}", f"collection:{collection.id}"],
             label=canonical,
-            details={
-                "filename": document.filename,
-                "sha256": digest,
-                "version": version,
-                "chunks": len(records),
-                "detected": bool(markings.document_label),
-            },
+            details=details,
         )
         return Ingested(
             document.filename,
             record.id,
             record.title,
-            version,
+            record.version,
             self._policies.format(doc_label),
             len(records),
-            "new-version" if version > 1 else "new",
+            "new" if previous is None else "new-version",
         )
 
-    def delete_document(self, principal: Principal, document_id: int) -> None:
-        """Remove a document and its chunks, vectors and full-text entries everywhere."""
-        access.require(access.can_administer(principal))
+    # documents -----------------------------------------------------------------------
+
+    def documents(
+        self,
+        principal: Principal,
+        *,
+        collection: str | None = None,
+        limit: int = 50,
+        after: int | None = None,
+    ) -> DocumentPage:
+        """The documents the principal may read (label and collection), oldest first."""
         with self._db.transaction() as session:
-            record = session.get(DocumentRecord, document_id)
-            if record is None or document_id not in self._documents_readable(session, principal):
-                raise NotFound(f"no document {document_id} that you may read")
-            label = self._label_of(session, record.label_id)
+            scope = self._collection(session, principal, collection).id if collection else None
+            return self._catalogue.page(
+                session, principal, collection=scope, limit=limit, after=after
+            )
+
+    def document(self, principal: Principal, document_id: int) -> DocumentView:
+        """One document: metadata, label, versions and the passages the principal may read."""
+        with self._db.transaction() as session:
+            return self._catalogue.show(session, principal, document_id)
+
+    def relabel(
+        self, principal: Principal, document_id: int, label: Label, *, rationale: str = ""
+    ) -> Relabelled:
+        """Change a document's label: raise freely, lower only as a classifier with a rationale."""
+        with self._db.transaction() as session:
+            record = self._catalogue.visible(session, principal, document_id, lock=True)
+            return self._catalogue.relabel(session, principal, record, label, rationale)
+
+    def delete_document(self, principal: Principal, document_id: int) -> None:
+        """Remove a document, its versions, chunks, vectors and full-text entries everywhere."""
+        with self._db.transaction() as session:
+            record = self._catalogue.visible(session, principal, document_id, lock=True)
+            label = self._catalogue.label_of(session, record.label_id)
+            access.require(access.can_delete_document(principal, label))
             session.execute(delete(ChunkRecord).where(ChunkRecord.document_id == document_id))
+            session.execute(
+                delete(DocumentVersionRecord).where(
+                    DocumentVersionRecord.document_id == document_id
+                )
+            )
             session.delete(record)
             self._journal.append(
                 session,
                 actor=principal.actor,
                 action="document.delete",
                 objects=[f"document:{document_id}"],
-                label=self._policies.canonical(label)
-                if label
-                else self._policies.canonical(self._policies.parse("NON PROTÉGÉ")),
+                label=self._policies.canonical(label),
                 details={"filename": record.filename, "version": record.version},
             )
 
@@ -388,20 +596,13 @@ class KnowledgeService:
     # helpers -------------------------------------------------------------------------
 
     def _readable(self, session: Session, principal: Principal) -> set[int]:
-        labels = self._policies.parse_stored(all_labels(session))
-        return access.readable_label_ids(principal, labels)
-
-    def _documents_readable(self, session: Session, principal: Principal) -> set[int]:
-        readable = self._readable(session, principal)
-        return set(
-            session.scalars(select(DocumentRecord.id).where(DocumentRecord.label_id.in_(readable)))
-        )
+        return self._catalogue.readable(session, principal)
 
     def _collection(
         self, session: Session, principal: Principal, name: str | None
     ) -> CollectionRecord:
         record = session.scalar(select(CollectionRecord).where(CollectionRecord.name == name))
-        if record is None or not _member(principal, record):
+        if record is None or not member(principal, record):
             raise NotFound(
                 f"no collection named {name!r} that you may use; see `egide collections list`"
             )
@@ -414,8 +615,14 @@ class KnowledgeService:
         return self._policies.parse(record.canonical) if record else None
 
 
-def _member(principal: Principal, collection: CollectionRecord) -> bool:
-    return not collection.organisations or principal.organisation in collection.organisations
+def _base_name(filename: str) -> str:
+    """The file's own name: a client's folder part ("../", "C:\\…") is dropped."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
+    if not name or name in (".", "..") or len(name) > 255:
+        raise InvalidInput(
+            f"{filename!r} is not a usable file name; give the file a name such as rapport.pdf"
+        )
+    return name
 
 
-__all__ = ["Ingested", "KnowledgeService"]
+__all__ = ["IngestStatus", "Ingested", "KnowledgeService"]

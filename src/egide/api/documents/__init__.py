@@ -1,0 +1,1 @@
+"""`/v1/documents`: list, show, upload, relabel and delete documents."""
