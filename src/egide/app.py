@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from egide.audit import Journal, SigningKey
-from egide.core.labels import PolicyRegistry
+from egide.audit.service import AuditService
+from egide.audit.witness import FileWitness
+from egide.core.labels import Label, PolicyRegistry
+from egide.datadir import check_private, make_private
 from egide.errors import ConfigurationError
 from egide.identity.service import IdentityService
 from egide.knowledge.embedder import embedder_factory
@@ -52,7 +55,18 @@ class Platform:
 
     @cached_property
     def journal(self) -> Journal:
-        return Journal(self.signing_key, checkpoint_every=self.settings.audit_checkpoint_every)
+        journal = Journal(
+            self.signing_key,
+            checkpoint_every=self.settings.audit_checkpoint_every,
+            witness=FileWitness(self.settings.witness_path),
+        )
+        journal.start_sealing(self.database.transaction, self.settings.audit_seal_interval)
+        return journal
+
+    @cached_property
+    def audit(self) -> AuditService:
+        home = Label(policy=self.policies.get(self.settings.home_policy), level=0)
+        return AuditService(self.database, self.journal, self.policies, home)
 
     @cached_property
     def identity(self) -> IdentityService:
@@ -95,12 +109,13 @@ class Platform:
                 f"{self.settings.data_dir} is not an initialised Égide data directory; "
                 "run `egide init` (or set EGIDE_DATA_DIR to the right directory)"
             )
+        check_private(self.settings)
 
     def initialise(self) -> None:
         """Create the data directory, signing key and schema; idempotent."""
         data_dir = self.settings.data_dir
         try:
-            data_dir.mkdir(parents=True, exist_ok=True)
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             probe = data_dir / ".write-test"
             probe.write_text("")
             probe.unlink()
@@ -111,10 +126,14 @@ class Platform:
             ) from None
         if not os.access(data_dir, os.W_OK):
             raise ConfigurationError(f"the data directory {data_dir} is read-only")
+        make_private(self.settings)
         self.database.migrate()
         SigningKey.load_or_create(self.settings.signing_key_path)
+        make_private(self.settings)  # the -wal and -shm files the migration created
 
     def close(self) -> None:
-        """Release connections."""
+        """Seal the journal's head, write pending seals to the witness, release connections."""
+        if "journal" in self.__dict__:
+            self.journal.close()
         if "database" in self.__dict__:
             self.database.dispose()

@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     audit_checkpoint_every: int = 100
     """Sign an audit checkpoint every this many journal entries."""
 
+    audit_seal_interval: float = 5.0
+    """Most seconds a journal entry waits for its signed seal (0: only count-based checkpoints)."""
+
+    audit_witness_file: Path | None = None
+    """Append-only file every seal is copied to (None: `<data_dir>/witness/audit-seals.jsonl`)."""
+
     api_key_ttl_days: int = 365
     """Default lifetime of a new API key, in days (0: no expiry)."""
 
@@ -141,6 +147,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'egide.db'}"
+
+    @property
+    def witness_path(self) -> Path:
+        """The file witness of the audit journal's seals."""
+        if self.audit_witness_file is not None:
+            return self.audit_witness_file
+        return self.data_dir / "witness" / "audit-seals.jsonl"
 
     @property
     def signing_key_path(self) -> Path:
