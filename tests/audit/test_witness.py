@@ -103,5 +103,5 @@ def test_a_torn_last_line_is_ignored_but_an_edited_line_is_refused(tmp_path: Pat
     path.write_text('{"type":"checkpoint","seq":1')  # a crash in the middle of a write
     assert FileWitness(path).seals() == []
     path.write_text("not a seal\n")
-    with pytest.raises(ConfigurationError, match="line 1 .* not a seal"):
+    with pytest.raises(ConfigurationError, match=r"line 1 .* not a seal"):
         FileWitness(path).seals()
