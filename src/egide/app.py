@@ -12,7 +12,7 @@ from functools import cached_property
 
 from egide.audit import Journal, SigningKey
 from egide.audit.service import AuditService
-from egide.audit.witness import FileWitness
+from egide.audit.witness import AllWitnesses, FileWitness, Witness
 from egide.core.labels import Label, PolicyRegistry
 from egide.datadir import check_private, make_private
 from egide.errors import ConfigurationError
@@ -30,6 +30,26 @@ def load_policies(settings: Settings) -> PolicyRegistry:
     if not settings.policy_files:
         return PolicyRegistry.builtin()
     return PolicyRegistry.builtin(extra_files=settings.policy_files)
+
+
+def build_witness(settings: Settings) -> Witness:
+    """The witness file, plus the NATS and syslog witnesses the settings name."""
+    witnesses: list[Witness] = [FileWitness(settings.witness_path)]
+    if settings.audit_witness_nats_url:
+        from egide.audit.remote_witness import NatsWitness  # the NATS client only when used
+
+        witnesses.append(
+            NatsWitness(
+                settings.audit_witness_nats_url,
+                settings.audit_witness_nats_subject,
+                settings.audit_witness_nats_stream,
+            )
+        )
+    if settings.audit_witness_syslog:
+        from egide.audit.remote_witness import SyslogWitness
+
+        witnesses.append(SyslogWitness(settings.audit_witness_syslog))
+    return witnesses[0] if len(witnesses) == 1 else AllWitnesses(witnesses)
 
 
 @dataclass
@@ -58,7 +78,7 @@ class Platform:
         journal = Journal(
             self.signing_key,
             checkpoint_every=self.settings.audit_checkpoint_every,
-            witness=FileWitness(self.settings.witness_path),
+            witness=build_witness(self.settings),
         )
         journal.start_sealing(self.database.transaction, self.settings.audit_seal_interval)
         return journal

@@ -43,6 +43,18 @@ class Settings(BaseSettings):
     audit_witness_file: Path | None = None
     """Append-only file every seal is copied to (None: `<data_dir>/witness/audit-seals.jsonl`)."""
 
+    audit_witness_nats_url: str | None = None
+    """NATS server whose JetStream also receives every seal (None: no NATS witness)."""
+
+    audit_witness_nats_subject: str = "egide.audit.seals"
+    """Subject the seals are published to."""
+
+    audit_witness_nats_stream: str = "EGIDE_AUDIT_SEALS"
+    """JetStream stream holding that subject (created deny-delete, deny-purge if missing)."""
+
+    audit_witness_syslog: str | None = None
+    """Syslog socket (`/dev/log`) or `host:port` (UDP) that also receives every seal."""
+
     api_key_ttl_days: int = 365
     """Default lifetime of a new API key, in days (0: no expiry)."""
 

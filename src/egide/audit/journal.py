@@ -114,6 +114,8 @@ class Journal:
     def close(self) -> None:
         """Seal any unsealed entry and write pending seals to the witness (at shutdown)."""
         self._sealer.close()
+        if self.witness is not None:
+            self.witness.close()
 
     def append(
         self,

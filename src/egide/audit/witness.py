@@ -37,6 +37,9 @@ class Witness(Protocol):
     def seals(self) -> list[Checkpoint]:
         """Every seal kept so far, in the order received."""
 
+    def close(self) -> None:
+        """Release connections; the next call opens them again."""
+
 
 class FileWitness:
     """Seals as JSON lines appended to a file (mode 0600 in a 0700 directory), fsynced.
@@ -102,6 +105,9 @@ class FileWitness:
         del tail  # a torn final write: the seal is still in the database
         return seals
 
+    def close(self) -> None:
+        """Nothing to release: the file is opened for each seal."""
+
     def check_private(self) -> None:
         """Refuse a witness file or directory that other users may read or write.
 
@@ -119,3 +125,41 @@ class FileWitness:
                 raise ConfigurationError(
                     f"the audit witness {path} is open to other users: run chmod {mode} {path}"
                 )
+
+
+class AllWitnesses:
+    """Several witnesses as one: each seal goes to every one; their seals are read together.
+
+    A witness that fails does not stop the others from receiving the seal.
+    """
+
+    def __init__(self, witnesses: list[Witness]) -> None:
+        self.witnesses = witnesses
+        self.description = " and ".join(w.description for w in witnesses)
+
+    def record(self, seal: Checkpoint) -> None:
+        """Hand `seal` to every witness; raise the first failure once all were tried."""
+        failure: Exception | None = None
+        for witness in self.witnesses:
+            try:
+                witness.record(seal)
+            except Exception as error:  # re-raised below, once the others have it
+                failure = failure or error
+        if failure is not None:
+            raise failure
+
+    def seals(self) -> list[Checkpoint]:
+        """Every distinct seal any witness holds, by sequence number.
+
+        A seal cut from one witness but kept by another is still checked.
+        """
+        distinct: dict[tuple[int, str], Checkpoint] = {}
+        for witness in self.witnesses:
+            for seal in witness.seals():
+                distinct.setdefault((seal.seq, seal.signature), seal)
+        return sorted(distinct.values(), key=lambda seal: seal.seq)
+
+    def close(self) -> None:
+        """Close every witness."""
+        for witness in self.witnesses:
+            witness.close()
