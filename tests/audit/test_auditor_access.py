@@ -246,3 +246,28 @@ def test_cli_list_and_tail_use_the_same_rules(audit_site: Site) -> None:
     assert "Traceback" not in refused.stderr
     outcomes = [r.details["outcome"] for r, _ in audit_site.journal("audit.read")]
     assert outcomes[-4:] == ["allowed", "allowed", "allowed", "refused"]
+
+
+def test_the_service_filters_in_sql_on_both_databases(data_dir: Path, database_url: str) -> None:
+    site = build_site(data_dir, database_url)
+    try:
+        _seed(site)
+        audit = site.platform.audit
+        identity = site.platform.identity
+        inspecteur = identity.authenticate(site.tokens["inspecteur"])
+        page = audit.entries(inspecteur, AuditQuery(object="proposal:7"))
+        assert [e.details["marking"] for e in page.entries] == ["SECRET", "NATO SECRET"]
+        page = audit.entries(inspecteur, AuditQuery(object="collection:a_b%", action="knowledge"))
+        assert len(page.entries) == 1
+        assert audit.entries(inspecteur, AuditQuery(object="collection:a%")).entries == []
+        dr = identity.authenticate(site.tokens["controleur-dr"])
+        page = audit.entries(dr, AuditQuery(action="document.", limit=2))
+        assert [e.details["marking"] for e in page.entries] == [
+            "NON PROTÉGÉ",
+            "DIFFUSION RESTREINTE",
+        ]
+        assert page.has_more is False
+        newest = audit.entries(dr, AuditQuery(newest_first=True, limit=1)).entries[0]
+        assert newest.action == "audit.read"  # its own previous read
+    finally:
+        site.platform.close()
