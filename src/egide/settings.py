@@ -43,6 +43,9 @@ class Settings(BaseSettings):
     audit_witness_file: Path | None = None
     """Append-only file every seal is copied to (None: `<data_dir>/witness/audit-seals.jsonl`)."""
 
+    audit_signing_key_file: Path | None = None
+    """Ed25519 key that signs the seals (None: `<data_dir>/keys/audit-ed25519.pem`)."""
+
     audit_witness_nats_url: str | None = None
     """NATS server whose JetStream also receives every seal (None: no NATS witness)."""
 
@@ -169,5 +172,7 @@ class Settings(BaseSettings):
 
     @property
     def signing_key_path(self) -> Path:
-        """Ed25519 private key that signs audit checkpoints."""
+        """Ed25519 private key that signs audit checkpoints (never in the database)."""
+        if self.audit_signing_key_file is not None:
+            return self.audit_signing_key_file
         return self.data_dir / "keys" / "audit-ed25519.pem"

@@ -329,3 +329,31 @@ def test_truncation_on_postgresql_is_caught_by_the_witness(
         report = platform.journal.verify(session)
     platform.close()
     assert (report.ok, report.problem, report.first_bad_seq) == (False, "witness_ahead", 11)
+
+
+def test_a_copy_of_the_witness_kept_elsewhere_catches_a_data_directory_attacker(
+    sealed: Platform, tmp_path: Path
+) -> None:
+    witness = sealed.settings.witness_path
+    copy = tmp_path / "worm" / "audit-seals.jsonl"
+    copy.parent.mkdir()
+    shutil.copy(witness, copy)
+    # Holding the whole data directory, the attacker cuts the journal and the local witness.
+    sqlite_attack(
+        sealed.settings.data_dir / "egide.db",
+        "DELETE FROM audit_entries WHERE seq > 9",
+        "DELETE FROM audit_checkpoints WHERE seq > 9",
+    )
+    witness.write_text("")
+    assert _verify_cli(sealed).returncode == 0  # the documented limit of a local witness
+    env = {**os.environ, "EGIDE_DATA_DIR": str(sealed.settings.data_dir)}
+    env.pop("EGIDE_DATABASE_URL", None)
+    result = subprocess.run(
+        [EGIDE, "audit", "verify", "--witness", str(copy)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 9 and "(witness_ahead)" in result.stderr, result
+    assert str(copy) in result.stderr
