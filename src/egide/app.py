@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from egide.audit import Journal, SigningKey
-from egide.core.labels import PolicyRegistry
+from egide.audit.service import AuditService
+from egide.audit.witness import AllWitnesses, FileWitness, Witness
+from egide.core.labels import Label, PolicyRegistry
+from egide.datadir import check_private, make_private
 from egide.errors import ConfigurationError
 from egide.identity.service import IdentityService
 from egide.knowledge.embedder import embedder_factory
@@ -28,6 +31,26 @@ def load_policies(settings: Settings) -> PolicyRegistry:
     if not settings.policy_files:
         return PolicyRegistry.builtin()
     return PolicyRegistry.builtin(extra_files=settings.policy_files)
+
+
+def build_witness(settings: Settings) -> Witness:
+    """The witness file, plus the NATS and syslog witnesses the settings name."""
+    witnesses: list[Witness] = [FileWitness(settings.witness_path)]
+    if settings.audit_witness_nats_url:
+        from egide.audit.remote_witness import NatsWitness  # the NATS client only when used
+
+        witnesses.append(
+            NatsWitness(
+                settings.audit_witness_nats_url,
+                settings.audit_witness_nats_subject,
+                settings.audit_witness_nats_stream,
+            )
+        )
+    if settings.audit_witness_syslog:
+        from egide.audit.remote_witness import SyslogWitness
+
+        witnesses.append(SyslogWitness(settings.audit_witness_syslog))
+    return witnesses[0] if len(witnesses) == 1 else AllWitnesses(witnesses)
 
 
 @dataclass
@@ -53,7 +76,18 @@ class Platform:
 
     @cached_property
     def journal(self) -> Journal:
-        return Journal(self.signing_key, checkpoint_every=self.settings.audit_checkpoint_every)
+        journal = Journal(
+            self.signing_key,
+            checkpoint_every=self.settings.audit_checkpoint_every,
+            witness=build_witness(self.settings),
+        )
+        journal.start_sealing(self.database.transaction, self.settings.audit_seal_interval)
+        return journal
+
+    @cached_property
+    def audit(self) -> AuditService:
+        home = Label(policy=self.policies.get(self.settings.home_policy), level=0)
+        return AuditService(self.database, self.journal, self.policies, home)
 
     @cached_property
     def identity(self) -> IdentityService:
@@ -102,12 +136,13 @@ class Platform:
                 f"{self.settings.data_dir} is not an initialised Égide data directory; "
                 "run `egide init` (or set EGIDE_DATA_DIR to the right directory)"
             )
+        check_private(self.settings)
 
     def initialise(self) -> None:
         """Create the data directory, signing key and schema; idempotent."""
         data_dir = self.settings.data_dir
         try:
-            data_dir.mkdir(parents=True, exist_ok=True)
+            data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
             probe = data_dir / ".write-test"
             probe.write_text("")
             probe.unlink()
@@ -118,10 +153,14 @@ class Platform:
             ) from None
         if not os.access(data_dir, os.W_OK):
             raise ConfigurationError(f"the data directory {data_dir} is read-only")
+        make_private(self.settings)
         self.database.migrate()
         SigningKey.load_or_create(self.settings.signing_key_path)
+        make_private(self.settings)  # the -wal and -shm files the migration created
 
     def close(self) -> None:
-        """Release connections."""
+        """Seal the journal's head, write pending seals to the witness, release connections."""
+        if "journal" in self.__dict__:
+            self.journal.close()
         if "database" in self.__dict__:
             self.database.dispose()

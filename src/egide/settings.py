@@ -37,6 +37,27 @@ class Settings(BaseSettings):
     audit_checkpoint_every: int = 100
     """Sign an audit checkpoint every this many journal entries."""
 
+    audit_seal_interval: float = 5.0
+    """Most seconds a journal entry waits for its signed seal (0: only count-based checkpoints)."""
+
+    audit_witness_file: Path | None = None
+    """Append-only file every seal is copied to (None: `<data_dir>/witness/audit-seals.jsonl`)."""
+
+    audit_signing_key_file: Path | None = None
+    """Ed25519 key that signs the seals (None: `<data_dir>/keys/audit-ed25519.pem`)."""
+
+    audit_witness_nats_url: str | None = None
+    """NATS server whose JetStream also receives every seal (None: no NATS witness)."""
+
+    audit_witness_nats_subject: str = "egide.audit.seals"
+    """Subject the seals are published to."""
+
+    audit_witness_nats_stream: str = "EGIDE_AUDIT_SEALS"
+    """JetStream stream holding that subject (created deny-delete, deny-purge if missing)."""
+
+    audit_witness_syslog: str | None = None
+    """Syslog socket (`/dev/log`) or `host:port` (UDP) that also receives every seal."""
+
     api_key_ttl_days: int = 365
     """Default lifetime of a new API key, in days (0: no expiry)."""
 
@@ -155,6 +176,15 @@ class Settings(BaseSettings):
         return f"sqlite:///{self.data_dir / 'egide.db'}"
 
     @property
+    def witness_path(self) -> Path:
+        """The file witness of the audit journal's seals."""
+        if self.audit_witness_file is not None:
+            return self.audit_witness_file
+        return self.data_dir / "witness" / "audit-seals.jsonl"
+
+    @property
     def signing_key_path(self) -> Path:
-        """Ed25519 private key that signs audit checkpoints."""
+        """Ed25519 private key that signs audit checkpoints (never in the database)."""
+        if self.audit_signing_key_file is not None:
+            return self.audit_signing_key_file
         return self.data_dir / "keys" / "audit-ed25519.pem"

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import sqlite3
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
+from egide.app import Platform
 from egide.audit import Journal, SigningKey
 from egide.audit.chain import entry_hash
 from egide.audit.reading import iter_entries
+from egide.settings import Settings
 from egide.store import Database
 
 
@@ -95,3 +99,51 @@ def tamper() -> Callable[..., None]:
 def rechain() -> Callable[[Database, int], None]:
     """``rechain(database, from_seq)``: recompute the chain like a careful forger."""
     return _rechain
+
+
+def build_platform(data_dir: Path, database_url: str | None = None, **settings: Any) -> Platform:
+    """An initialised installation (its own witness file, sealer running)."""
+    values: dict[str, Any] = {"data_dir": data_dir, **settings}
+    if database_url:
+        values["database_url"] = database_url
+    platform = Platform(Settings(**values))
+    platform.initialise()
+    return platform
+
+
+def append_entries(platform: Platform, count: int, *, label: str = "DIFFUSION RESTREINTE") -> None:
+    """`count` entries, one transaction each, as services write them."""
+    for n in range(count):
+        with platform.database.transaction() as session:
+            platform.journal.append(
+                session,
+                actor="user:alice",
+                action="document.read",
+                objects=[f"document:{n}"],
+                label=label,
+                details={"n": n},
+            )
+
+
+def sqlite_attack(path: Path, *statements: str, **params: Any) -> None:
+    """What an attacker holding the database file does: drop the triggers, then write SQL."""
+    connection = sqlite3.connect(path)
+    try:
+        for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type='trigger'"):
+            connection.execute(f'DROP TRIGGER "{name}"')
+        for statement in statements:
+            connection.execute(statement, params)
+        connection.commit()
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def postgres_url(postgres_admin: Engine) -> Iterator[str]:
+    """URL of a fresh, empty PostgreSQL database (for tests that run only there)."""
+    name = f"egide_test_{uuid.uuid4().hex[:12]}"
+    with postgres_admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield postgres_admin.url.set(database=name).render_as_string(hide_password=False)
+    with postgres_admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from anyio import to_thread
 from fastapi import FastAPI
 
+from egide.api.audit.router import router as audit_router
 from egide.api.auth import Authenticator
 from egide.api.chat.router import router as chat_router
 from egide.api.deployments import Deployments
@@ -100,6 +101,7 @@ def create_app(
         documents_router,
         proposals_router,
         synthesis_router,
+        audit_router,
     )
     for router in routers:
         app.include_router(router)

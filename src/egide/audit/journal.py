@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, cast
 
@@ -21,8 +21,10 @@ from sqlalchemy.orm import Session
 from egide.audit.chain import GENESIS_HASH, AuditEntry, Checkpoint, checkpoint_payload, entry_hash
 from egide.audit.export import export_journal
 from egide.audit.reading import read_checkpoints, to_entry
+from egide.audit.sealing import Sealer
 from egide.audit.signing import SigningKey
 from egide.audit.verify import VerificationReport, verify_database
+from egide.audit.witness import Witness
 from egide.errors import InvalidInput
 from egide.store.labels import intern_label
 from egide.store.models import AuditCheckpointRecord, AuditEntryRecord, LabelRecord, utcnow
@@ -68,20 +70,52 @@ def _clean(entry: NewEntry) -> tuple[NewEntry, list[str], dict[str, Any]]:
 
 
 class Journal:
-    """Appends, checkpoints, reads, verifies and exports the audit journal.
+    """Appends, seals, reads, verifies and exports the audit journal.
 
     Args:
-        signing_key: Signs checkpoints; keep it outside the database.
+        signing_key: Signs checkpoints (seals); keep it outside the database.
         checkpoint_every: Sign a checkpoint after every this many entries.
+        witness: Where every committed seal is also written, outside the database.
     """
 
-    def __init__(self, signing_key: SigningKey, *, checkpoint_every: int = 100) -> None:
+    def __init__(
+        self,
+        signing_key: SigningKey,
+        *,
+        checkpoint_every: int = 100,
+        witness: Witness | None = None,
+    ) -> None:
         if checkpoint_every < 1:
             raise InvalidInput("checkpoint_every must be at least 1 (EGIDE_AUDIT_CHECKPOINT_EVERY)")
         self.signing_key = signing_key
         self.checkpoint_every = checkpoint_every
+        self.witness = witness
         # (engine, canonical label) -> labels.id; interned labels are never deleted.
         self._label_ids: dict[tuple[int, str], int] = {}
+        # Writes seals to the witness, and seals on a timer once `start_sealing` is called.
+        self._sealer = Sealer(lambda: 0, witness, 0)
+        self._sealed_seq = 0
+
+    def start_sealing(self, transaction: Callable[[], Any], interval: float) -> None:
+        """Seal the head within `interval` seconds of every append, on a background thread.
+
+        Args:
+            transaction: Opens a transaction (`Database.transaction`).
+            interval: Most seconds an entry waits for its seal (0: count-based only).
+        """
+        self._sealer.close()
+
+        def seal_head() -> int:
+            with transaction() as session:
+                return self._seal_head(session)
+
+        self._sealer = Sealer(seal_head, self.witness, interval)
+
+    def close(self) -> None:
+        """Seal any unsealed entry and write pending seals to the witness (at shutdown)."""
+        self._sealer.close()
+        if self.witness is not None:
+            self.witness.close()
 
     def append(
         self,
@@ -172,6 +206,7 @@ class Journal:
         for done in appended:
             if done.seq % self.checkpoint_every == 0:
                 self._sign(session, done.seq, done.hash)
+        self._sealer.appended(seq)
         return appended
 
     def _label_id(self, session: Session, label: str) -> int:
@@ -192,17 +227,24 @@ class Journal:
     def checkpoint(self, session: Session) -> Checkpoint | None:
         """Sign the current head now; ``None`` if the journal is empty.
 
-        Call it at shutdown or on a timer so that truncating the tail is caught.
+        The sealer (`start_sealing`) does this on a timer; call it yourself
+        where no sealer runs.
         """
         self._lock_chain_head(session)
-        head = session.execute(
-            select(AuditEntryRecord.seq, AuditEntryRecord.hash)
-            .order_by(AuditEntryRecord.seq.desc())
-            .limit(1)
-        ).first()
+        head = session.execute(_HEAD).first()
         if head is None:
             return None
         return self._sign(session, head.seq, head.hash)
+
+    def _seal_head(self, session: Session) -> int:
+        """Sign the head unless this process already sealed it; returns its ``seq``."""
+        self._lock_chain_head(session)
+        head = session.execute(_HEAD).first()
+        if head is None:
+            return 0
+        if head.seq > self._sealed_seq:
+            self._sign(session, head.seq, head.hash)
+        return int(head.seq)
 
     def _sign(self, session: Session, seq: int, digest: str) -> Checkpoint:
         time = utcnow()
@@ -221,7 +263,16 @@ class Journal:
             )
         )
         session.flush()
-        return Checkpoint(seq, digest, time, fingerprint, signature)
+        seal = Checkpoint(seq, digest, time, fingerprint, signature)
+
+        def committed(_session: Session) -> None:
+            # Only a committed seal may reach the witness: one from a transaction
+            # that rolled back would make the witness look ahead of the database.
+            self._sealed_seq = max(self._sealed_seq, seq)
+            self._sealer.sealed(seal)
+
+        event.listen(session, "after_commit", committed, once=True)
+        return seal
 
     @staticmethod
     def _lock_chain_head(session: Session) -> None:
@@ -268,9 +319,21 @@ class Journal:
         """Every checkpoint, oldest first."""
         return read_checkpoints(session)
 
-    def verify(self, session: Session) -> VerificationReport:
-        """Verify the whole chain and its checkpoints against this journal's key."""
-        return verify_database(session, [self.signing_key.public_key])
+    def verify(self, session: Session, *, witness: Witness | None = None) -> VerificationReport:
+        """Verify the chain, its checkpoints and the witness's seals against this journal's key.
+
+        Args:
+            session: Any session.
+            witness: The witness to check against (default: this journal's own).
+        """
+        chosen = witness or self.witness
+        seals = chosen.seals() if chosen is not None else None
+        return verify_database(
+            session,
+            [self.signing_key.public_key],
+            witnessed=seals,
+            witness_name=chosen.description if chosen is not None else None,
+        )
 
     def export(self, session: Session, out: IO[str]) -> int:
         """Write the journal as JSON lines to ``out``; returns the number of entries."""

@@ -1,11 +1,15 @@
-"""Verify the audit chain and its signed checkpoints, from the database or a file.
+"""Verify the audit chain, its signed checkpoints and the witness's seals.
 
 The walk stops at the first break and names it: an edited entry (its hash no
 longer matches its fields), deleted entries (a gap in ``seq``), inserted or
 reordered entries (``prev_hash`` does not link), a forged checkpoint (bad
 signature or unknown key), a checkpoint that does not match its entry, and a
-truncated tail (a checkpoint signed an entry that is gone). Entries appended
-after the last checkpoint can be removed without trace: see docs/audit.md.
+truncated tail (a checkpoint signed an entry that is gone). Seals read back
+from the witness (outside the database) add three more: the witness sealed
+entries the database no longer has (``witness_ahead``), an entry no longer
+has the hash the witness sealed (``witness_mismatch``), and a seal the
+witness holds is missing from the database (``checkpoint_deleted``). Entries
+appended after the newest seal can be removed without trace: see docs/audit.md.
 """
 
 from __future__ import annotations
@@ -21,7 +25,14 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session
 
-from egide.audit.chain import FORMAT_VERSION, GENESIS_HASH, AuditEntry, Checkpoint
+from egide.audit.chain import (
+    FORMAT_VERSION,
+    GENESIS_HASH,
+    AuditEntry,
+    Checkpoint,
+    format_time,
+    parse_time,
+)
 from egide.audit.reading import iter_entries, read_checkpoints
 from egide.audit.signing import fingerprint, public_key_from_text, verify_signature
 from egide.errors import ConfigurationError, IntegrityError
@@ -38,8 +49,11 @@ class VerificationReport:
         first_bad_seq: The first entry that is wrong (or missing), if any.
         problem: ``edited``, ``deleted``, ``inserted``, ``reordered``,
             ``truncated``, ``bad_signature``, ``unknown_key``,
-            ``checkpoint_mismatch`` or ``malformed``.
+            ``checkpoint_mismatch``, ``checkpoint_deleted``, ``witness_ahead``,
+            ``witness_mismatch`` or ``malformed``.
         message: One sentence for a human.
+        witnessed: Witness seals that verified (None: no witness was checked).
+        warnings: What verifies but deserves a look (a witness that lags).
     """
 
     ok: bool
@@ -48,6 +62,8 @@ class VerificationReport:
     first_bad_seq: int | None = None
     problem: str | None = None
     message: str = "the audit journal verifies"
+    witnessed: int | None = None
+    warnings: tuple[str, ...] = ()
 
     def raise_if_broken(self) -> None:
         """Raise :class:`IntegrityError` with the message unless ``ok``."""
@@ -69,6 +85,9 @@ def verify_chain(
     entries: Iterable[AuditEntry],
     checkpoints: Iterable[Checkpoint],
     public_keys: Mapping[str, Ed25519PublicKey],
+    *,
+    witnessed: Iterable[Checkpoint] | None = None,
+    witness_name: str | None = None,
 ) -> VerificationReport:
     """Verify ``entries`` (in stored order) and ``checkpoints`` against trusted keys.
 
@@ -76,9 +95,12 @@ def verify_chain(
         entries: The chain, ordered by ``seq`` as stored.
         checkpoints: Signed checkpoints, any order.
         public_keys: Trusted signer keys by fingerprint.
+        witnessed: Seals read back from the witness (None: no witness to check).
+        witness_name: Where they come from, for messages.
     """
     cps = sorted(checkpoints, key=lambda cp: cp.seq)
-    wanted = {cp.seq for cp in cps}
+    seals = sorted(witnessed, key=lambda cp: cp.seq) if witnessed is not None else None
+    wanted = {cp.seq for cp in cps} | {seal.seq for seal in seals or ()}
     hash_at: dict[int, str] = {}
     seen: dict[str, int] = {GENESIS_HASH: 0}
     prev_seq, prev_hash, count = 0, GENESIS_HASH, 0
@@ -98,8 +120,22 @@ def verify_chain(
             verified += 1
         elif problem is None or cp_problem.seq < problem.seq:
             problem = cp_problem
+    witness_count: int | None = None
+    warnings: tuple[str, ...] = ()
+    if seals is not None:
+        witness = _Witnessed(seals, cps, public_keys, witness_name or "the witness")
+        witness_count, seal_problem = witness.check(hash_at, last_seq=prev_seq)
+        if seal_problem is not None and (problem is None or seal_problem.seq < problem.seq):
+            problem = seal_problem
+        warnings = witness.warnings()
     if problem is None:
-        return VerificationReport(ok=True, entries=count, checkpoints=verified)
+        return VerificationReport(
+            ok=True,
+            entries=count,
+            checkpoints=verified,
+            witnessed=witness_count,
+            warnings=warnings,
+        )
     return VerificationReport(
         ok=False,
         entries=count,
@@ -107,7 +143,83 @@ def verify_chain(
         first_bad_seq=problem.seq,
         problem=problem.kind,
         message=problem.message,
+        witnessed=witness_count,
+        warnings=warnings,
     )
+
+
+@dataclass(frozen=True)
+class _Witnessed:
+    """The witness's seals, checked against the chain and the database's checkpoints."""
+
+    seals: list[Checkpoint]
+    stored: list[Checkpoint]
+    public_keys: Mapping[str, Ed25519PublicKey]
+    name: str
+
+    def check(self, hash_at: Mapping[int, str], *, last_seq: int) -> tuple[int, _Problem | None]:
+        """How many seals verify, and the first problem they reveal."""
+        stored = {(cp.seq, cp.signature) for cp in self.stored}
+        stored_beyond = any(cp.seq > last_seq for cp in self.stored)
+        verified = 0
+        for seal in self.seals:
+            found = self._check_one(seal, hash_at, stored, last_seq, stored_beyond)
+            if found is not None:
+                return verified, found
+            verified += 1
+        return verified, None
+
+    def _check_one(
+        self,
+        seal: Checkpoint,
+        hash_at: Mapping[int, str],
+        stored: set[tuple[int, str]],
+        last_seq: int,
+        stored_beyond: bool,
+    ) -> _Problem | None:
+        forged = _check_signature(seal, self.public_keys, f"the seal in {self.name}")
+        if forged is not None:
+            return forged
+        if seal.seq > last_seq:
+            if stored_beyond:  # the database's own checkpoints say so: reported as truncated
+                return None
+            return _Problem(
+                last_seq + 1,
+                "witness_ahead",
+                f"{self.name} sealed entry {seal.seq} at {format_time(seal.time)} but the "
+                f"database's journal ends at entry {last_seq} with no checkpoint past it: "
+                f"entries {last_seq + 1} to {seal.seq} were deleted together with their "
+                "checkpoints, or the database was restored from a backup older than the witness",
+            )
+        if hash_at.get(seal.seq) != seal.entry_hash:
+            return _Problem(
+                seal.seq,
+                "witness_mismatch",
+                f"entry {seal.seq} does not have the hash {self.name} sealed: the journal "
+                "was rewritten up to it and re-chained",
+            )
+        if (seal.seq, seal.signature) not in stored:
+            return _Problem(
+                seal.seq,
+                "checkpoint_deleted",
+                f"{self.name} holds the seal of entry {seal.seq} made at "
+                f"{format_time(seal.time)} but the database has lost that checkpoint: "
+                "checkpoints were deleted",
+            )
+        return None
+
+    def warnings(self) -> tuple[str, ...]:
+        """A witness that lags the database (seals lost in a crash, or the witness cut)."""
+        newest_stored = max((cp.seq for cp in self.stored), default=0)
+        newest_seal = max((seal.seq for seal in self.seals), default=0)
+        if newest_stored <= newest_seal:
+            return ()
+        return (
+            f"{self.name} holds seals up to entry {newest_seal} but the database has a "
+            f"checkpoint of entry {newest_stored}: the witness lags (a crash between commit "
+            "and witness write, seals made before the witness existed, or the witness was "
+            "cut); compare it with a copy kept elsewhere",
+        )
 
 
 def _check_link(
@@ -147,21 +259,9 @@ def _check_checkpoint(
     *,
     last_seq: int,
 ) -> _Problem | None:
-    key = public_keys.get(cp.key_fingerprint)
-    if key is None:
-        return _Problem(
-            cp.seq,
-            "unknown_key",
-            f"checkpoint at entry {cp.seq} is signed by unknown key {cp.key_fingerprint[:16]}…",
-        )
-    try:
-        signature = base64.b64decode(cp.signature, validate=True)
-    except (binascii.Error, ValueError):
-        signature = b""
-    if not verify_signature(key, signature, cp.payload()):
-        return _Problem(
-            cp.seq, "bad_signature", f"checkpoint at entry {cp.seq} has an invalid signature"
-        )
+    forged = _check_signature(cp, public_keys, "checkpoint")
+    if forged is not None:
+        return forged
     if cp.seq > last_seq:
         return _Problem(
             last_seq + 1,
@@ -178,22 +278,65 @@ def _check_checkpoint(
     return None
 
 
+def _check_signature(
+    cp: Checkpoint, public_keys: Mapping[str, Ed25519PublicKey], what: str
+) -> _Problem | None:
+    key = public_keys.get(cp.key_fingerprint)
+    if key is None:
+        return _Problem(
+            cp.seq,
+            "unknown_key",
+            f"{what} at entry {cp.seq} is signed by unknown key {cp.key_fingerprint[:16]}…",
+        )
+    try:
+        signature = base64.b64decode(cp.signature, validate=True)
+    except (binascii.Error, ValueError):
+        signature = b""
+    if not verify_signature(key, signature, cp.payload()):
+        return _Problem(
+            cp.seq, "bad_signature", f"{what} at entry {cp.seq} has an invalid signature"
+        )
+    return None
+
+
 def _key_map(public_keys: Iterable[Ed25519PublicKey]) -> dict[str, Ed25519PublicKey]:
     return {fingerprint(key): key for key in public_keys}
 
 
 def verify_database(
-    session: Session, public_keys: Iterable[Ed25519PublicKey]
+    session: Session,
+    public_keys: Iterable[Ed25519PublicKey],
+    *,
+    witnessed: Iterable[Checkpoint] | None = None,
+    witness_name: str | None = None,
 ) -> VerificationReport:
-    """Verify the journal stored in the database against the trusted signer keys."""
+    """Verify the journal stored in the database against the trusted signer keys.
+
+    Args:
+        session: Any session.
+        public_keys: Trusted signer keys.
+        witnessed: Seals read from the witness *before* this call (None: no witness).
+        witness_name: Where they come from, for messages.
+    """
     # Checkpoints first: any entry a checkpoint names is then already committed
-    # when the entries are read, even under READ COMMITTED.
+    # when the entries are read, even under READ COMMITTED. Witness seals are
+    # read before both: a seal reaches the witness only after its commit.
     checkpoints = read_checkpoints(session)
-    return verify_chain(iter_entries(session), checkpoints, _key_map(public_keys))
+    return verify_chain(
+        iter_entries(session),
+        checkpoints,
+        _key_map(public_keys),
+        witnessed=witnessed,
+        witness_name=witness_name,
+    )
 
 
 def verify_file(
-    path: Path, *, trusted_keys: Iterable[Ed25519PublicKey] | None = None
+    path: Path,
+    *,
+    trusted_keys: Iterable[Ed25519PublicKey] | None = None,
+    witnessed: Iterable[Checkpoint] | None = None,
+    witness_name: str | None = None,
 ) -> VerificationReport:
     """Verify an export (see :mod:`egide.audit.export`) without any database.
 
@@ -202,6 +345,8 @@ def verify_file(
         trusted_keys: Keys obtained out of band. If omitted, the keys in the
             file header are used: that proves the file is self-consistent, not
             that it comes from your installation.
+        witnessed: Seals from a witness; those made after the export are ignored.
+        witness_name: Where they come from, for messages.
     """
     entries: list[AuditEntry] = []
     checkpoints: list[Checkpoint] = []
@@ -235,7 +380,19 @@ def verify_file(
             trusted_keys = [public_key_from_text(k["key"]) for k in header.get("public_keys", [])]
         except (ConfigurationError, KeyError, TypeError):
             return _malformed(len(entries), "the header's public keys are malformed")
-    return verify_chain(entries, checkpoints, _key_map(trusted_keys))
+    if witnessed is not None:
+        try:
+            exported_at = parse_time(str(header.get("exported_at")))
+        except ValueError:
+            return _malformed(len(entries), "the header's exported_at is not a time")
+        witnessed = [seal for seal in witnessed if seal.time <= exported_at]
+    return verify_chain(
+        entries,
+        checkpoints,
+        _key_map(trusted_keys),
+        witnessed=witnessed,
+        witness_name=witness_name,
+    )
 
 
 def _malformed(entries: int, message: str) -> VerificationReport:

@@ -1,0 +1,1 @@
+"""`/v1/audit/entries`: the journal, read by auditors under the label filter."""

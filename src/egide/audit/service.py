@@ -1,0 +1,201 @@
+"""Auditors reading the journal: one service for the API, the CLI and every face to come.
+
+Only principals with the auditor role read the journal, and only the entries
+whose label their clearance dominates (``egide.core.access.can_read_audit_entry``);
+the label filter runs inside the SQL query, so an entry above the auditor's
+clearance is neither returned nor counted, and paging never reveals that one
+was skipped. Every read, and every refusal, is itself journaled
+(``audit.read``) with the filters used: auditors are audited too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, Text, cast, select
+from sqlalchemy.orm import Session
+
+from egide.audit.chain import AuditEntry, format_time
+from egide.audit.journal import Journal
+from egide.audit.reading import to_entry
+from egide.core import access
+from egide.core.labels import Label, PolicyRegistry, join
+from egide.core.principals import Principal
+from egide.errors import Forbidden, InvalidInput, InvalidLabel
+from egide.store import Database
+from egide.store.labels import all_labels
+from egide.store.models import AuditEntryRecord, LabelRecord
+
+MAX_PAGE = 1000
+"""The most entries one read returns."""
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Which entries an auditor asks for; every filter is optional.
+
+    Attributes:
+        actor: Exactly this actor (``user:alice``).
+        action: Actions starting with this text (``proposal.`` or ``proposal.approve``).
+        object: Entries that touched this object (``proposal:12``).
+        since: Entries at or after this time (time-zone aware).
+        until: Entries before this time (time-zone aware).
+        after_seq: Entries with a greater sequence number (paging forwards).
+        before_seq: Entries with a smaller sequence number (paging backwards).
+        limit: At most this many entries (1 to 1000).
+        newest_first: Newest first (``egide audit tail``) instead of oldest first.
+    """
+
+    actor: str | None = None
+    action: str | None = None
+    object: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    after_seq: int = 0
+    before_seq: int | None = None
+    limit: int = 100
+    newest_first: bool = False
+
+    def check(self) -> None:
+        """Raise `InvalidInput` naming the first filter that is out of range."""
+        if not 1 <= self.limit <= MAX_PAGE:
+            raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}, not {self.limit}")
+        if self.after_seq < 0 or (self.before_seq is not None and self.before_seq < 1):
+            raise InvalidInput("after_seq must be 0 or more and before_seq 1 or more")
+        for name, moment in (("since", self.since), ("until", self.until)):
+            if moment is not None and moment.utcoffset() is None:
+                raise InvalidInput(
+                    f"{name} has no time zone: give one, e.g. 2026-03-01T08:00:00Z or +01:00"
+                )
+
+    def described(self) -> dict[str, Any]:
+        """The filters as plain JSON, for the journal entry of the read."""
+        return {
+            key: format_time(value) if isinstance(value, datetime) else value
+            for key, value in asdict(self).items()
+            if value is not None
+        }
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """Entries an auditor may read, in the order asked, and whether more match."""
+
+    entries: list[AuditEntry]
+    has_more: bool
+
+
+class AuditService:
+    """Reads the journal for auditors, deciding and journaling every read.
+
+    Args:
+        database: Where the journal lives.
+        journal: The journal read and appended to.
+        policies: To parse entry labels for the policy decision.
+        home_label: The label of a refused read's entry (the home policy's lowest).
+    """
+
+    def __init__(
+        self, database: Database, journal: Journal, policies: PolicyRegistry, home_label: Label
+    ) -> None:
+        self._db = database
+        self._journal = journal
+        self._policies = policies
+        self._home = home_label
+
+    def entries(self, principal: Principal, query: AuditQuery) -> AuditPage:
+        """The entries matching `query` that `principal` may read, and journal the read.
+
+        Raises:
+            InvalidInput: a filter is out of range, or a time has no time zone.
+            Forbidden: the principal is not an auditor (the refusal is journaled).
+        """
+        query.check()
+        # The clearance as a label is always within the clearance: only the role can refuse.
+        role = access.can_read_audit_entry(principal, principal.clearance.as_label())
+        if not role.allowed:
+            self._journal_refusal(principal, query, role.reason)
+            raise Forbidden(role.reason)
+        with self._db.transaction() as session:
+            readable = self._readable_label_ids(session, principal)
+            rows = session.execute(_select(query, readable).limit(query.limit + 1)).all()
+            found = [to_entry(record, canonical) for record, canonical in rows[: query.limit]]
+            self._journal.append(
+                session,
+                actor=principal.actor,
+                action="audit.read",
+                objects=[],
+                label=self._policies.canonical(self._label_of(found)),
+                details={
+                    "outcome": "allowed",
+                    "filters": query.described(),
+                    "returned": len(found),
+                    "seqs": [found[0].seq, found[-1].seq] if found else [],
+                },
+            )
+        return AuditPage(entries=found, has_more=len(rows) > query.limit)
+
+    def _readable_label_ids(self, session: Session, principal: Principal) -> set[int]:
+        readable: set[int] = set()
+        for label_id, canonical in all_labels(session):
+            try:
+                label = self._policies.parse(canonical)
+                if access.can_read_audit_entry(principal, label).allowed:
+                    readable.add(label_id)
+            except InvalidLabel:  # a policy no longer loaded, or no equivalence: not readable
+                continue
+        return readable
+
+    def _label_of(self, found: list[AuditEntry]) -> Label:
+        """High-water mark of what was read (the read's entry says which entries it saw)."""
+        labels = [self._home]
+        for canonical in {entry.label for entry in found}:
+            labels.append(self._policies.parse(canonical))
+        try:
+            return join(*labels)
+        except InvalidLabel:  # policies without equivalence: the highest entry label
+            return max(labels[1:], key=lambda label: label.level)
+
+    def _journal_refusal(self, principal: Principal, query: AuditQuery, reason: str) -> None:
+        with self._db.transaction() as session:
+            self._journal.append(
+                session,
+                actor=principal.actor,
+                action="audit.read",
+                objects=[],
+                label=self._policies.canonical(self._home),
+                details={"outcome": "refused", "reason": reason, "filters": query.described()},
+            )
+
+
+def _select(query: AuditQuery, readable: set[int]) -> Select[AuditEntryRecord, str]:
+    """The SQL for `query`, restricted to `readable` label ids."""
+    statement = (
+        select(AuditEntryRecord, LabelRecord.canonical)
+        .join(LabelRecord, AuditEntryRecord.label_id == LabelRecord.id)
+        .where(AuditEntryRecord.label_id.in_(readable))
+        .where(AuditEntryRecord.seq > query.after_seq)
+    )
+    if query.before_seq is not None:
+        statement = statement.where(AuditEntryRecord.seq < query.before_seq)
+    if query.actor is not None:
+        statement = statement.where(AuditEntryRecord.actor == query.actor)
+    if query.action is not None:
+        statement = statement.where(
+            AuditEntryRecord.action.startswith(query.action, autoescape=True)
+        )
+    if query.object is not None:
+        # Objects are a JSON list of strings: match the quoted string in its text,
+        # which is the same on SQLite (JSON text) and PostgreSQL (json).
+        quoted = '"' + query.object.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        statement = statement.where(
+            cast(AuditEntryRecord.objects, Text).contains(quoted, autoescape=True)
+        )
+    if query.since is not None:
+        statement = statement.where(AuditEntryRecord.time >= query.since)
+    if query.until is not None:
+        statement = statement.where(AuditEntryRecord.time < query.until)
+    order = AuditEntryRecord.seq.desc() if query.newest_first else AuditEntryRecord.seq
+    return statement.order_by(order)
