@@ -139,7 +139,7 @@ class Settings(BaseSettings):
     """Largest file accepted for ingestion, in bytes."""
 
     proposal_approvals: dict[str, int] = Field(default_factory=dict)
-    """Raise the approvals a proposal kind needs (`{"report": 2}`); never below the built-in table."""
+    """Raise the approvals a kind needs (`{"report": 2}`); never below the built-in table."""
 
     two_person_kinds: list[str] = Field(default_factory=list)
     """Deprecated: proposal kinds raised to two approvers (use `proposal_approvals`)."""

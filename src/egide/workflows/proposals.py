@@ -287,14 +287,12 @@ class ProposalService:
                 )
             approvals = _current_approvals(record, events)
             if principal.id in {e.actor_id for e in approvals}:
-                raise Conflict(
-                    "you have already approved this version; another approver is needed"
-                )
+                raise Conflict("you have already approved this version; another approver is needed")
             # The table may have been raised since the proposal was written, and a
             # kind of an older version is held to the strictest: never fewer.
             record.required_approvals = max(
-                record.required_approvals, self._rules.required(_known_kind(record.kind),
-                                                                self._label(session, record))
+                record.required_approvals,
+                self._rules.required(_known_kind(record.kind), self._label(session, record)),
             )
             self._event(session, record, principal, "approve", rationale, expires_at=expires_at)
             if len({e.actor_id for e in approvals}) + 1 >= record.required_approvals:

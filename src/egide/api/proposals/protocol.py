@@ -16,9 +16,7 @@ def _shallow(value: Any) -> Any:
     # Checked here too, so a deep body is refused before anything else reads it;
     # the service checks again (and the size) for every other face.
     if depth_exceeds(value):
-        raise ValueError(
-            f"nests objects or lists more than {MAX_DEPTH} levels deep; flatten it"
-        )
+        raise ValueError(f"nests objects or lists more than {MAX_DEPTH} levels deep; flatten it")
     return value
 
 
