@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -277,6 +277,8 @@ class ProposalService:
             InvalidInput: an expiry without a time zone, or in the past.
         """
         check_expiry(expires_at)
+        if expires_at is not None:
+            expires_at = expires_at.astimezone(UTC)
         with self._db.transaction() as session:
             record = self._decidable(session, principal, proposal_id)
             events = self._events(session, record)
