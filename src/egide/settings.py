@@ -96,14 +96,11 @@ class Settings(BaseSettings):
     oidc_username_claim: str = "preferred_username"
     """Claim holding the username."""
 
-    oidc_organisation_claim: str = "organisation"
-    """Claim holding the organisation name."""
-
     oidc_clearance_claim: str = "clearance"
     """Claim holding a clearance (`SECRET NAT FRA`) that may only narrow the recorded one."""
 
     oidc_roles_claim: str = "roles"
-    """Claim holding the roles (list or comma-separated string)."""
+    """Claim holding roles (list or comma-separated) that may only narrow the recorded ones."""
 
     oidc_default_label_claim: str = "default_label"
     """Claim holding the default working label (optional)."""
