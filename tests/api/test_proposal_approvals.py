@@ -9,7 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from egide.api import create_app
+from egide.app import Platform
 from egide.core.principals import Role
+from egide.errors import ConfigurationError
+from egide.settings import Settings
 from tests.api.conftest import Site, build_site
 
 
@@ -181,3 +185,14 @@ def test_expiry_with_a_zone_is_kept_in_utc(client_of, expires_at: str) -> None:
 def client_of(site: Site) -> Iterator[tuple[Site, TestClient]]:
     with site.client() as client:
         yield site, client
+
+
+def test_start_up_refuses_a_lowered_table(data_dir) -> None:
+    platform = Platform(Settings(data_dir=data_dir, proposal_approvals={"course-of-action": 1}))
+    platform.initialise()
+    with (
+        pytest.raises(ConfigurationError, match="may only raise"),
+        TestClient(create_app(platform)),
+    ):
+        pass
+    platform.close()
