@@ -23,6 +23,7 @@ from egide.knowledge.service import KnowledgeService
 from egide.modelhub import ModelRegistry
 from egide.settings import Settings
 from egide.store import Database
+from egide.workflows.approvals import ApprovalRules
 from egide.workflows.proposals import ProposalService
 
 
@@ -122,11 +123,18 @@ class Platform:
 
     @cached_property
     def proposals(self) -> ProposalService:
+        settings = self.settings
+        rules = ApprovalRules(
+            self.policies,
+            raised=settings.proposal_approvals,
+            two_person_kinds=settings.two_person_kinds,
+        )
         return ProposalService(
             self.database,
             self.journal,
             self.policies,
-            two_person_kinds=self.settings.two_person_kinds,
+            rules=rules,
+            max_content_bytes=settings.proposal_max_content_bytes,
         )
 
     def check_initialised(self) -> None:

@@ -106,10 +106,10 @@ class Settings(BaseSettings):
     """JWKS of the identity provider: a file path or an enclave URL (None: OIDC off)."""
 
     oidc_issuer: str | None = None
-    """Required `iss` of OIDC tokens."""
+    """`iss` every OIDC token must carry (required with OIDC; https, or http on loopback)."""
 
     oidc_audience: str | None = None
-    """Required `aud` of OIDC tokens."""
+    """`aud` every OIDC token must carry (required with OIDC)."""
 
     oidc_algorithms: list[str] = Field(default_factory=lambda: ["RS256", "ES256"])
     """Signature algorithms accepted for OIDC tokens."""
@@ -117,17 +117,20 @@ class Settings(BaseSettings):
     oidc_username_claim: str = "preferred_username"
     """Claim holding the username."""
 
-    oidc_organisation_claim: str = "organisation"
-    """Claim holding the organisation name."""
-
     oidc_clearance_claim: str = "clearance"
-    """Claim holding the clearance (`SECRET NAT FRA`); absent: the user's recorded one."""
+    """Claim holding a clearance (`SECRET NAT FRA`) that may only narrow the recorded one."""
 
     oidc_roles_claim: str = "roles"
-    """Claim holding the roles (list or comma-separated string)."""
+    """Claim holding roles (list or comma-separated) that may only narrow the recorded ones."""
 
     oidc_default_label_claim: str = "default_label"
     """Claim holding the default working label (optional)."""
+
+    oidc_provision_users: bool = False
+    """Create unknown OIDC users on first sign-in (no roles, low clearance; journaled)."""
+
+    oidc_provision_clearance: str | None = None
+    """Clearance of provisioned users (None: the lowest level of the home policy)."""
 
     rate_user_requests_per_minute: int = 600
     """Requests a user may make per minute (token bucket; 0: unlimited)."""
@@ -165,8 +168,14 @@ class Settings(BaseSettings):
     max_attachment_depth: int = 3
     """Deepest nesting of e-mail attachments (a message attached to a message…)."""
 
-    two_person_kinds: list[str] = Field(default_factory=lambda: ["course-of-action"])
-    """Proposal kinds that need two distinct approvers."""
+    proposal_approvals: dict[str, int] = Field(default_factory=dict)
+    """Raise the approvals a kind needs (`{"report": 2}`); never below the built-in table."""
+
+    two_person_kinds: list[str] = Field(default_factory=list)
+    """Deprecated: proposal kinds raised to two approvers (use `proposal_approvals`)."""
+
+    proposal_max_content_bytes: int = 262_144
+    """Largest proposal content (and evidence), in bytes of JSON; larger is refused with 413."""
 
     @property
     def resolved_database_url(self) -> str:

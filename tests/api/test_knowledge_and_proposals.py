@@ -14,6 +14,7 @@ def _load(site: Site) -> None:
     policies = site.platform.policies
     for name, clearance, roles in [
         ("chef", "SECRET", [Role.APPROVER]),
+        ("adjoint", "SECRET", [Role.APPROVER]),
         ("admin", "TS NAT FRA, DEU, POL", [Role.ADMIN]),
     ]:
         identity.add_user("test", name, clearance=policies.parse_clearance(clearance), roles=roles)
@@ -107,10 +108,12 @@ def test_question_to_approved_export(site: Site, client: TestClient) -> None:
     )
     hidden = client.get(f"/v1/proposals/{pid}", headers=site.auth("bob"))
     assert hidden.status_code == 404
-    approved = client.post(
-        f"/v1/proposals/{pid}/approve", json={"rationale": "recoupé"}, headers=site.auth("chef")
-    )
-    assert approved.status_code == 200 and approved.json()["state"] == "approved"
+    for chief in ("chef", "adjoint")[: proposal["required_approvals"]]:
+        approved = client.post(
+            f"/v1/proposals/{pid}/approve", json={"rationale": "recoupé"}, headers=site.auth(chief)
+        )
+        assert approved.status_code == 200
+    assert approved.json()["state"] == "approved"
     export = client.post(f"/v1/proposals/{pid}/export", headers=site.auth("alice"))
     assert export.status_code == 200
     lines = export.text.strip().splitlines()

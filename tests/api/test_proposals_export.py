@@ -20,10 +20,11 @@ BLOCKS = [
 
 def _approved(site: Site, client: TestClient, label: str = "SECRET", blocks=BLOCKS) -> int:
     policies = site.platform.policies
-    site.platform.identity.add_user(
-        "test", "chef", clearance=policies.parse_clearance("SECRET"), roles=[Role.APPROVER]
-    )
-    _, site.tokens["chef"] = site.platform.identity.create_key("test", "chef")
+    for chief in ("chef", "adjoint"):
+        site.platform.identity.add_user(
+            "test", chief, clearance=policies.parse_clearance("SECRET"), roles=[Role.APPROVER]
+        )
+        _, site.tokens[chief] = site.platform.identity.create_key("test", chief)
     created = client.post(
         "/v1/proposals",
         json={
@@ -38,10 +39,13 @@ def _approved(site: Site, client: TestClient, label: str = "SECRET", blocks=BLOC
     pid = int(created.json()["id"])
     refused = client.get(f"/v1/proposals/{pid}/export?format=pdf", headers=site.auth("alice"))
     assert refused.status_code == 403 and "not approved" in refused.json()["error"]["message"]
-    approved = client.post(
-        f"/v1/proposals/{pid}/approve", json={"rationale": "recoupé"}, headers=site.auth("chef")
-    )
-    assert approved.status_code == 200, approved.text
+    # SECRET and above needs two approvers; DR one.
+    for chief in ("chef", "adjoint")[: created.json()["required_approvals"]]:
+        approved = client.post(
+            f"/v1/proposals/{pid}/approve", json={"rationale": "recoupé"}, headers=site.auth(chief)
+        )
+        assert approved.status_code == 200, approved.text
+    assert approved.json()["state"] == "approved"
     return pid
 
 

@@ -25,6 +25,7 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     policies = site.platform.policies
     for name, clearance, roles in [
         ("chef", "SECRET", [Role.APPROVER]),
+        ("adjoint", "SECRET", [Role.APPROVER]),
         ("admin", "TS NAT FRA, DEU, POL", [Role.ADMIN]),
     ]:
         identity.add_user("test", name, clearance=policies.parse_clearance(clearance), roles=roles)
@@ -75,10 +76,13 @@ def test_tasking_to_approved_report(site: Site, client: TestClient) -> None:
     assert proposal["workflow"] == "intelligence-synthesis" and proposal["kind"] == "report"
     refused = client.post(f"/v1/proposals/{pid}/export", headers=site.auth("alice"))
     assert refused.status_code == 403
-    approved = client.post(
-        f"/v1/proposals/{pid}/approve", json={"rationale": "recoupé"}, headers=site.auth("chef")
-    )
-    assert approved.status_code == 200 and approved.json()["state"] == "approved"
+    # The report's label decides how many approvers it needs (SECRET and above: two).
+    for chief in ("chef", "adjoint")[: proposal["required_approvals"]]:
+        approved = client.post(
+            f"/v1/proposals/{pid}/approve", json={"rationale": "recoupé"}, headers=site.auth(chief)
+        )
+        assert approved.status_code == 200
+    assert approved.json()["state"] == "approved"
     export = client.post(f"/v1/proposals/{pid}/export", headers=site.auth("alice"))
     assert export.status_code == 200
     assert "Key judgments" in export.text and "Admiralty" in export.text

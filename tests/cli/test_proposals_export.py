@@ -22,7 +22,11 @@ def installed(data_dir: Path) -> tuple[dict[str, str], int]:
     platform = Platform(Settings(data_dir=data_dir))
     platform.initialise()
     keys = {}
-    for name, role in [("analyst", Role.ANALYST), ("chef", Role.APPROVER)]:
+    for name, role in [
+        ("analyst", Role.ANALYST),
+        ("chef", Role.APPROVER),
+        ("adjoint", Role.APPROVER),
+    ]:
         platform.identity.add_user(
             "test", name, clearance=platform.policies.parse_clearance("SECRET"), roles=[role]
         )
@@ -64,6 +68,9 @@ def test_export_refused_then_written_once(
 
     approve = ("proposals", "approve", str(pid), "--rationale", "recoupé")
     assert egide(data_dir, keys["chef"], *approve).returncode == 0
+    # SECRET needs a second approver: still refused after one.
+    _one_line(egide(data_dir, keys["analyst"], *export), 4, "not approved")
+    assert egide(data_dir, keys["adjoint"], *approve).returncode == 0
     done = egide(data_dir, keys["analyst"], *export)
     assert done.returncode == 0, done.stderr
     pages = PdfReader(BytesIO(out.read_bytes())).pages

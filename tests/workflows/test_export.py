@@ -177,7 +177,11 @@ def platform(data_dir: Path) -> Iterator[Platform]:
 
 @pytest.fixture
 def people(platform: Platform) -> dict[str, Principal]:
-    specs = {"analyst": ("SECRET", [Role.ANALYST]), "chef": ("SECRET", [Role.APPROVER])}
+    specs = {
+        "analyst": ("SECRET", [Role.ANALYST]),
+        "chef": ("SECRET", [Role.APPROVER]),
+        "adjoint": ("SECRET", [Role.APPROVER]),
+    }
     for name, (clearance, roles) in specs.items():
         platform.identity.add_user("t", name, clearance=R.parse_clearance(clearance), roles=roles)
     return {name: platform.identity.principal(name) for name in specs}
@@ -214,6 +218,10 @@ def test_export_only_after_approval(platform: Platform, people: dict[str, Princi
             export_proposal(platform.proposals, R, people["analyst"], pid, name)
     assert _releases(platform) == []
     platform.proposals.approve(people["chef"], pid, rationale="recoupé")
+    # SECRET: a second approver is needed before anything leaves.
+    with pytest.raises(Forbidden, match="not approved"):
+        export_proposal(platform.proposals, R, people["analyst"], pid, "pdf")
+    platform.proposals.approve(people["adjoint"], pid, rationale="d'accord")
     done = export_proposal(platform.proposals, R, people["analyst"], pid, "pdf")
     assert done.filename == f"proposal-{pid}.pdf"
     text = _flat(PdfReader(BytesIO(done.data)).pages[0].extract_text())

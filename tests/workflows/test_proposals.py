@@ -17,6 +17,8 @@ from egide.store import utcnow
 from egide.workflows.proposals import ProposalService
 from egide.workflows.records import ProposalRecord
 
+# Tests of the label floor, kinds, authorship and content limits: test_approvals.py.
+
 
 @pytest.fixture
 def platform(data_dir: Path, database_url: str) -> Iterator[Platform]:
@@ -33,6 +35,7 @@ def people(platform: Platform) -> dict[str, Principal]:
         "analyst": ("SECRET", [Role.ANALYST]),
         "ap1": ("SECRET", [Role.APPROVER]),
         "ap2": ("SECRET", [Role.APPROVER]),
+        "ap3": ("SECRET", [Role.APPROVER]),
         "low": ("DR", [Role.APPROVER]),
         "admin": ("TS", [Role.ADMIN]),
     }
@@ -43,15 +46,16 @@ def people(platform: Platform) -> dict[str, Principal]:
 
 @pytest.fixture
 def service(platform: Platform) -> ProposalService:
-    return ProposalService(
-        platform.database,
-        platform.journal,
-        platform.policies,
-        two_person_kinds=["course-of-action"],
-    )
+    return ProposalService(platform.database, platform.journal, platform.policies)
 
 
-def draft(service: ProposalService, platform: Platform, who: Principal, kind: str = "report"):
+def draft(
+    service: ProposalService,
+    platform: Platform,
+    who: Principal,
+    kind: str = "report",
+    top: str = "DR",
+):
     r = platform.policies
     return service.create(
         who,
@@ -59,7 +63,7 @@ def draft(service: ProposalService, platform: Platform, who: Principal, kind: st
         title="Synthèse secteur nord",
         content={"text": "Le convoi est arrivé."},
         evidence=[{"chunk": 12}],
-        input_labels=[r.parse("DR"), r.parse("SECRET")],
+        input_labels=[r.parse("NP"), r.parse(top)],
         model="smollm2-135m-demo",
         model_digest="ab" * 32,
         workflow="intelligence-synthesis",
@@ -67,12 +71,14 @@ def draft(service: ProposalService, platform: Platform, who: Principal, kind: st
 
 
 def test_label_is_join_of_inputs_and_single_approval(service, platform, people) -> None:
-    proposal = draft(service, platform, people["analyst"])
+    proposal = draft(service, platform, people["analyst"], top="SECRET")
     assert proposal.state == "proposed" and proposal.marking == "SECRET"
     with pytest.raises(Forbidden, match="requester"):
         service.approve(_as_approver(people["analyst"]), proposal.id)
     with pytest.raises(NotFound):
         service.approve(people["low"], proposal.id)  # cannot even see it
+    proposal = draft(service, platform, people["analyst"])
+    assert proposal.marking == "DIFFUSION RESTREINTE" and proposal.required_approvals == 1
     with pytest.raises(Forbidden, match="not approved"):
         service.release(people["analyst"], proposal.id, "export")
     approved = service.approve(people["ap1"], proposal.id, rationale="conforme")
@@ -104,8 +110,11 @@ def test_amendment_keeps_original_and_voids_approvals(service, platform, people)
     )
     assert amended.original_content == {"text": "Le convoi est arrivé."}
     assert amended.approvals == () and amended.state == "proposed"
+    assert amended.authors == ("analyst", "ap2")
     service.approve(people["ap1"], proposal.id)
-    assert service.approve(people["ap2"], proposal.id).state == "approved"
+    with pytest.raises(Forbidden, match="amended"):
+        service.approve(people["ap2"], proposal.id)
+    assert service.approve(people["ap3"], proposal.id).state == "approved"
 
 
 def test_rejection_needs_rationale_and_is_final(service, platform, people) -> None:
@@ -154,7 +163,7 @@ def test_ai_suspension_leaves_manual_path(service, platform, people) -> None:
 
 
 def test_listing_filters_labels_in_sql_and_everything_is_journaled(service, platform, people):
-    draft(service, platform, people["analyst"])
+    draft(service, platform, people["analyst"], top="SECRET")
     service.create(
         people["analyst"],
         kind="report",

@@ -56,6 +56,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Built now, so a bad approvals table stops start-up rather than a request.
+        await to_thread.run_sync(lambda: platform.proposals)
         if getattr(app.state, "gateway", None) is None:
             loaded = await to_thread.run_sync(load_deployments, platform)
             app.state.gateway = _gateway(platform, loaded, app.state.metrics)

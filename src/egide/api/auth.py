@@ -23,23 +23,23 @@ class Authenticator:
         Raises:
             AuthenticationFailed: no credential, or one that does not verify.
         """
-        if not authorization:
-            raise AuthenticationFailed(
-                "no credential; send `Authorization: Bearer <API key or OIDC token>`"
-            )
-        token = _bearer(authorization)
-        if not token:
-            raise AuthenticationFailed("use `Authorization: Bearer <API key or OIDC token>`")
-        if token.startswith(API_KEY_PREFIX):
+        token = _bearer(authorization) if authorization else None
+        if token and token.startswith(API_KEY_PREFIX):
             # IdentityService remembers checked keys briefly: no Argon2, no database
-            # read on the hot path (see egide.identity.apikeys).
+            # read on the hot path (see egide.identity.apikeys). It journals refusals.
             return self._identity.authenticate(token)
-        if self._oidc is not None and looks_like_jwt(token):
+        if token and self._oidc is not None and looks_like_jwt(token):
             return self._oidc.authenticate(token)
-        raise AuthenticationFailed(
-            "unrecognised credential; use an Égide API key (egk_…)"
-            + (" or an OIDC token" if self._oidc is not None else "")
-        )
+        if not authorization:
+            message = "no credential; send `Authorization: Bearer <API key or OIDC token>`"
+        elif not token:
+            message = "use `Authorization: Bearer <API key or OIDC token>`"
+        else:
+            message = "unrecognised credential; use an Égide API key (egk_…)" + (
+                " or an OIDC token" if self._oidc is not None else ""
+            )
+        self._identity.record_failed_sign_in("none", message, subject=None)
+        raise AuthenticationFailed(message)
 
     def remembered(self, authorization: str | None) -> Principal | None:
         """The caller, if its API key was checked moments ago (no I/O); else None."""

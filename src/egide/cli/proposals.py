@@ -11,6 +11,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
@@ -42,7 +43,7 @@ def list_command(
     for p in initialised_platform().proposals.readable(me, state=state):
         table.add_row(
             str(p.id),
-            p.state,
+            f"{p.state} (damaged)" if p.problem else p.state,
             p.kind,
             p.marking,
             p.title,
@@ -63,9 +64,28 @@ def approve(
     proposal_id: int,
     api_key: ApiKey = None,
     rationale: Annotated[str, typer.Option(help="Why you approve.")] = "",
+    expires_at: Annotated[
+        str | None,
+        typer.Option(help="When the approval lapses: ISO 8601 with a zone (2030-01-31T18:00Z)."),
+    ] = None,
 ) -> None:
-    """Approve the current content of a proposal."""
-    _print(initialised_platform().proposals.approve(_me(api_key), proposal_id, rationale=rationale))
+    """Approve the current version of a proposal (never one you wrote or amended)."""
+    expiry = _datetime(expires_at, "--expires-at") if expires_at else None
+    _print(
+        initialised_platform().proposals.approve(
+            _me(api_key), proposal_id, rationale=rationale, expires_at=expiry
+        )
+    )
+
+
+def _datetime(text: str, option: str) -> datetime:
+    """An ISO 8601 time given on the command line; the service checks its zone."""
+    try:
+        return datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"{option} {text!r} is not an ISO 8601 time; write e.g. 2030-01-31T18:00:00Z"
+        ) from None
 
 
 @proposals_app.command("reject")
@@ -175,9 +195,12 @@ def _print(p: Proposal) -> None:
     console.print(f"#{p.id} {p.title} [{p.kind}] — {p.state}", highlight=False, markup=False)
     console.print(
         f"author {p.author}; approvals {', '.join(p.approvals) or 'none'} "
-        f"({len(p.approvals)}/{p.required_approvals})",
+        f"({len(p.approvals)}/{p.required_approvals}); "
+        f"may not approve this version: {', '.join(p.authors)}",
         markup=False,
     )
+    if p.problem:
+        console.print(f"damaged record: {p.problem}", style="bold", markup=False)
     console.print(json.dumps(p.content, ensure_ascii=False, indent=2), markup=False)
     for event in p.history:
         note = f" — {event.rationale}" if event.rationale else ""

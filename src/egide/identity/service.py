@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from egide.audit import Journal
@@ -18,6 +19,7 @@ from egide.core.labels import Clearance, Label, PolicyRegistry
 from egide.core.principals import Principal, PrincipalKind, Role
 from egide.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from egide.identity import apikeys
+from egide.identity.claims import Claims, narrowed_clearance, session_label
 from egide.store import (
     ApiKeyRecord,
     Database,
@@ -29,6 +31,10 @@ from egide.store import (
 # Administrative records (who exists, who holds which key) are journaled at the
 # lowest level of the home policy: they carry no classified content.
 ADMIN_MARKING = "NON PROTÉGÉ"
+FAILED_SIGN_IN = "auth.failed"
+"""Journal action of every refused credential (API key or OIDC token), from every face."""
+PROVISIONER = "system:oidc-provisioning"
+"""Journal actor of accounts created on first OIDC sign-in."""
 
 
 @dataclass(frozen=True)
@@ -257,6 +263,7 @@ class IdentityService:
         (expiry is still compared with the clock); otherwise the database is read
         again, so a revocation or a disabled account made by any process takes
         effect within that time, and at once when made through this service.
+        Every refusal is journaled (`auth.failed`).
 
         Raises:
             AuthenticationFailed: unknown, wrong, revoked or expired key, or disabled user.
@@ -264,10 +271,106 @@ class IdentityService:
         principal = self._recent.get(token)
         if principal is not None:
             return principal
-        key_id, secret = apikeys.split(token)
-        principal, expires_at = self._authenticate(key_id, secret)
+        key_id: str | None = None
+        try:
+            key_id, secret = apikeys.split(token)
+            principal, expires_at = self._authenticate(key_id, secret)
+        except AuthenticationFailed as error:
+            self.record_failed_sign_in("api-key", error.message, subject=key_id)
+            raise
         self._recent.put(token, principal, expires_at)
         return principal
+
+    def sign_in(
+        self,
+        username: str,
+        claims: Claims,
+        *,
+        method: str = "oidc",
+        provision: Clearance | None = None,
+    ) -> Principal:
+        """The principal of a user an identity provider vouched for.
+
+        Égide's record is authoritative: the claims may only narrow it for the
+        session (`egide.identity.claims`). The record is read on every call, so a
+        disabled account is refused at once. An unknown user is refused, or, when
+        `provision` is given, created with that clearance, no roles and no
+        organisation (journaled `user.provision`). Every refusal is journaled.
+
+        Raises:
+            AuthenticationFailed: unknown (and not provisioned) or disabled user.
+        """
+        try:
+            with self._db.transaction() as session:
+                record = self._user(session, username)
+                if record is None and provision is not None:
+                    record = self._provision(session, username, provision, method)
+                if record is None:
+                    raise AuthenticationFailed(
+                        f"{username!r} signed in with the identity provider but has no Égide "
+                        "account; ask an administrator to create it (`egide users add`)"
+                    )
+                if record.disabled:
+                    raise AuthenticationFailed(
+                        f"the Égide account of {username!r} is disabled; ask an administrator"
+                    )
+                recorded = self._principal(session, record, None)
+        except AuthenticationFailed as error:
+            self.record_failed_sign_in(method, error.message, subject=username)
+            raise
+        except IntegrityError:
+            # Two first sign-ins of the same new user at once: the other one created it.
+            return self.sign_in(username, claims, method=method, provision=None)
+        clearance = narrowed_clearance(recorded.clearance, claims.clearance)
+        return Principal(
+            id=recorded.id,
+            username=recorded.username,
+            kind=recorded.kind,
+            clearance=clearance,
+            roles=recorded.roles,
+            organisation=recorded.organisation,
+            default_label=session_label(clearance, claims.default_label, recorded.default_label),
+            scopes=claims.roles,
+        )
+
+    def record_failed_sign_in(self, method: str, reason: str, *, subject: str | None) -> None:
+        """Journal a refused credential: how it was presented, why, and whose it claimed to be.
+
+        The credential itself is never written; `subject` is the key id or the
+        username the token named.
+        """
+        with self._db.transaction() as session:
+            self._journal.append(
+                session,
+                actor="anonymous",
+                action=FAILED_SIGN_IN,
+                label=self.admin_label,
+                details={"method": method, "reason": reason, "subject": subject},
+            )
+
+    def _provision(
+        self, session: Session, username: str, clearance: Clearance, method: str
+    ) -> PrincipalRecord:
+        record = PrincipalRecord(
+            username=username,
+            display_name="",
+            kind=PrincipalKind.USER.value,
+            organisation_id=None,
+            clearance=self._policies.format_clearance(clearance),
+            roles=[],
+            default_label=None,
+            disabled=False,
+        )
+        session.add(record)
+        session.flush()
+        self._record(
+            session,
+            PROVISIONER,
+            "user.provision",
+            [f"principal:{record.id}"],
+            {"username": username, "clearance": record.clearance, "roles": [], "via": method},
+        )
+        return record
 
     def remembered(self, token: str) -> Principal | None:
         """The principal of `token` if it was checked within the recheck time (no I/O)."""

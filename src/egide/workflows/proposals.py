@@ -3,30 +3,37 @@
 States: ``draft`` → ``proposed`` → ``approved`` | ``rejected``. An approver
 may amend a proposal (the edit is kept beside the original and every earlier
 approval lapses, since it approved other words); rejection and amendment need a
-written rationale; dissent can be recorded at any time. A kind may require two
-distinct approvers. An approval may carry an expiry. Nothing is released —
-exported, disseminated, executed — unless the proposal is approved and its
-approval has not expired. Every step is journaled with who, when, why and the
-hash of the content concerned, in the same transaction as the step.
+written rationale; dissent can be recorded at any time.
+
+How many distinct approvers a proposal needs is decided on the server, from
+its kind (a closed set) and its label (`egide.workflows.approvals`). Whoever
+wrote or amended the proposal is one of its authors and cannot approve it; an
+approval counts only for the version it approved. An approval may carry an
+expiry. Nothing is released — exported, disseminated, executed — unless the
+proposal is approved and its approval has not expired. Every step is
+journaled with who, when, why and the hash of the content concerned, in the
+same transaction as the step.
+
+Content is plain JSON within limits of depth and size (`egide.workflows.content`),
+and a stored record that breaks them is listed as damaged, never rendered, so
+one bad record cannot break the list for everyone.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from egide.audit import Journal
 from egide.core import access
 from egide.core.labels import Label, PolicyRegistry, join
 from egide.core.principals import Principal
-from egide.errors import Conflict, Forbidden, InvalidInput, NotFound
+from egide.errors import Conflict, EgideError, Forbidden, InvalidInput, NotFound
 from egide.store import (
     Database,
     FlagRecord,
@@ -36,16 +43,30 @@ from egide.store import (
     intern_label,
     utcnow,
 )
+from egide.workflows.approvals import ApprovalRules, ProposalKind, parse_kind
+from egide.workflows.content import DEFAULT_MAX_BYTES, content_digest, plain, stored_problem
 from egide.workflows.records import ProposalEventRecord, ProposalRecord
 
 AI_SUSPENDED_FLAG = "ai.suspended"
 MANUAL = "manual"
-
-
-def content_digest(content: Mapping[str, Any]) -> str:
-    """SHA-256 of the canonical JSON of a proposal's content: what an approval binds to."""
-    canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+MAX_TITLE_CHARS = 500
+# Columns of a proposal other than its JSON ones: enough to list a damaged record.
+_SCALARS = (
+    ProposalRecord.id,
+    ProposalRecord.kind,
+    ProposalRecord.title,
+    ProposalRecord.state,
+    ProposalRecord.content_hash,
+    ProposalRecord.model,
+    ProposalRecord.model_digest,
+    ProposalRecord.workflow,
+    ProposalRecord.author_id,
+    ProposalRecord.label_id,
+    ProposalRecord.required_approvals,
+    ProposalRecord.approval_expires_at,
+    ProposalRecord.created_at,
+    ProposalRecord.updated_at,
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +103,10 @@ class Proposal:
     approvals: tuple[str, ...]
     approval_expires_at: datetime | None
     history: tuple[Event, ...]
+    authors: tuple[str, ...] = ()
+    """Who wrote or amended the current version: none of them may approve it."""
+    problem: str | None = None
+    """Why the stored content cannot be shown (a damaged record), or None."""
 
 
 class ProposalService:
@@ -93,12 +118,25 @@ class ProposalService:
         journal: Journal,
         policies: PolicyRegistry,
         *,
+        rules: ApprovalRules | None = None,
         two_person_kinds: Iterable[str] = (),
+        max_content_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
+        """Args:
+        rules: The installation's approvals table (default: the built-in one,
+            raised to two for `two_person_kinds`).
+        max_content_bytes: Largest content (and evidence), in bytes of JSON.
+        """
         self._db = database
         self._journal = journal
         self._policies = policies
-        self._two_person = frozenset(two_person_kinds)
+        self._rules = rules or ApprovalRules(policies, two_person_kinds=two_person_kinds)
+        self._max_bytes = max_content_bytes
+
+    @property
+    def rules(self) -> ApprovalRules:
+        """The approvals table this service applies."""
+        return self._rules
 
     # the platform-wide switch ----------------------------------------------------------
 
@@ -162,28 +200,30 @@ class ProposalService:
         """
         if workflow != MANUAL:
             self.ensure_ai_allowed()
-        if not kind.strip() or not title.strip():
-            raise InvalidInput("a proposal needs a kind and a title")
+        chosen = parse_kind(kind)
+        if not title.strip() or len(title.strip()) > MAX_TITLE_CHARS:
+            raise InvalidInput(f"a proposal needs a title of 1 to {MAX_TITLE_CHARS} characters")
         parts = [*input_labels, *([label] if label else [])]
         final = join(*parts) if parts else self._lowest()
         access.require(access.can_work_at(principal, final))
-        body = _plain(content)
+        body = self._content(content)
+        proofs = plain(list(evidence), "proposal's evidence", max_bytes=self._max_bytes)
         digest = content_digest(body)
         with self._db.transaction() as session:
             record = ProposalRecord(
-                kind=kind,
+                kind=chosen.value,
                 title=title.strip(),
                 state="proposed" if submit else "draft",
                 content=body,
                 content_hash=digest,
                 original_content=None,
-                evidence=[_plain(e) for e in evidence],
+                evidence=proofs,
                 model=model,
                 model_digest=model_digest,
                 workflow=workflow,
                 author_id=principal.id,
                 label_id=intern_label(session, self._policies.canonical(final)),
-                required_approvals=2 if kind in self._two_person else 1,
+                required_approvals=self._rules.required(chosen, final),
             )
             session.add(record)
             session.flush()
@@ -194,7 +234,8 @@ class ProposalService:
                 "create",
                 "",
                 details={
-                    "kind": kind,
+                    "kind": chosen.value,
+                    "required_approvals": record.required_approvals,
                     "workflow": workflow,
                     "model": model,
                     "model_digest": model_digest,
@@ -228,26 +269,39 @@ class ProposalService:
         rationale: str = "",
         expires_at: datetime | None = None,
     ) -> Proposal:
-        """Approve the current content; with the two-person rule, the second approver decides."""
+        """Approve the current version; when more approvals are needed, the last one decides.
+
+        Raises:
+            Forbidden: the principal wrote or amended this version, or may not decide.
+            Conflict: the principal already approved this version.
+            InvalidInput: an expiry without a time zone, or in the past.
+        """
+        check_expiry(expires_at)
+        if expires_at is not None:
+            expires_at = expires_at.astimezone(UTC)
         with self._db.transaction() as session:
             record = self._decidable(session, principal, proposal_id)
-            if expires_at is not None and expires_at <= utcnow():
-                raise InvalidInput("an approval's expiry must be in the future")
-            approvers = self._approvers(session, record)
-            if principal.id in approvers:
-                raise Conflict(
-                    "you have already approved this content; a second approver is needed"
+            events = self._events(session, record)
+            if principal.id in _author_ids(record, events):
+                raise Forbidden(
+                    "you wrote or amended this version of the proposal, so you cannot approve "
+                    "it; another approver must"
                 )
+            approvals = _current_approvals(record, events)
+            if principal.id in {e.actor_id for e in approvals}:
+                raise Conflict("you have already approved this version; another approver is needed")
+            # The table may have been raised since the proposal was written, and a
+            # kind of an older version is held to the strictest: never fewer.
+            record.required_approvals = max(
+                record.required_approvals,
+                self._rules.required(_known_kind(record.kind), self._label(session, record)),
+            )
             self._event(session, record, principal, "approve", rationale, expires_at=expires_at)
-            if len(approvers) + 1 >= record.required_approvals:
+            if len({e.actor_id for e in approvals}) + 1 >= record.required_approvals:
                 record.state = "approved"
-                expiries = [
-                    e.expires_at
-                    for e in self._events(session, record)
-                    if e.action == "approve"
-                    and e.content_hash == record.content_hash
-                    and e.expires_at is not None
-                ]
+                expiries = [e.expires_at for e in approvals if e.expires_at is not None]
+                if expires_at is not None:
+                    expiries.append(expires_at)
                 record.approval_expires_at = min(expiries) if expiries else None
             return self._view(session, record)
 
@@ -265,9 +319,9 @@ class ProposalService:
     ) -> Proposal:
         """Replace the content, keeping the original; earlier approvals lapse."""
         text = _rationale(rationale, "an amendment")
+        body = self._content(content)
         with self._db.transaction() as session:
             record = self._decidable(session, principal, proposal_id)
-            body = _plain(content)
             if content_digest(body) == record.content_hash:
                 raise InvalidInput("the amendment does not change the content")
             if record.original_content is None:
@@ -299,6 +353,12 @@ class ProposalService:
                     f"the approval of proposal {proposal_id} expired at "
                     f"{record.approval_expires_at:%Y-%m-%d %H:%M} UTC; ask for a new decision"
                 )
+            view = self._view(session, record)
+            if view.problem is not None:
+                raise Conflict(
+                    f"proposal {proposal_id} is damaged ({view.problem}) and cannot be released; "
+                    "ask an administrator to restore it from a backup"
+                )
             self._event(session, record, principal, "release", purpose)
             return self._view(session, record)
 
@@ -313,14 +373,17 @@ class ProposalService:
         """Proposals the principal may read, newest first; the label filter is in the SQL."""
         with self._db.transaction() as session:
             readable = self._readable_ids(session, principal)
+            # The JSON columns are read one record at a time (in `_view`), so one
+            # damaged record is reported as such instead of failing the whole list.
             query = (
                 select(ProposalRecord)
+                .options(load_only(*_SCALARS))
                 .where(ProposalRecord.label_id.in_(readable))
                 .order_by(ProposalRecord.id.desc())
             )
             if state is not None:
                 query = query.where(ProposalRecord.state == state)
-            return [self._view(session, r) for r in session.scalars(query)]
+            return [self._listed(session, r) for r in session.scalars(query)]
 
     # helpers ---------------------------------------------------------------------------
 
@@ -334,6 +397,7 @@ class ProposalService:
     def _readable(self, session: Session, principal: Principal, proposal_id: int) -> ProposalRecord:
         record = session.scalar(
             select(ProposalRecord)
+            .options(load_only(*_SCALARS))
             .where(ProposalRecord.id == proposal_id)
             .where(ProposalRecord.label_id.in_(self._readable_ids(session, principal)))
         )
@@ -349,6 +413,12 @@ class ProposalService:
         access.require(
             access.can_approve(principal, self._label(session, record), author_id=record.author_id)
         )
+        problem = self._stored(session, record)[3]
+        if problem is not None:
+            raise Conflict(
+                f"proposal {proposal_id} is damaged ({problem}); it cannot be decided on: "
+                "ask an administrator to restore it from a backup, or write it again"
+            )
         return record
 
     @staticmethod
@@ -361,12 +431,68 @@ class ProposalService:
         assert canonical is not None
         return self._policies.parse(canonical.canonical)
 
-    def _approvers(self, session: Session, record: ProposalRecord) -> set[int]:
-        return {
-            e.actor_id
-            for e in self._events(session, record)
-            if e.action == "approve" and e.content_hash == record.content_hash
-        }
+    def _listed(self, session: Session, record: ProposalRecord) -> Proposal:
+        """The view of one listed record; a record that cannot be viewed is listed as damaged."""
+        try:
+            return self._view(session, record)
+        except (EgideError, ValueError, TypeError, RecursionError) as error:
+            message = error.message if isinstance(error, EgideError) else type(error).__name__
+            return Proposal(
+                id=record.id,
+                kind=record.kind,
+                title=record.title,
+                state=record.state,
+                label=self._lowest(),
+                marking="?",
+                content={},
+                content_hash=record.content_hash,
+                original_content=None,
+                evidence=[],
+                model=record.model,
+                model_digest=record.model_digest,
+                workflow=record.workflow,
+                author="?",
+                required_approvals=record.required_approvals,
+                approvals=(),
+                approval_expires_at=record.approval_expires_at,
+                history=(),
+                problem=f"this record cannot be shown ({message}); ask an administrator",
+            )
+
+    def _content(self, content: Mapping[str, Any]) -> dict[str, Any]:
+        if not isinstance(content, Mapping):
+            raise InvalidInput("a proposal's content must be a JSON object")
+        body: dict[str, Any] = plain(dict(content), "proposal's content", max_bytes=self._max_bytes)
+        return body
+
+    def _stored(
+        self, session: Session, record: ProposalRecord
+    ) -> tuple[dict[str, Any], dict[str, Any] | None, list[dict[str, Any]], str | None]:
+        """Content, original content and evidence of a stored record, or why they are damaged."""
+        try:
+            row = session.execute(
+                select(
+                    ProposalRecord.content,
+                    ProposalRecord.original_content,
+                    ProposalRecord.evidence,
+                ).where(ProposalRecord.id == record.id)
+            ).one()
+        except (RecursionError, ValueError, TypeError):
+            return {}, None, [], "its stored content cannot be shown: its JSON cannot be decoded"
+        # Stored values may be larger than today's limit (it can be lowered), not deeper.
+        limit = self._max_bytes * 4
+        problem = (
+            stored_problem(row.content, expect=dict, max_bytes=limit)
+            or stored_problem(row.evidence, expect=list, max_bytes=limit)
+            or (
+                stored_problem(row.original_content, expect=dict, max_bytes=limit)
+                if row.original_content is not None
+                else None
+            )
+        )
+        if problem is not None:
+            return {}, None, [], f"its stored content cannot be shown: {problem}"
+        return row.content, row.original_content, row.evidence, None
 
     @staticmethod
     def _events(session: Session, record: ProposalRecord) -> list[ProposalEventRecord]:
@@ -423,6 +549,7 @@ class ProposalService:
         )
         names = {row.id: row.username for row in rows}
         label = self._label(session, record)
+        content, original, evidence, problem = self._stored(session, record)
         return Proposal(
             id=record.id,
             kind=record.kind,
@@ -430,20 +557,16 @@ class ProposalService:
             state=record.state,
             label=label,
             marking=self._policies.format(label),
-            content=record.content,
+            content=content,
             content_hash=record.content_hash,
-            original_content=record.original_content,
-            evidence=record.evidence,
+            original_content=original,
+            evidence=evidence,
             model=record.model,
             model_digest=record.model_digest,
             workflow=record.workflow,
             author=names.get(record.author_id, "?"),
             required_approvals=record.required_approvals,
-            approvals=tuple(
-                names.get(e.actor_id, "?")
-                for e in events
-                if e.action == "approve" and e.content_hash == record.content_hash
-            ),
+            approvals=tuple(names.get(e.actor_id, "?") for e in _current_approvals(record, events)),
             approval_expires_at=record.approval_expires_at,
             history=tuple(
                 Event(
@@ -456,7 +579,59 @@ class ProposalService:
                 )
                 for e in events
             ),
+            authors=tuple(names.get(i, "?") for i in sorted(_author_ids(record, events))),
+            problem=problem,
         )
+
+
+def check_expiry(expires_at: datetime | None) -> None:
+    """Refuse an approval expiry without a time zone, or not in the future.
+
+    Raises:
+        InvalidInput: saying to add a zone, or to give a later time.
+    """
+    if expires_at is None:
+        return
+    if expires_at.tzinfo is None or expires_at.utcoffset() is None:
+        raise InvalidInput(
+            f"the expiry {expires_at.isoformat()} has no time zone; add one, "
+            "e.g. 2030-01-31T18:00:00Z or 2030-01-31T19:00:00+01:00"
+        )
+    if expires_at <= utcnow():
+        raise InvalidInput("an approval's expiry must be in the future")
+
+
+def _known_kind(kind: str) -> ProposalKind | None:
+    try:
+        return ProposalKind(kind)
+    except ValueError:
+        return None
+
+
+def _since_last_amendment(events: Sequence[ProposalEventRecord]) -> list[ProposalEventRecord]:
+    """Events of the current version: those after the last amendment."""
+    last = max((i for i, e in enumerate(events) if e.action == "amend"), default=-1)
+    return list(events[last + 1 :])
+
+
+def _current_approvals(
+    record: ProposalRecord, events: Sequence[ProposalEventRecord]
+) -> list[ProposalEventRecord]:
+    """Approvals of the current version: after the last amendment, of this very content."""
+    return [
+        e
+        for e in _since_last_amendment(events)
+        if e.action == "approve" and e.content_hash == record.content_hash
+    ]
+
+
+def _author_ids(record: ProposalRecord, events: Sequence[ProposalEventRecord]) -> set[int]:
+    """Who wrote the current version: its requester and everyone who amended it.
+
+    Each amendment builds on the text before it, so an amender stays an author
+    of every later version too.
+    """
+    return {record.author_id, *(e.actor_id for e in events if e.action == "amend")}
 
 
 def _rationale(text: str, what: str) -> str:
@@ -466,12 +641,13 @@ def _rationale(text: str, what: str) -> str:
     return text
 
 
-def _plain(value: Mapping[str, Any]) -> dict[str, Any]:
-    try:
-        plain: dict[str, Any] = json.loads(json.dumps(dict(value), allow_nan=False))
-    except (TypeError, ValueError) as error:
-        raise InvalidInput(f"proposal content must be plain JSON: {error}") from None
-    return plain
-
-
-__all__ = ["AI_SUSPENDED_FLAG", "MANUAL", "Event", "Proposal", "ProposalService"]
+__all__ = [
+    "AI_SUSPENDED_FLAG",
+    "MANUAL",
+    "MAX_TITLE_CHARS",
+    "Event",
+    "Proposal",
+    "ProposalService",
+    "check_expiry",
+    "content_digest",
+]

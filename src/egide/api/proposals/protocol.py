@@ -5,28 +5,50 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from egide.workflows.proposals import Proposal
+from egide.workflows.approvals import accepted_kinds
+from egide.workflows.content import MAX_DEPTH, depth_exceeds
+from egide.workflows.proposals import MAX_TITLE_CHARS, Proposal
+
+
+def _shallow(value: Any) -> Any:
+    # Checked here too, so a deep body is refused before anything else reads it;
+    # the service checks again (and the size) for every other face.
+    if depth_exceeds(value):
+        raise ValueError(f"nests objects or lists more than {MAX_DEPTH} levels deep; flatten it")
+    return value
 
 
 class CreateProposal(BaseModel):
     """A proposal written by hand (the manual path, open while AI is suspended)."""
 
-    kind: str = Field(min_length=1, max_length=100)
-    title: str = Field(min_length=1, max_length=500)
+    kind: str = Field(min_length=1, max_length=100, description=f"one of: {accepted_kinds()}")
+    title: str = Field(min_length=1, max_length=MAX_TITLE_CHARS)
     content: dict[str, Any]
     label: str | None = Field(
         default=None, description="marking of the content, if above its inputs"
     )
     evidence: list[dict[str, Any]] = Field(default_factory=list)
 
+    _depth = field_validator("content", "evidence", mode="before")(_shallow)
+
 
 class Decision(BaseModel):
-    """Approval: an optional rationale and expiry."""
+    """Approval: an optional rationale and expiry (an ISO 8601 time with its zone)."""
 
     rationale: str = ""
     expires_at: datetime | None = None
+
+    @field_validator("expires_at", mode="after")
+    @classmethod
+    def _zoned(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.utcoffset() is None:
+            raise ValueError(
+                "the expiry has no time zone; add one, e.g. 2030-01-31T18:00:00Z "
+                "or 2030-01-31T19:00:00+01:00"
+            )
+        return value
 
 
 class Rationale(BaseModel):
@@ -40,6 +62,8 @@ class Amendment(BaseModel):
 
     content: dict[str, Any]
     rationale: str = Field(min_length=1)
+
+    _depth = field_validator("content", mode="before")(_shallow)
 
 
 class Suspension(BaseModel):
@@ -79,6 +103,8 @@ class ProposalOut(BaseModel):
     approvals: list[str]
     approval_expires_at: datetime | None
     history: list[EventOut]
+    authors: list[str] = Field(description="who wrote or amended this version (may not approve)")
+    problem: str | None = Field(description="why a damaged record's content is not shown")
 
     @classmethod
     def of(cls, proposal: Proposal) -> ProposalOut:
@@ -100,6 +126,8 @@ class ProposalOut(BaseModel):
             approvals=list(proposal.approvals),
             approval_expires_at=proposal.approval_expires_at,
             history=[EventOut(**vars(e)) for e in proposal.history],
+            authors=list(proposal.authors),
+            problem=proposal.problem,
         )
 
 
