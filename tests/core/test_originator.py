@@ -10,10 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from egide.core import stanag4774
-from egide.core.labels import PolicyRegistry, join
+from egide.core.labels import Label, PolicyRegistry, join
 from egide.errors import InvalidLabel
+from tests.core.strategies import labels
 
 R = PolicyRegistry.builtin()
 NATO = R.get("NATO")
@@ -334,3 +337,15 @@ def test_bad_policy_files_name_the_fault(tmp_path: Path, table: str, fault: str)
     path.write_text(text)
     with pytest.raises(InvalidLabel, match=fault):
         PolicyRegistry.builtin(extra_files=[path])
+
+
+@given(labels(), st.data())
+def test_any_banner_spelling_reads_the_same_label(label: Label, data: st.DataObject) -> None:
+    lang = data.draw(st.sampled_from(["fr", "en"]))
+    words = R.format(label, lang).split(" ")
+    separators = st.sampled_from([" ", " - ", " – ", " — ", "-", " / ", "\u00a0", "  "])
+    text = words[0]
+    for word in words[1:]:
+        text += data.draw(separators) + word
+    cased = "".join(c.lower() if data.draw(st.booleans(), label="lower") else c for c in text)
+    assert R.parse(cased) == label
