@@ -237,5 +237,7 @@ def test_bad_requests_are_one_json_error(docs_site: Site, client: TestClient) ->
     assert unmarked.status_code == 400 and "--label" in unmarked.json()["error"]["message"]
     no_key = client.get("/v1/documents")
     assert no_key.status_code == 401 and no_key.json()["error"]["type"] == "authentication_error"
+    absurd = client.get(f"/v1/documents/{2**70}", headers=site.auth("alice"))
+    assert absurd.status_code == 404 and absurd.json()["error"]["code"] == "not_found"
     paging = client.get("/v1/documents?limit=0", headers=site.auth("alice"))
     assert paging.status_code == 400 and paging.json()["error"]["param"] == "query.limit"

@@ -306,6 +306,8 @@ class Catalogue:
             .where(ChunkRecord.document_id == record.id)
             .group_by(ChunkRecord.label_id)
         ).all()
+        # Each mapping below is idempotent (f(f(x)) = f(x)), so passages moved onto a
+        # label that a later row names are never moved twice.
         for label_id, count in rows:
             old = self.label_of(session, label_id)
             old_labels.append(old)
