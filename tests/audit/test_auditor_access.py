@@ -35,7 +35,7 @@ SEEDED = [
     ("SECRET", "user:alice", "proposal.approve", ["proposal:7"]),
     ("TRÈS SECRET", "user:alice", "proposal.approve", ["proposal:8"]),
     ("SECRET ROEM", "user:alice", "document.read", ["document:3"]),
-    ("SECRET REL TO DEU", "user:hans", "document.read", ["document:4"]),
+    ("NATO SECRET REL TO DEU", "user:hans", "document.read", ["document:4"]),
     ("NATO SECRET", "user:hans", "proposal_x.read", ["proposal:7"]),
     ("SECRET", "user:alice", "knowledge.search", ["collection:a_b%"]),
 ]
@@ -111,7 +111,7 @@ def test_auditor_reads_exactly_what_their_clearance_dominates(
     assert _markings(dr) == ["NON PROTÉGÉ", "DIFFUSION RESTREINTE"]
     ts = _get(api, audit_site, "inspecteur-ts", limit=1000).json()
     assert "TRÈS SECRET" in _markings(ts) and "SECRET ROEM" in _markings(ts)
-    assert "SECRET REL TO DEU" not in _markings(ts)  # a French auditor, even TS
+    assert "NATO SECRET REL TO DEU" not in _markings(ts)  # a French auditor, even TS
     # Entries carry their hashes: an auditor can check the links they see.
     entry = body["data"][0]
     assert len(entry["hash"]) == 64 and len(entry["prev_hash"]) == 64
@@ -121,7 +121,7 @@ def test_hidden_entries_are_not_counted_nor_betrayed_by_paging(
     api: TestClient, audit_site: Site
 ) -> None:
     # Four document reads: NP and DR readable by the DR auditor, SECRET ROEM and
-    # SECRET REL TO DEU after them, hidden.
+    # NATO SECRET REL TO DEU after them, hidden.
     first = _get(api, audit_site, "controleur-dr", action="document.", limit=1).json()
     assert _markings(first) == ["NON PROTÉGÉ"] and first["has_more"] is True
     after = first["data"][-1]["seq"]

@@ -279,7 +279,8 @@ def test_lowering_keeps_lower_portions_and_hides_versions_above_the_reader(
     ).document_id
     k.relabel(people["classifier"], doc, r.parse("SECRET"), rationale="déclassifié par l'EMA")
     view = k.document(people["secret"], doc)
-    assert sorted(p.label for p in view.portions) == ["NON PROTÉGÉ", "SECRET"]
+    # The (NP) line keeps its TRÈS SECRET banner's originator control (SPÉCIAL FRANCE).
+    assert sorted(p.label for p in view.portions) == ["NON PROTÉGÉ SPÉCIAL FRANCE", "SECRET"]
     # Version 1 was ingested TRÈS SECRET: its title and file name stay hidden from a SECRET reader.
     assert view.versions == ()
     assert [v.version for v in k.document(people["admin"], doc).versions] == [1]
@@ -432,4 +433,7 @@ def test_a_readable_passage_of_a_hidden_document_says_nothing_of_it(
     assert (hit.document_title, hit.filename, hit.section) == ("", "", "")
     assert (hit.page, hit.start, hit.end) == (None, 0, 0)
     [mine] = platform.knowledge.search(people["admin"], "routes Tarn enneigées", k=1)
-    assert "HERMINE" in mine.section and mine.start > 0
+    # Headings above a passage's label are never stored with it, even for readers cleared
+    # for them; the passage's place in its document is.
+    assert "HERMINE" not in mine.section and mine.start > 0
+    assert mine.document_title == "Opération HERMINE"

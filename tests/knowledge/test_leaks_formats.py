@@ -311,7 +311,6 @@ def test_french_special_france_text_never_reaches_foreign_readers(world: World) 
                 assert word not in received, (name, channel, query, word)
 
 
-@pytest.mark.xfail(strict=True, reason="needs originator control from the labels branch")
 def test_french_national_text_never_reaches_foreign_readers(world: World) -> None:
     """Originator control (finding 1(b)): FR text without REL TO is for French nationals only."""
     national = [c.word for c in CANARIES if c.national]

@@ -98,7 +98,8 @@ class _Upload:
     default: Label | None
     progress: Callable[[int], None] | None
     inherited: Label | None = None
-    """The label of the message an attachment came with: its floor."""
+    """An outer label the file takes at least: its message's for an attachment, the
+    replaced document's for a new version."""
 
 
 class KnowledgeService:
@@ -225,14 +226,16 @@ class KnowledgeService:
         with self._db.transaction() as session:
             record = self._collection(session, principal, collection)
             default = self._label_of(session, record.default_label_id)
-            target = None
+            target, floor = None, None
             if replace is not None:
                 target = self._replacement_target(session, principal, record, replace)
+                # A new version's unmarked text is at least as protected as the document.
+                floor = self._catalogue.label_of(session, target.label_id)
             results = [
                 self._ingest_one(
                     session,
                     principal,
-                    _Upload(record, document, digest, label, default, progress),
+                    _Upload(record, document, digest, label, default, progress, inherited=floor),
                     target=target,
                     by_name=True,
                 )
