@@ -47,14 +47,13 @@ _PREFIX = re.compile(
     re.IGNORECASE,
 )
 _STRONG_PREFIXES = ("CLASSIF", "MARQUAGE", "MARKING", "SECURITY", "MENTION")
-_DECORATION = " \t-–—*_=#|~"
+_DECORATION = " \t-–—*_=#|~«»“”\"'"
 # Dashes and slashes between words are spelling variants of a space in a marking.
 _DASHES = re.compile(r"\s*[–—]\s*|\s+[-/]\s+")
 _BRACKET = re.compile(r"^\[([^\]]{1,100})\]\s*(.*)$")
 _PORTION_AT_START = re.compile(r"^[\s\-•*·▪–—>]*\(([A-Z]{1,4}(?://[^)]{0,80})?)\)")
 _PORTION_ANYWHERE = re.compile(r"\(([A-Z]{1,4}(?://[^)]{0,80})?)\)")
 _REPLY = re.compile(r"^(?:(?:re|tr|fw|fwd|ref)\s*:\s*)+", re.IGNORECASE)
-_MAX_BANNER = 200
 _FIRST_WORD = re.compile(r"[^\W_]+")
 
 
@@ -178,8 +177,6 @@ def classify_line(
     if portion and source != "body" and _portion_head(portion.group(1)) in levels.portions:
         # "(S) Rapport" as an e-mail subject or a document title.
         return "title", _portion(registry, portion.group(1), source, line)
-    if len(text) > _MAX_BANNER and not explicit:
-        return None
     first = _FIRST_WORD.match(text)
     if not explicit and (first is None or normalise(first.group(0)) not in levels.first_words):
         return None  # most lines: no level word to open them, nothing more to try
