@@ -166,6 +166,8 @@ def classify_line(
     prefix = _PREFIX.match(text)
     if prefix:
         text = text[prefix.end() :].strip(_DECORATION)
+        if not text:
+            return None  # "Classification : ____" of a blank form: nothing claimed
         explicit = explicit or normalise(prefix.group("word")).startswith(_STRONG_PREFIXES)
     bracket = _BRACKET.match(text)
     if bracket and levels.head(normalise(_variant(bracket.group(1)))):
@@ -202,7 +204,8 @@ def classify_line(
 
 def _longest_marking(registry: PolicyRegistry, norm: str, head: str) -> Label:
     """The longest run of opening words that is a marking (at least the level itself)."""
-    words = [w for w in re.split(r"[\s:;.!?()\[\]]+", norm) if w]
+    # A marking is a few words: look no further than the first dozen of a long line.
+    words = [w for w in re.split(r"[\s:;.!?()\[\]]+", norm) if w][:12]
     for count in range(len(words), 0, -1):
         found, _ = _parse(registry, " ".join(words[:count]))
         if found is not None:
