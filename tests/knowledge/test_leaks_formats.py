@@ -26,6 +26,7 @@ from sqlalchemy import text
 
 from egide.app import Platform
 from egide.core.principals import Principal, Role
+from egide.demo.scenario import corpus_files
 from egide.settings import Settings
 from tests.knowledge import formats
 
@@ -318,3 +319,25 @@ def test_french_national_text_never_reaches_foreign_readers(world: World) -> Non
         for channel, query, received in world.received(name, national):
             leaked = [w for w in national if w in received]
             assert not leaked, (name, channel, query, leaked)
+
+
+def test_the_demo_liaison_officer_never_reads_the_special_france_note(world: World) -> None:
+    """Finding 1 as found in `egide demo`: NATO SECRET NAT DEU asks where the battalion is."""
+    platform = world.platform
+    admin = platform.identity.principal("admin")
+    k = platform.knowledge
+    k.create_collection(admin, "demo")
+    for filename, data in corpus_files():
+        k.ingest(admin, "demo", filename, data)
+    question = "Où se regroupe le bataillon blindé adverse ?"
+    for name in ("ns_deu", "ns_gbr"):
+        reader = world.readers[name]
+        for mode in ("fulltext", "dense", "hybrid"):
+            hits = k.search(reader, question, collection="demo", k=10, mode=mode)
+            assert not [h for h in hits if "SPÉCIAL FRANCE" in h.label], (name, mode)
+            assert "sources humaines" not in repr(hits) and "réseaux sociaux" not in repr(hits)
+        answer = k.ask(reader, question, reader.clearance.as_label(), collection="demo")
+        assert "sources humaines" not in repr(answer) and "réseaux sociaux" not in repr(answer)
+    french = world.readers["s_fra"]
+    hits = k.search(french, question, collection="demo", k=10)
+    assert any("sources humaines" in h.text for h in hits)

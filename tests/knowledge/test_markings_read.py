@@ -153,6 +153,8 @@ def test_the_document_label_joins_banner_and_portions() -> None:
         ("TRES SECRET - Operation HERMINE", "TRÈS SECRET"),
         ("TRÈS SECRET : Opération Hermine", "TRÈS SECRET"),
         ("NATO SECRET – Exercise Steadfast", "NATO SECRET"),
+        ("« SECRET »", "SECRET"),
+        ("TRÈS SECRET – " + "les unités se regroupent à Dravna " * 10, "TRÈS SECRET"),
     ],
 )
 def test_banner_spellings_are_read(line: str, expected: str) -> None:

@@ -31,6 +31,7 @@ document's label is the join of the outer marking and every portion.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -46,14 +47,14 @@ _PREFIX = re.compile(
     re.IGNORECASE,
 )
 _STRONG_PREFIXES = ("CLASSIF", "MARQUAGE", "MARKING", "SECURITY", "MENTION")
-_DECORATION = " \t-–—*_=#|~"
+_DECORATION = " \t-–—*_=#|~«»“”\"'"
 # Dashes and slashes between words are spelling variants of a space in a marking.
 _DASHES = re.compile(r"\s*[–—]\s*|\s+[-/]\s+")
 _BRACKET = re.compile(r"^\[([^\]]{1,100})\]\s*(.*)$")
 _PORTION_AT_START = re.compile(r"^[\s\-•*·▪–—>]*\(([A-Z]{1,4}(?://[^)]{0,80})?)\)")
 _PORTION_ANYWHERE = re.compile(r"\(([A-Z]{1,4}(?://[^)]{0,80})?)\)")
 _REPLY = re.compile(r"^(?:(?:re|tr|fw|fwd|ref)\s*:\s*)+", re.IGNORECASE)
-_MAX_BANNER = 200
+_FIRST_WORD = re.compile(r"[^\W_]+")
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,8 @@ class _Levels:
             for retired, replacement in policy.retired:
                 phrases.append((normalise(retired), replacement))
         self.phrases = sorted(phrases, key=lambda item: -len(item[0]))
+        self.first_words = {phrase.split(" ")[0] for phrase, _ in phrases}
+        self.parsed: dict[str, Label] = {}
         self.portions = {
             normalise(level.portion) for policy in registry.policies() for level in policy.levels
         }
@@ -163,6 +166,8 @@ def classify_line(
     prefix = _PREFIX.match(text)
     if prefix:
         text = text[prefix.end() :].strip(_DECORATION)
+        if not text:
+            return None  # "Classification : ____" of a blank form: nothing claimed
         explicit = explicit or normalise(prefix.group("word")).startswith(_STRONG_PREFIXES)
     bracket = _BRACKET.match(text)
     if bracket and levels.head(normalise(_variant(bracket.group(1)))):
@@ -174,8 +179,9 @@ def classify_line(
     if portion and source != "body" and _portion_head(portion.group(1)) in levels.portions:
         # "(S) Rapport" as an e-mail subject or a document title.
         return "title", _portion(registry, portion.group(1), source, line)
-    if len(text) > _MAX_BANNER and not explicit:
-        return None
+    first = _FIRST_WORD.match(text)
+    if not explicit and (first is None or normalise(first.group(0)) not in levels.first_words):
+        return None  # most lines: no level word to open them, nothing more to try
     whole, retired = _parse(registry, text)
     norm = normalise(_variant(text))
     head = levels.head(norm)
@@ -198,7 +204,8 @@ def classify_line(
 
 def _longest_marking(registry: PolicyRegistry, norm: str, head: str) -> Label:
     """The longest run of opening words that is a marking (at least the level itself)."""
-    words = [w for w in re.split(r"[\s:;.!?()\[\]]+", norm) if w]
+    # A marking is a few words: look no further than the first dozen of a long line.
+    words = [w for w in re.split(r"[\s:;.!?()\[\]]+", norm) if w][:12]
     for count in range(len(words), 0, -1):
         found, _ = _parse(registry, " ".join(words[:count]))
         if found is not None:
@@ -211,10 +218,15 @@ def _portion_head(inner: str) -> str:
 
 
 def _portion(registry: PolicyRegistry, inner: str, source: str, line: str) -> Label:
-    try:
-        return registry.parse_portion(f"({inner})")
-    except InvalidLabel as error:
-        raise _refuse(source, line, f"its portion mark does not parse ({error.message})") from None
+    parsed = _levels(registry).parsed
+    if inner not in parsed:  # a document repeats a handful of marks on every line
+        try:
+            parsed[inner] = registry.parse_portion(f"({inner})")
+        except InvalidLabel as error:
+            raise _refuse(
+                source, line, f"its portion mark does not parse ({error.message})"
+            ) from None
+    return parsed[inner]
 
 
 def portion_label(text: str, registry: PolicyRegistry) -> tuple[Label, int] | None:
@@ -233,13 +245,14 @@ def _marks_within(line: str, registry: PolicyRegistry, skip: int) -> Iterator[tu
             yield match.start(), _portion(registry, match.group(1), "body", line)
 
 
-_CACHE: dict[int, _Levels] = {}
+# One vocabulary per registry, dropped with it (a registry's policies never change).
+_CACHE: weakref.WeakKeyDictionary[PolicyRegistry, _Levels] = weakref.WeakKeyDictionary()
 
 
 def _levels(registry: PolicyRegistry) -> _Levels:
-    found = _CACHE.get(id(registry))
+    found = _CACHE.get(registry)
     if found is None:
-        found = _CACHE[id(registry)] = _Levels(registry)
+        found = _CACHE[registry] = _Levels(registry)
     return found
 
 
@@ -298,10 +311,15 @@ def detect_markings(
     raw += [lb for line in lines for _, lb in _marks_within(line.text, registry, line.opening_end)]
     residual = _residual(join(*outer), raw) if outer else None
 
-    def effective(label: Label) -> Label:
-        return join(label, residual) if residual is not None else label
+    memo: dict[int, Label] = {}  # portion labels are shared objects (parsed once per mark)
 
-    everything = outer + [effective(label) for label in raw]
+    def effective(label: Label) -> Label:
+        if id(label) not in memo:
+            memo[id(label)] = join(label, residual) if residual is not None else label
+        return memo[id(label)]
+
+    distinct = {id(label): label for label in raw}.values()
+    everything = outer + [effective(label) for label in distinct]
     document_label = join(*everything) if everything else None
     pieces: list[Piece] = []
     for line in lines:
