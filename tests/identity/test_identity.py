@@ -221,3 +221,27 @@ def test_failed_keys_are_journaled_without_the_secret(platform: Platform) -> Non
     assert all(f["method"] == "api-key" for f in failures)
     secret = token.split("_", 2)[2]
     assert not any(secret[:-2] in str(f) for f in failures)
+
+
+def test_two_first_sign_ins_at_once_make_one_account(
+    platform: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    low = R.parse_clearance("DR")
+    identity = platform.identity
+    real = identity._user
+    calls = {"n": 0}
+
+    def late_lookup(session, username):  # type: ignore[no-untyped-def]
+        # The first lookup misses an account another worker is creating meanwhile.
+        calls["n"] += 1
+        if calls["n"] == 1:
+            other = Platform(platform.settings)
+            other.identity.sign_in(username, Claims(), provision=low)
+            other.close()
+            return None
+        return real(session, username)
+
+    monkeypatch.setattr(identity, "_user", late_lookup)
+    signed = identity.sign_in("nina", Claims(), provision=low)
+    assert signed.username == "nina"
+    assert [u.username for u in identity.list_users()] == ["nina"]

@@ -218,7 +218,8 @@ class OidcVerifier:
             )
         except jwt.ExpiredSignatureError:
             raise AuthenticationFailed("the OIDC token has expired; sign in again") from None
-        except jwt.PyJWTError as error:
+        except (jwt.PyJWTError, TypeError, ValueError) as error:
+            # TypeError/ValueError: a key the library cannot use with the token (never a 500).
             raise AuthenticationFailed(f"invalid OIDC token ({error}); sign in again") from None
         return claims
 

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from egide.audit import Journal
@@ -318,7 +317,9 @@ class IdentityService:
         except AuthenticationFailed as error:
             self.record_failed_sign_in(method, error.message, subject=username)
             raise
-        except IntegrityError:
+        except Conflict:
+            if provision is None:
+                raise
             # Two first sign-ins of the same new user at once: the other one created it.
             return self.sign_in(username, claims, method=method, provision=None)
         clearance = narrowed_clearance(recorded.clearance, claims.clearance)

@@ -12,17 +12,24 @@ author cannot spell their way around:
 
 An installation may raise the number for a kind (`EGIDE_PROPOSAL_APPROVALS`),
 never lower it below the table.
+
+Who may approve: not an author of the version — whoever asked for the
+proposal or amended it — and an approval counts only for the version it
+approved (`author_ids`, `current_approvals`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from enum import StrEnum
 from types import MappingProxyType
 
 from egide.core.labels import Label, PolicyRegistry
 from egide.errors import ConfigurationError, InvalidInput, InvalidLabel
+from egide.store import utcnow
+from egide.workflows.records import ProposalEventRecord, ProposalRecord
 
 
 class ProposalKind(StrEnum):
@@ -147,6 +154,57 @@ class ApprovalRules:
         return not compared
 
 
+def check_expiry(expires_at: datetime | None) -> None:
+    """Refuse an approval expiry without a time zone, or not in the future.
+
+    Raises:
+        InvalidInput: saying to add a zone, or to give a later time.
+    """
+    if expires_at is None:
+        return
+    if expires_at.tzinfo is None or expires_at.utcoffset() is None:
+        raise InvalidInput(
+            f"the expiry {expires_at.isoformat()} has no time zone; add one, "
+            "e.g. 2030-01-31T18:00:00Z or 2030-01-31T19:00:00+01:00"
+        )
+    if expires_at <= utcnow():
+        raise InvalidInput("an approval's expiry must be in the future")
+
+
+def known_kind(kind: str) -> ProposalKind | None:
+    """The kind a stored proposal names, or None for one no longer accepted."""
+    try:
+        return ProposalKind(kind)
+    except ValueError:
+        return None
+
+
+def since_last_amendment(events: Sequence[ProposalEventRecord]) -> list[ProposalEventRecord]:
+    """Events of the current version: those after the last amendment."""
+    last = max((i for i, e in enumerate(events) if e.action == "amend"), default=-1)
+    return list(events[last + 1 :])
+
+
+def current_approvals(
+    record: ProposalRecord, events: Sequence[ProposalEventRecord]
+) -> list[ProposalEventRecord]:
+    """Approvals of the current version: after the last amendment, of this very content."""
+    return [
+        e
+        for e in since_last_amendment(events)
+        if e.action == "approve" and e.content_hash == record.content_hash
+    ]
+
+
+def author_ids(record: ProposalRecord, events: Sequence[ProposalEventRecord]) -> set[int]:
+    """Who wrote the current version: its requester and everyone who amended it.
+
+    Each amendment builds on the text before it, so an amender stays an author
+    of every later version too.
+    """
+    return {record.author_id, *(e.actor_id for e in events if e.action == "amend")}
+
+
 def _parses(policies: PolicyRegistry, marking: str) -> bool:
     try:
         policies.parse(marking)
@@ -162,5 +220,10 @@ __all__ = [
     "ApprovalRules",
     "ProposalKind",
     "accepted_kinds",
+    "author_ids",
+    "check_expiry",
+    "current_approvals",
+    "known_kind",
     "parse_kind",
+    "since_last_amendment",
 ]

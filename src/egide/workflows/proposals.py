@@ -43,7 +43,14 @@ from egide.store import (
     intern_label,
     utcnow,
 )
-from egide.workflows.approvals import ApprovalRules, ProposalKind, parse_kind
+from egide.workflows.approvals import (
+    ApprovalRules,
+    author_ids,
+    check_expiry,
+    current_approvals,
+    known_kind,
+    parse_kind,
+)
 from egide.workflows.content import DEFAULT_MAX_BYTES, content_digest, plain, stored_problem
 from egide.workflows.records import ProposalEventRecord, ProposalRecord
 
@@ -282,19 +289,19 @@ class ProposalService:
         with self._db.transaction() as session:
             record = self._decidable(session, principal, proposal_id)
             events = self._events(session, record)
-            if principal.id in _author_ids(record, events):
+            if principal.id in author_ids(record, events):
                 raise Forbidden(
                     "you wrote or amended this version of the proposal, so you cannot approve "
                     "it; another approver must"
                 )
-            approvals = _current_approvals(record, events)
+            approvals = current_approvals(record, events)
             if principal.id in {e.actor_id for e in approvals}:
                 raise Conflict("you have already approved this version; another approver is needed")
             # The table may have been raised since the proposal was written, and a
             # kind of an older version is held to the strictest: never fewer.
             record.required_approvals = max(
                 record.required_approvals,
-                self._rules.required(_known_kind(record.kind), self._label(session, record)),
+                self._rules.required(known_kind(record.kind), self._label(session, record)),
             )
             self._event(session, record, principal, "approve", rationale, expires_at=expires_at)
             if len({e.actor_id for e in approvals}) + 1 >= record.required_approvals:
@@ -566,7 +573,7 @@ class ProposalService:
             workflow=record.workflow,
             author=names.get(record.author_id, "?"),
             required_approvals=record.required_approvals,
-            approvals=tuple(names.get(e.actor_id, "?") for e in _current_approvals(record, events)),
+            approvals=tuple(names.get(e.actor_id, "?") for e in current_approvals(record, events)),
             approval_expires_at=record.approval_expires_at,
             history=tuple(
                 Event(
@@ -579,59 +586,9 @@ class ProposalService:
                 )
                 for e in events
             ),
-            authors=tuple(names.get(i, "?") for i in sorted(_author_ids(record, events))),
+            authors=tuple(names.get(i, "?") for i in sorted(author_ids(record, events))),
             problem=problem,
         )
-
-
-def check_expiry(expires_at: datetime | None) -> None:
-    """Refuse an approval expiry without a time zone, or not in the future.
-
-    Raises:
-        InvalidInput: saying to add a zone, or to give a later time.
-    """
-    if expires_at is None:
-        return
-    if expires_at.tzinfo is None or expires_at.utcoffset() is None:
-        raise InvalidInput(
-            f"the expiry {expires_at.isoformat()} has no time zone; add one, "
-            "e.g. 2030-01-31T18:00:00Z or 2030-01-31T19:00:00+01:00"
-        )
-    if expires_at <= utcnow():
-        raise InvalidInput("an approval's expiry must be in the future")
-
-
-def _known_kind(kind: str) -> ProposalKind | None:
-    try:
-        return ProposalKind(kind)
-    except ValueError:
-        return None
-
-
-def _since_last_amendment(events: Sequence[ProposalEventRecord]) -> list[ProposalEventRecord]:
-    """Events of the current version: those after the last amendment."""
-    last = max((i for i, e in enumerate(events) if e.action == "amend"), default=-1)
-    return list(events[last + 1 :])
-
-
-def _current_approvals(
-    record: ProposalRecord, events: Sequence[ProposalEventRecord]
-) -> list[ProposalEventRecord]:
-    """Approvals of the current version: after the last amendment, of this very content."""
-    return [
-        e
-        for e in _since_last_amendment(events)
-        if e.action == "approve" and e.content_hash == record.content_hash
-    ]
-
-
-def _author_ids(record: ProposalRecord, events: Sequence[ProposalEventRecord]) -> set[int]:
-    """Who wrote the current version: its requester and everyone who amended it.
-
-    Each amendment builds on the text before it, so an amender stays an author
-    of every later version too.
-    """
-    return {record.author_id, *(e.actor_id for e in events if e.action == "amend")}
 
 
 def _rationale(text: str, what: str) -> str:
