@@ -12,12 +12,11 @@ llama.cpp's CPU threads are OpenMP threads. GNU OpenMP's default is to spin
 while a thread waits — at each of the hundreds of barriers in a token and in
 the gap between tokens — which pays only when those threads own their cores.
 Here they share them with the API server, its journal and the client, and a
-spinning thread holds a core that the thread it waits for needs. Measured on
-two shared cores: 12 % more CPU per token than llama-cpp-python alone when
-the machine is otherwise idle, and on a loaded machine 90 to 220 ms of CPU
-per token against 11 ms when the threads sleep instead (1 to 4 tokens/s
-against 25 to 90). So, unless the operator chose, the process asks for the
-passive policy before llama.cpp is first loaded (:func:`prepare_openmp`).
+spinning thread holds a core that the thread it waits for needs: measured on
+two busy shared cores, 77 to 363 ms of CPU per token against 12 to 13 ms when
+the threads sleep instead (1 to 11 tokens/s against 41 to 97). So, unless
+the operator chose, the process asks for the passive policy before llama.cpp
+is first loaded (:func:`prepare_openmp`).
 """
 
 from __future__ import annotations
