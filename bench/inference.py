@@ -21,10 +21,15 @@ noisy, the CPU time `egide serve` spent per request (gateway) and per
 generated token (embedded) is reported too, read from /proc: it does not
 depend on what else runs. The load average before and after goes into the JSON.
 Both sides of the embedded comparison start each answer from an empty KV
-cache (as Égide does, for reproducible answers) and count generated tokens
-with the model's tokenizer.
+cache (as Égide does, for reproducible answers), count generated tokens with
+the model's tokenizer, and run llama.cpp with the same settings — threads,
+context, batch, sampling, and OpenMP threads that sleep rather than spin
+while they wait (`prepare_openmp`, which `egide serve` applies to itself).
+Each run's ratios (tokens/s and CPU per token, Égide over direct) are
+reported beside the medians, since the goal holds for every run.
 
     .venv/bin/python bench/inference.py [--requests 24] [--max-tokens 8] [--runs 5]
+        [--parts gateway,embedded]
 
 Results go to bench/results/inference.json. Everything runs on loopback.
 """
@@ -340,6 +345,10 @@ def gateway_overhead(args: argparse.Namespace, work: Path, topology: str) -> dic
 
 
 def embedded(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    from egide.inference.llamacpp import prepare_openmp
+
+    # The direct side's threads wait as `egide serve`'s do: like for like.
+    openmp = prepare_openmp()
     import llama_cpp
 
     vocab = llama_cpp.Llama(model_path=model_path(), vocab_only=True, verbose=False)
@@ -443,6 +452,9 @@ def embedded(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     med = statistics.median
     direct_tps = med(r[0] for r in direct)
     api_tps = med(r[0] for r in api)
+    # Each run's API figures over the direct run just before it.
+    ratios = [a[0] / d[0] for d, a in zip(direct, api, strict=True)]
+    cpu_ratios = [a / d for d, a in zip(direct_cpu_per_token, cpu_per_token, strict=True)]
     return {
         "direct_tokens_per_s": round(direct_tps, 2),
         "api_tokens_per_s": round(api_tps, 2),
@@ -455,6 +467,10 @@ def embedded(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         "serve_cpu_ms_per_token": round(med(cpu_per_token), 2),
         "direct_cpu_ms_per_token": round(med(direct_cpu_per_token), 2),
         "serve_rss_mb": rss_mb,
+        "ratio_per_run": [round(r, 3) for r in ratios],
+        "cpu_ratio_per_run": [round(r, 3) for r in cpu_ratios],
+        "cpu_ratio": round(med(cpu_ratios), 3),
+        "openmp_wait_policy": openmp,
     }
 
 
@@ -466,45 +482,16 @@ def rss_of(pid: int) -> float:
     return round(total / 1024, 1)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--requests", type=int, default=24, help="requests per burst (at least 3 x concurrency)"
-    )
-    parser.add_argument("--max-tokens", type=int, default=8, help="tokens per gateway request")
-    parser.add_argument("--gen-tokens", type=int, default=128, help="tokens for tokens/s")
-    parser.add_argument("--runs", type=int, default=5, help="repetitions (medians reported)")
-    parser.add_argument(
-        "--topologies",
-        default="shared,separate",
-        help="engine sharing the cores with Égide, and/or on its own core",
-    )
-    args = parser.parse_args()
-    topologies = [t for t in args.topologies.split(",") if t]
-    if "separate" in topologies and len(os.sched_getaffinity(0)) < 2:
-        topologies.remove("separate")
-    load_before = os.getloadavg()
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        report: dict[str, Any] = {
-            "gateway": [gateway_overhead(args, work, t) for t in topologies],
-            "embedded": embedded(args, work),
-        }
-    report["machine"] = {
-        "cpus": os.cpu_count(),
-        "load_average_before": [round(x, 2) for x in load_before],
-        "load_average_after": [round(x, 2) for x in os.getloadavg()],
-        "runs": args.runs,
-        "requests_per_burst": args.requests,
-    }
-    print("gateway overhead (SmolLM2 via llama_cpp.server; medians of", args.runs, "runs)")
+def print_gateway(gateway: list[dict[str, Any]], runs: int) -> None:
+    """The gateway tables: Égide, then the bare pass-through, against direct."""
+    print("gateway overhead (SmolLM2 via llama_cpp.server; medians of", runs, "runs)")
     print(
         f"{'engine':>8} {'conc':>4} {'direct p50':>10} {'egide p50':>10} {'+p50':>7} "
         f"{'+p50 runs':>15} "
         f"{'direct p99':>10} {'egide p99':>10} {'+p99':>7} {'ratio':>6} {'own p50':>7} "
         f"{'own p99':>7} {'cpu/req':>8}"
     )
-    for part in report["gateway"]:
+    for part in gateway:
         for r in part["rows"]:
             print(
                 f"{part['topology']:>8} {r['concurrency']:>4} {r['direct_p50_ms']:>10.1f} "
@@ -517,7 +504,7 @@ def main() -> int:
             )
     print("the floor: a bare Python pass-through (bench/passthrough.py), same runs")
     print(f"{'engine':>8} {'conc':>4} {'+p50':>7} {'+p99':>7} {'ratio':>6} {'cpu/req':>8}")
-    for part in report["gateway"]:
+    for part in gateway:
         for r in part["rows"]:
             print(
                 f"{part['topology']:>8} {r['concurrency']:>4} "
@@ -525,13 +512,54 @@ def main() -> int:
                 f"{r['passthrough_throughput_ratio']:>6.3f} "
                 f"{r['passthrough_cpu_ms_per_request']:>7.2f}ms"
             )
-    e = report["embedded"]
-    print(
-        f"embedded: direct {e['direct_tokens_per_s']} tok/s, API {e['api_tokens_per_s']} tok/s "
-        f"(ratio {e['ratio']}); TTFT direct {e['direct_ttft_ms']} ms, API {e['api_ttft_ms']} ms;"
-        f" CPU per token direct {e['direct_cpu_ms_per_token']} ms, egide serve "
-        f"{e['serve_cpu_ms_per_token']} ms; RSS {e['serve_rss_mb']} MB"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--requests", type=int, default=24, help="requests per burst (at least 3 x concurrency)"
     )
+    parser.add_argument("--max-tokens", type=int, default=8, help="tokens per gateway request")
+    parser.add_argument("--gen-tokens", type=int, default=128, help="tokens for tokens/s")
+    parser.add_argument("--runs", type=int, default=5, help="repetitions (medians reported)")
+    parser.add_argument("--parts", default="gateway,embedded", help="which comparisons to run")
+    parser.add_argument(
+        "--topologies",
+        default="shared,separate",
+        help="engine sharing the cores with Égide, and/or on its own core",
+    )
+    args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    topologies = [t for t in args.topologies.split(",") if t] if "gateway" in parts else []
+    if "separate" in topologies and len(os.sched_getaffinity(0)) < 2:
+        topologies.remove("separate")
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        report: dict[str, Any] = {
+            "gateway": [gateway_overhead(args, work, t) for t in topologies],
+        }
+        if "embedded" in parts:
+            report["embedded"] = embedded(args, work)
+    report["machine"] = {
+        "cpus": os.cpu_count(),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "runs": args.runs,
+        "requests_per_burst": args.requests,
+    }
+    if report["gateway"]:
+        print_gateway(report["gateway"], args.runs)
+    e = report.get("embedded")
+    if e:
+        print(
+            f"embedded: direct {e['direct_tokens_per_s']} tok/s, API {e['api_tokens_per_s']} "
+            f"tok/s (ratio {e['ratio']}, per run {e['ratio_per_run']}); TTFT direct "
+            f"{e['direct_ttft_ms']} ms, API {e['api_ttft_ms']} ms; CPU per token direct "
+            f"{e['direct_cpu_ms_per_token']} ms, egide serve {e['serve_cpu_ms_per_token']} ms "
+            f"(ratio {e['cpu_ratio']}, per run {e['cpu_ratio_per_run']}); RSS "
+            f"{e['serve_rss_mb']} MB; OpenMP {e['openmp_wait_policy']}"
+        )
     m = report["machine"]
     print(f"load average before {m['load_average_before']}, after {m['load_average_after']}")
     out = ROOT / "bench" / "results" / "inference.json"

@@ -6,7 +6,9 @@
   on free ports; every process is killed at teardown.
 
 ``llama_cpp`` is imported at module level on purpose: if it is missing, the
-real tests fail at collection instead of being skipped.
+real tests fail at collection instead of being skipped — after
+``prepare_openmp``, so that llama.cpp's threads in this process sleep rather
+than spin while they wait, as in `egide serve`.
 """
 
 from __future__ import annotations
@@ -20,11 +22,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
-import llama_cpp  # noqa: F401  (fail, never skip, when llama.cpp is missing)
 import pytest
 
 from egide.inference.config import LlamaCppConfig
-from egide.inference.llamacpp import LlamaCppBackend, default_model_path
+from egide.inference.llamacpp import LlamaCppBackend, default_model_path, prepare_openmp
+
+prepare_openmp()
+import llama_cpp  # noqa: E402, F401  (fail, never skip, when llama.cpp is missing)
 
 
 @pytest.fixture(scope="session")
