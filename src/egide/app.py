@@ -11,15 +11,18 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from egide.audit import Journal, SigningKey
-from egide.core.labels import PolicyRegistry
+from egide.audit.trail import Trail
+from egide.core.labels import Label, PolicyRegistry
 from egide.errors import ConfigurationError
 from egide.identity.service import IdentityService
 from egide.knowledge.embedder import embedder_factory
 from egide.knowledge.service import KnowledgeService
 from egide.modelhub import ModelRegistry
-from egide.settings import Settings
+from egide.serving.ratelimit import RateLimiter
+from egide.settings import Settings, home_label
 from egide.store import Database
 from egide.workflows.proposals import ProposalService
+from egide.workflows.synthesis import SynthesisService
 
 
 def load_policies(settings: Settings) -> PolicyRegistry:
@@ -40,6 +43,21 @@ class Platform:
         return load_policies(self.settings)
 
     @cached_property
+    def home_label(self) -> Label:
+        """The lowest label of the configured home policy (see `egide.settings.home_label`)."""
+        return home_label(self.policies, self.settings.home_policy)
+
+    @cached_property
+    def limiter(self) -> RateLimiter:
+        """Request and token quotas of this process, shared by every face and service."""
+        return RateLimiter(self.settings)
+
+    @cached_property
+    def trail(self) -> Trail:
+        """Journals refusals and served reads for the services."""
+        return Trail(self.database, self.journal, self.policies.canonical(self.home_label))
+
+    @cached_property
     def database(self) -> Database:
         return Database(
             self.settings.resolved_database_url,
@@ -56,7 +74,7 @@ class Platform:
 
     @cached_property
     def identity(self) -> IdentityService:
-        return IdentityService(self.database, self.journal, self.policies)
+        return IdentityService(self.database, self.journal, self.policies, home=self.home_label)
 
     @cached_property
     def models(self) -> ModelRegistry:
@@ -77,6 +95,9 @@ class Platform:
             self.policies,
             embedder_factory(self.settings.embedder),
             max_bytes=self.settings.max_document_bytes,
+            home=self.home_label,
+            trail=self.trail,
+            admit=self.limiter.admit,
         )
 
     @cached_property
@@ -86,6 +107,21 @@ class Platform:
             self.journal,
             self.policies,
             two_person_kinds=self.settings.two_person_kinds,
+            home=self.home_label,
+            trail=self.trail,
+            admit=self.limiter.admit,
+        )
+
+    @cached_property
+    def synthesis(self) -> SynthesisService:
+        return SynthesisService(
+            self.database,
+            self.journal,
+            self.policies,
+            self.knowledge,
+            self.proposals,
+            trail=self.trail,
+            admit=self.limiter.admit,
         )
 
     def check_initialised(self) -> None:

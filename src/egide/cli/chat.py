@@ -52,7 +52,7 @@ async def _stream(body: dict[str, object], headers: dict[str, str]) -> None:
     from egide.api import create_app
     from egide.api.chat.protocol import ChatCompletionRequest
     from egide.api.chat.service import ChatService
-    from egide.api.gateway import Gateway
+    from egide.serving.gateway import Gateway
 
     current = initialised_platform()
     # Load only the model asked for: a one-shot command need not load them all.
@@ -61,9 +61,11 @@ async def _stream(body: dict[str, object], headers: dict[str, str]) -> None:
     app = create_app(platform)
     async with app.router.lifespan_context(app):
         gateway: Gateway = app.state.gateway
-        principal = gateway.authenticator.authenticate(headers["Authorization"])
+        principal = await gateway.principal(headers["Authorization"], "egide chat")
         request = ChatCompletionRequest.model_validate(body)
-        admission = gateway.admit(principal, headers.get("X-Egide-Label"), request.model, "chat")
+        admission = await gateway.admitted(
+            principal, headers.get("X-Egide-Label"), request.model, "chat"
+        )
         service = ChatService(gateway)
         prepared = service.prepare(admission, request)
         marking = gateway.policies.format(admission.output, "en")

@@ -127,7 +127,8 @@ def ask(
     platform = initialised_platform()
     me = authenticated(api_key, "asking")
     policies = platform.policies
-    working = policies.parse(label) if label else (me.default_label or policies.parse("NP"))
+    # The service checks that your clearance covers the working label, and journals.
+    working = policies.parse(label) if label else (me.default_label or platform.home_label)
     answer = platform.knowledge.ask(me, question, working, collection=collection)
     banner = policies.format(answer.label)
     console = Console()

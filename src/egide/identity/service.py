@@ -18,6 +18,7 @@ from egide.core.labels import Clearance, Label, PolicyRegistry
 from egide.core.principals import Principal, PrincipalKind, Role
 from egide.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from egide.identity import apikeys
+from egide.settings import home_label
 from egide.store import (
     ApiKeyRecord,
     Database,
@@ -25,10 +26,6 @@ from egide.store import (
     PrincipalRecord,
     utcnow,
 )
-
-# Administrative records (who exists, who holds which key) are journaled at the
-# lowest level of the home policy: they carry no classified content.
-ADMIN_MARKING = "NON PROTÉGÉ"
 
 
 @dataclass(frozen=True)
@@ -72,13 +69,22 @@ class KeyInfo:
 class IdentityService:
     """Manages who may act, and turns a presented credential into a `Principal`."""
 
-    def __init__(self, database: Database, journal: Journal, policies: PolicyRegistry) -> None:
+    def __init__(
+        self,
+        database: Database,
+        journal: Journal,
+        policies: PolicyRegistry,
+        *,
+        home: Label | None = None,
+    ) -> None:
         self._db = database
         self._journal = journal
         self._policies = policies
         self._verifier = apikeys.Verifier()
         self._recent = apikeys.RecentKeys()
-        self.admin_label = policies.canonical(policies.parse(ADMIN_MARKING))
+        # Administrative records (who exists, who holds which key) are journaled under
+        # the home label: they carry no classified content.
+        self.admin_label = policies.canonical(home or home_label(policies))
 
     # organisations -----------------------------------------------------------------
 

@@ -26,7 +26,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from egide.audit import Journal
+from egide.audit.trail import Trail
 from egide.core import access
+from egide.core.access import Action
 from egide.core.labels import Label, PolicyRegistry, join
 from egide.core.principals import Principal
 from egide.errors import ConfigurationError, Conflict, InvalidInput, NotFound
@@ -38,7 +40,12 @@ from egide.knowledge.markings import detect_markings
 from egide.knowledge.ranking import Index, index_for, token_count
 from egide.knowledge.records import ChunkRecord, CollectionRecord, DocumentRecord
 from egide.knowledge.search import Hit, Mode, search
+from egide.settings import home_label
 from egide.store import Database, LabelRecord, all_labels, intern_label
+
+# A longer query costs seconds of CPU (embedding, one ranking term per word) and
+# finds nothing a shorter one would not: refuse it before any work.
+MAX_QUERY_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -65,10 +72,17 @@ class KnowledgeService:
         embedder_factory: Callable[[], Embedder],
         *,
         max_bytes: int = 50_000_000,
+        home: Label | None = None,
+        trail: Trail | None = None,
+        admit: Callable[[Principal], None] | None = None,
     ) -> None:
         self._db = database
         self._journal = journal
         self._policies = policies
+        self._home = home or home_label(policies)
+        self._trail = trail or Trail(database, journal, policies.canonical(self._home))
+        # The rate limiter's admission: each search or question takes one request token.
+        self._admit = admit
         self._embedder_factory = embedder_factory
         self._embedder: CachedEmbedder | None = None
         self._index = index_for(database.dialect)
@@ -88,6 +102,11 @@ class KnowledgeService:
                 )
             self._embedder = CachedEmbedder(embedder)
         return self._embedder
+
+    @property
+    def home_label(self) -> Label:
+        """The installation's home label (the label of events that concern no labelled object)."""
+        return self._home
 
     @property
     def index(self) -> Index:
@@ -111,13 +130,14 @@ class KnowledgeService:
         organisations: Sequence[str] = (),
     ) -> int:
         """Create a collection; `organisations` restricts who may use it (empty: everyone)."""
-        access.require(access.can_administer(principal))
+        with self._trail.guard(principal, "collection.create", details={"name": name}):
+            access.require(access.can_administer(principal))
         if not name.strip():
             raise InvalidInput("a collection needs a name")
         with self._db.transaction() as session:
             if session.scalar(select(CollectionRecord.id).where(CollectionRecord.name == name)):
                 raise Conflict(f"collection {name!r} already exists")
-            label = default_label or self._policies.parse("NON PROTÉGÉ")
+            label = default_label or self._home
             record = CollectionRecord(
                 name=name,
                 description=description,
@@ -140,6 +160,8 @@ class KnowledgeService:
 
     def collections(self, principal: Principal) -> list[tuple[int, str, str]]:
         """(id, name, description) of the collections the principal may use."""
+        with self._trail.guard(principal, "collection.list"):
+            access.require(access.can(principal, Action.COLLECTION_LIST))
         with self._db.transaction() as session:
             rows = session.scalars(select(CollectionRecord).order_by(CollectionRecord.name))
             return [(c.id, c.name, c.description) for c in rows if _member(principal, c)]
@@ -157,24 +179,31 @@ class KnowledgeService:
         progress: Callable[[int], None] | None = None,
     ) -> list[Ingested]:
         """Ingest one file (and, for e-mail, each attachment as its own document)."""
-        document = extract(data, filename, max_bytes=self._max_bytes)
-        digest = hashlib.sha256(data).hexdigest()
-        with self._db.transaction() as session:
-            record = self._collection(session, principal, collection)
-            default = self._label_of(session, record.default_label_id)
-            results = [
-                self._ingest_one(
-                    session, principal, record, document, digest, label, default, progress
-                )
-            ]
-            for index, attachment in enumerate(document.attachments):
-                child = hashlib.sha256(f"{digest}:{index}".encode()).hexdigest()
-                results.append(
+        with self._trail.guard(
+            principal,
+            "document.ingest",
+            objects=[f"collection:{collection}"],
+            details={"filename": filename},
+        ):
+            access.require(access.can(principal, Action.KNOWLEDGE_INGEST))
+            document = extract(data, filename, max_bytes=self._max_bytes)
+            digest = hashlib.sha256(data).hexdigest()
+            with self._db.transaction() as session:
+                record = self._collection(session, principal, collection)
+                default = self._label_of(session, record.default_label_id)
+                results = [
                     self._ingest_one(
-                        session, principal, record, attachment, child, label, default, progress
+                        session, principal, record, document, digest, label, default, progress
                     )
-                )
-            return results
+                ]
+                for index, attachment in enumerate(document.attachments):
+                    child = hashlib.sha256(f"{digest}:{index}".encode()).hexdigest()
+                    results.append(
+                        self._ingest_one(
+                            session, principal, record, attachment, child, label, default, progress
+                        )
+                    )
+                return results
 
     def _ingest_one(
         self,
@@ -289,11 +318,12 @@ class KnowledgeService:
 
     def delete_document(self, principal: Principal, document_id: int) -> None:
         """Remove a document and its chunks, vectors and full-text entries everywhere."""
-        access.require(access.can_administer(principal))
-        with self._db.transaction() as session:
-            record = session.get(DocumentRecord, document_id)
-            if record is None or document_id not in self._documents_readable(session, principal):
-                raise NotFound(f"no document {document_id} that you may read")
+        with (
+            self._trail.guard(principal, "document.delete", objects=[f"document:{document_id}"]),
+            self._db.transaction() as session,
+        ):
+            access.require(access.can_administer(principal))
+            record = self._deletable(session, principal, document_id)
             label = self._label_of(session, record.label_id)
             session.execute(delete(ChunkRecord).where(ChunkRecord.document_id == document_id))
             session.delete(record)
@@ -302,9 +332,7 @@ class KnowledgeService:
                 actor=principal.actor,
                 action="document.delete",
                 objects=[f"document:{document_id}"],
-                label=self._policies.canonical(label)
-                if label
-                else self._policies.canonical(self._policies.parse("NON PROTÉGÉ")),
+                label=self._policies.canonical(label or self._home),
                 details={"filename": record.filename, "version": record.version},
             )
 
@@ -319,22 +347,27 @@ class KnowledgeService:
         k: int = 10,
         mode: Mode = "hybrid",
     ) -> list[Hit]:
-        """Chunks for `query` among those the principal may read."""
-        with self._db.transaction() as session:
-            scope = self._collection(session, principal, collection).id if collection else None
-            readable = self._readable(session, principal)
-            # Ranking filters by label in its SQL; the text is then read under row-level
-            # security on PostgreSQL (see egide.knowledge.search.hydrate).
-            return search(
-                session,
-                self._index,
-                self.embedder,
-                query,
-                readable=readable,
-                collection=scope,
-                k=k,
-                mode=mode,
-            )
+        """Chunks for `query` among those the principal may read, journaled as it was served.
+
+        Needs the analyst role; without a collection, only the collections the
+        caller's organisation may use are searched. A refusal is journaled too.
+        """
+        details = {"query_sha256": _sha(query), "collection": collection, "k": k, "mode": mode}
+        with self._trail.guard(principal, "knowledge.search", details=details):
+            access.require(access.can(principal, Action.KNOWLEDGE_SEARCH))
+            _check_query(query, "query")
+            if self._admit is not None:
+                self._admit(principal)
+            hits = self._search(principal, query, collection, k, mode)
+        label = join(self._home, *(self._policies.parse(h.label) for h in hits))
+        self._trail.read(
+            principal,
+            "knowledge.search",
+            objects=[f"chunk:{h.chunk_id}" for h in hits],
+            label=self._policies.canonical(label),
+            details=details,
+        )
+        return hits
 
     def ask(
         self,
@@ -345,27 +378,90 @@ class KnowledgeService:
         collection: str | None = None,
         k: int = 5,
     ) -> Answer:
-        """An extractive grounded answer (generative answers go through `passages`)."""
-        passages = self.passages(principal, question, collection=collection, k=k)
-        return extractive_answer(question, passages, working_label)
+        """An extractive grounded answer (generative answers go through `passages`), journaled.
+
+        Needs the analyst role and a clearance covering the working label, which
+        the answer's label dominates.
+        """
+        details: dict[str, object] = {
+            "question_sha256": _sha(question),
+            "collection": collection,
+            "working_label": self._policies.canonical(working_label),
+        }
+        with self._trail.guard(principal, "knowledge.ask", details=details):
+            access.require(access.can(principal, Action.KNOWLEDGE_ASK))
+            access.require(access.can_work_at(principal, working_label))
+            _check_query(question, "question")
+            if self._admit is not None:
+                self._admit(principal)
+            passages = self._passages(principal, question, collection, k)
+        answer = extractive_answer(question, passages, working_label)
+        self._trail.read(
+            principal,
+            "knowledge.ask",
+            objects=[f"chunk:{c.chunk_id}" for c in answer.citations],
+            label=self._policies.canonical(answer.label),
+            details={
+                **details,
+                "answer_sha256": _sha(answer.text),
+                "context": [p.chunk_id for p in answer.passages],
+                "mode": answer.mode,
+            },
+        )
+        return answer
 
     def passages(
         self, principal: Principal, question: str, *, collection: str | None = None, k: int = 5
     ) -> list[Passage]:
-        """The numbered context for a question: only chunks the principal may read."""
+        """The numbered context for a question: only chunks the principal may read (journaled)."""
         hits = self.search(principal, question, collection=collection, k=k)
-        return [
-            Passage(
-                number=i,
-                chunk_id=h.chunk_id,
-                document_title=h.document_title,
-                page=h.page,
-                label=self._policies.parse(h.label),
-                marking=self._policies.format(self._policies.parse(h.label)),
-                text=h.text,
+        return [self._passage(i, h) for i, h in enumerate(hits, start=1)]
+
+    def collection_scope(self, principal: Principal, name: str | None) -> list[int] | None:
+        """Ids of the collections a search by the principal covers (None: every one).
+
+        Raises:
+            NotFound: `name` is not a collection the principal's organisation may use.
+        """
+        with self._db.transaction() as session:
+            return self._scope(session, principal, name)
+
+    def _search(
+        self, principal: Principal, query: str, collection: str | None, k: int, mode: Mode
+    ) -> list[Hit]:
+        with self._db.transaction() as session:
+            scope = self._scope(session, principal, collection)
+            readable = self._readable(session, principal)
+            # Ranking filters by label and collection in its SQL; the text is then read
+            # under row-level security on PostgreSQL (see egide.knowledge.search.hydrate).
+            return search(
+                session,
+                self._index,
+                self.embedder,
+                query,
+                readable=readable,
+                collections=scope,
+                k=k,
+                mode=mode,
             )
-            for i, h in enumerate(hits, start=1)
-        ]
+
+    def _passages(
+        self, principal: Principal, question: str, collection: str | None, k: int
+    ) -> list[Passage]:
+        hits = self._search(principal, question, collection, k, "hybrid")
+        return [self._passage(i, h) for i, h in enumerate(hits, start=1)]
+
+    def _passage(self, number: int, hit: Hit) -> Passage:
+        label = self._policies.parse(hit.label)
+        return Passage(
+            number=number,
+            chunk_id=hit.chunk_id,
+            document_title=hit.document_title,
+            page=hit.page,
+            label=label,
+            marking=self._policies.format(label),
+            text=hit.text,
+        )
 
     # helpers -------------------------------------------------------------------------
 
@@ -379,9 +475,30 @@ class KnowledgeService:
             session.scalars(select(DocumentRecord.id).where(DocumentRecord.label_id.in_(readable)))
         )
 
+    def _deletable(
+        self, session: Session, principal: Principal, document_id: int
+    ) -> DocumentRecord:
+        record = session.get(DocumentRecord, document_id)
+        if record is None or document_id not in self._documents_readable(session, principal):
+            raise NotFound(f"no document {document_id} that you may read")
+        return record
+
+    def _scope(self, session: Session, principal: Principal, name: str | None) -> list[int] | None:
+        if name is not None:
+            return [self._collection(session, principal, name).id]
+        rows = session.execute(select(CollectionRecord.id, CollectionRecord.organisations)).all()
+        usable = [cid for cid, orgs in rows if access.may_use_collection(principal, orgs or [])]
+        # Every collection usable: no condition at all in the ranking SQL.
+        return None if len(usable) == len(rows) else usable
+
     def _collection(
         self, session: Session, principal: Principal, name: str | None
     ) -> CollectionRecord:
+        if not name or not name.strip():
+            raise InvalidInput(
+                "the collection name is empty; name one (see `egide collections list`) "
+                "or leave the collection out to search every collection you may use"
+            )
         record = session.scalar(select(CollectionRecord).where(CollectionRecord.name == name))
         if record is None or not _member(principal, record):
             raise NotFound(
@@ -397,7 +514,19 @@ class KnowledgeService:
 
 
 def _member(principal: Principal, collection: CollectionRecord) -> bool:
-    return not collection.organisations or principal.organisation in collection.organisations
+    return access.may_use_collection(principal, collection.organisations or [])
 
 
-__all__ = ["Ingested", "KnowledgeService"]
+def _check_query(text: str, what: str) -> None:
+    if len(text) > MAX_QUERY_CHARS:
+        raise InvalidInput(
+            f"the {what} is {len(text)} characters long; keep it under {MAX_QUERY_CHARS} "
+            "(a search needs the question, not the documents)"
+        )
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+__all__ = ["MAX_QUERY_CHARS", "Ingested", "KnowledgeService"]

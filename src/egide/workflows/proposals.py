@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,10 +24,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from egide.audit import Journal
+from egide.audit.trail import Trail
 from egide.core import access
+from egide.core.access import Action
 from egide.core.labels import Label, PolicyRegistry, join
 from egide.core.principals import Principal
 from egide.errors import Conflict, Forbidden, InvalidInput, NotFound
+from egide.settings import home_label
 from egide.store import (
     Database,
     FlagRecord,
@@ -94,11 +98,18 @@ class ProposalService:
         policies: PolicyRegistry,
         *,
         two_person_kinds: Iterable[str] = (),
+        home: Label | None = None,
+        trail: Trail | None = None,
+        admit: Callable[[Principal], None] | None = None,
     ) -> None:
         self._db = database
         self._journal = journal
         self._policies = policies
         self._two_person = frozenset(two_person_kinds)
+        self._home = home or home_label(policies)
+        self._trail = trail or Trail(database, journal, policies.canonical(self._home))
+        # The rate limiter's admission (a costly creation takes one request token).
+        self._admit = admit
 
     # the platform-wide switch ----------------------------------------------------------
 
@@ -160,13 +171,17 @@ class ProposalService:
         only it knows (gradings, fallbacks) in the same transaction as the
         proposal: both are written, or neither.
         """
+        parts = [*input_labels, *([label] if label else [])]
+        final = join(*parts) if parts else self._lowest()
+        with self._trail.guard(principal, "proposal.create", details={"kind": kind}):
+            access.require(access.can(principal, Action.PROPOSAL_CREATE))
+            access.require(access.can_work_at(principal, final))
+        if self._admit is not None and workflow == MANUAL:
+            self._admit(principal)  # an AI workflow took its token when it started
         if workflow != MANUAL:
             self.ensure_ai_allowed()
         if not kind.strip() or not title.strip():
             raise InvalidInput("a proposal needs a kind and a title")
-        parts = [*input_labels, *([label] if label else [])]
-        final = join(*parts) if parts else self._lowest()
-        access.require(access.can_work_at(principal, final))
         body = _plain(content)
         digest = content_digest(body)
         with self._db.transaction() as session:
@@ -209,7 +224,10 @@ class ProposalService:
 
     def submit(self, principal: Principal, proposal_id: int) -> Proposal:
         """Move the author's draft to `proposed`."""
-        with self._db.transaction() as session:
+        with (
+            self._refusals(principal, "proposal.submit", proposal_id),
+            self._db.transaction() as session,
+        ):
             record = self._readable(session, principal, proposal_id)
             if record.author_id != principal.id:
                 raise Forbidden("only the author can submit a draft")
@@ -229,7 +247,10 @@ class ProposalService:
         expires_at: datetime | None = None,
     ) -> Proposal:
         """Approve the current content; with the two-person rule, the second approver decides."""
-        with self._db.transaction() as session:
+        with (
+            self._refusals(principal, "proposal.approve", proposal_id),
+            self._db.transaction() as session,
+        ):
             record = self._decidable(session, principal, proposal_id)
             if expires_at is not None and expires_at <= utcnow():
                 raise InvalidInput("an approval's expiry must be in the future")
@@ -254,7 +275,10 @@ class ProposalService:
     def reject(self, principal: Principal, proposal_id: int, rationale: str) -> Proposal:
         """Reject the proposal, with a written rationale."""
         text = _rationale(rationale, "a rejection")
-        with self._db.transaction() as session:
+        with (
+            self._refusals(principal, "proposal.reject", proposal_id),
+            self._db.transaction() as session,
+        ):
             record = self._decidable(session, principal, proposal_id)
             record.state = "rejected"
             self._event(session, record, principal, "reject", text)
@@ -265,7 +289,10 @@ class ProposalService:
     ) -> Proposal:
         """Replace the content, keeping the original; earlier approvals lapse."""
         text = _rationale(rationale, "an amendment")
-        with self._db.transaction() as session:
+        with (
+            self._refusals(principal, "proposal.amend", proposal_id),
+            self._db.transaction() as session,
+        ):
             record = self._decidable(session, principal, proposal_id)
             body = _plain(content)
             if content_digest(body) == record.content_hash:
@@ -280,14 +307,22 @@ class ProposalService:
     def dissent(self, principal: Principal, proposal_id: int, rationale: str) -> Proposal:
         """Record a reader's disagreement; it changes no state but stays in the record."""
         text = _rationale(rationale, "a dissent")
-        with self._db.transaction() as session:
+        with (
+            self._refusals(principal, "proposal.dissent", proposal_id),
+            self._db.transaction() as session,
+        ):
+            access.require(access.can(principal, Action.PROPOSAL_DISSENT))
             record = self._readable(session, principal, proposal_id)
             self._event(session, record, principal, "dissent", text)
             return self._view(session, record)
 
     def release(self, principal: Principal, proposal_id: int, purpose: str) -> Proposal:
         """Authorise an export, dissemination or action of an approved, unexpired proposal."""
-        with self._db.transaction() as session:
+        with (
+            self._refusals(principal, "proposal.release", proposal_id),
+            self._db.transaction() as session,
+        ):
+            access.require(access.can(principal, Action.PROPOSAL_RELEASE))
             record = self._readable(session, principal, proposal_id)
             if record.state != "approved":
                 raise Forbidden(
@@ -305,12 +340,43 @@ class ProposalService:
     # reading ---------------------------------------------------------------------------
 
     def get(self, principal: Principal, proposal_id: int) -> Proposal:
-        """One proposal, if the principal may read it (else `NotFound`, revealing nothing)."""
-        with self._db.transaction() as session:
-            return self._view(session, self._readable(session, principal, proposal_id))
+        """One proposal, if the principal may read it (else `NotFound`, revealing nothing).
+
+        The read is journaled (`proposal.read`), as is a refusal.
+        """
+        with (
+            self._refusals(principal, "proposal.read", proposal_id),
+            self._db.transaction() as session,
+        ):
+            access.require(access.can(principal, Action.PROPOSAL_READ))
+            view = self._view(session, self._readable(session, principal, proposal_id))
+        self._trail.read(
+            principal,
+            "proposal.read",
+            objects=[f"proposal:{proposal_id}"],
+            label=self._policies.canonical(view.label),
+            details={"content_hash": view.content_hash, "state": view.state},
+        )
+        return view
 
     def readable(self, principal: Principal, *, state: str | None = None) -> list[Proposal]:
-        """Proposals the principal may read, newest first; the label filter is in the SQL."""
+        """Proposals the principal may read, newest first; the label filter is in the SQL.
+
+        The listing is journaled (`proposal.list`) with the ids it showed, as is a refusal.
+        """
+        with self._trail.guard(principal, "proposal.list", details={"state": state}):
+            access.require(access.can(principal, Action.PROPOSAL_READ))
+        found = self._list(principal, state)
+        self._trail.read(
+            principal,
+            "proposal.list",
+            objects=[f"proposal:{p.id}" for p in found],
+            label=self._policies.canonical(join(self._lowest(), *(p.label for p in found))),
+            details={"state": state},
+        )
+        return found
+
+    def _list(self, principal: Principal, state: str | None) -> list[Proposal]:
         with self._db.transaction() as session:
             readable = self._readable_ids(session, principal)
             query = (
@@ -325,7 +391,13 @@ class ProposalService:
     # helpers ---------------------------------------------------------------------------
 
     def _lowest(self) -> Label:
-        return self._policies.parse("NON PROTÉGÉ")
+        return self._home
+
+    def _refusals(
+        self, principal: Principal, action: str, proposal_id: int
+    ) -> AbstractContextManager[None]:
+        """Journal a refusal of `action` on the proposal (its transaction rolls back)."""
+        return self._trail.guard(principal, action, objects=[f"proposal:{proposal_id}"])
 
     def _readable_ids(self, session: Session, principal: Principal) -> set[int]:
         labels = [(i, self._policies.parse(c)) for i, c in all_labels(session)]

@@ -23,7 +23,7 @@ async def create_chat_completion(
     if is_rag_model(body.model):
         return await rag_completion(body, request, gateway, principal)
     started = time.perf_counter()
-    admission = gateway.admit(principal, label_header(request), body.model, "chat")
+    admission = await gateway.admitted(principal, label_header(request), body.model, "chat")
     service = ChatService(gateway)
     prepared = service.prepare(admission, body)
     headers = answer_headers(gateway, admission)

@@ -28,7 +28,6 @@ from egide.api.chat.protocol import (
 )
 from egide.api.dependencies import DEMO_NOTICE
 from egide.api.errors import egide_error_body
-from egide.api.gateway import Admission, Gateway, sha256_json, sha256_text
 from egide.errors import ContextOverflow, EgideError
 from egide.inference import (
     ChatMessage,
@@ -37,6 +36,7 @@ from egide.inference import (
     JsonSchemaFormat,
     ResponseFormat,
 )
+from egide.serving.gateway import Admission, Gateway, sha256_json, sha256_text
 
 DEFAULT_MAX_TOKENS = 512
 ENDPOINT = "chat"

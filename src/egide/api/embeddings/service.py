@@ -16,9 +16,9 @@ from egide.api.embeddings.protocol import (
     EmbeddingResponse,
     EmbeddingUsage,
 )
-from egide.api.gateway import Admission, Gateway, sha256_json, sha256_text
 from egide.errors import EgideError, InvalidInput
 from egide.inference import ChatMessage
+from egide.serving.gateway import Admission, Gateway, sha256_json, sha256_text
 
 ENDPOINT = "embeddings"
 MAX_INPUTS = 2048

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from egide.api.dependencies import LABEL_HEADER, GatewayDep, PrincipalDep, label_header
 from egide.api.synthesis.protocol import SynthesisBody, SynthesisOut
-from egide.workflows.synthesis import SynthesisRequest, SynthesisService
+from egide.workflows.synthesis import SynthesisRequest
 
 router = APIRouter()
 
@@ -20,22 +20,15 @@ async def synthesize(
     principal: PrincipalDep,
 ) -> SynthesisOut:
     """Gather the sources the caller may read, grade, analyse, validate, and propose."""
-    platform = gateway.platform
-    working = gateway.working_label(principal, label_header(request))
+    working = gateway.requested_label(principal, label_header(request))
     engine = None
     if body.model:
         # The gateway's policy: kill switch, accreditation for the working label, routing.
-        deployment = gateway.decide(principal, working, gateway.deployments.get(body.model))
+        deployment = await gateway.deployment_for(
+            principal, working, body.model, "synthesis.report"
+        )
         engine = deployment.engine()
-    gateway.limiter.admit(principal)
-    service = SynthesisService(
-        platform.database,
-        platform.journal,
-        platform.policies,
-        platform.knowledge,
-        platform.proposals,
-    )
-    done = await service.synthesize(
+    done = await gateway.platform.synthesis.synthesize(
         principal,
         SynthesisRequest(
             tasking=body.tasking,
