@@ -16,8 +16,8 @@ from typing import Annotated
 
 import typer
 
-from egide.cli.context import initialised_platform
-from egide.errors import AuthenticationFailed, EgideError
+from egide.cli.context import authenticated, initialised_platform
+from egide.errors import EgideError
 
 
 def chat(
@@ -37,7 +37,7 @@ def chat(
     """Stream a model's answer to the terminal; its label is printed on standard error."""
     key = api_key or os.environ.get("EGIDE_API_KEY")
     if not key:
-        raise AuthenticationFailed("give an API key with --api-key or EGIDE_API_KEY")
+        authenticated(None, "chatting with a model")  # refuses, and journals the refusal
     messages = ([{"role": "system", "content": system}] if system else []) + [
         {"role": "user", "content": prompt}
     ]

@@ -363,7 +363,7 @@ class KnowledgeService:
         self._trail.read(
             principal,
             "knowledge.search",
-            objects=[f"chunk:{h.chunk_id}" for h in hits],
+            objects=_objects(collection, [h.chunk_id for h in hits]),
             label=self._policies.canonical(label),
             details=details,
         )
@@ -399,10 +399,12 @@ class KnowledgeService:
         self._trail.read(
             principal,
             "knowledge.ask",
-            objects=[f"chunk:{c.chunk_id}" for c in answer.citations],
+            # Every passage placed in the context was read, cited or not.
+            objects=_objects(collection, [p.chunk_id for p in answer.passages]),
             label=self._policies.canonical(answer.label),
             details={
                 **details,
+                "citations": [c.chunk_id for c in answer.citations],
                 "answer_sha256": _sha(answer.text),
                 "context": [p.chunk_id for p in answer.passages],
                 "mode": answer.mode,
@@ -523,6 +525,11 @@ def _check_query(text: str, what: str) -> None:
             f"the {what} is {len(text)} characters long; keep it under {MAX_QUERY_CHARS} "
             "(a search needs the question, not the documents)"
         )
+
+
+def _objects(collection: str | None, chunks: Sequence[int]) -> list[str]:
+    """What a read names in the journal: the collection asked for and each chunk read."""
+    return ([f"collection:{collection}"] if collection else []) + [f"chunk:{c}" for c in chunks]
 
 
 def _sha(text: str) -> str:

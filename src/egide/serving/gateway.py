@@ -217,11 +217,11 @@ class Gateway:
     async def admitted(
         self, principal: Principal, label_header: str | None, model: str, kind: Kind
     ) -> Admission:
-        """`admit`, with a refusal journaled (`inference.chat` or `inference.embeddings`)."""
+        """`admit`, with a refusal journaled (`inference.chat` or `inference.embed`)."""
         try:
             return self.admit(principal, label_header, model, kind)
         except REFUSALS as error:
-            action = "inference.chat" if kind == "chat" else "inference.embeddings"
+            action = "inference.chat" if kind == "chat" else "inference.embed"
             await self.refused(
                 principal,
                 action,

@@ -121,7 +121,8 @@ class ProposalService:
 
     def set_ai_suspended(self, principal: Principal, suspended: bool, rationale: str) -> None:
         """Suspend or resume every AI workflow (manual paths keep working)."""
-        access.require(access.can_administer(principal))
+        with self._trail.guard(principal, "ai.suspend" if suspended else "ai.resume"):
+            access.require(access.can_administer(principal))
         rationale = _rationale(rationale, "suspending or resuming AI workflows")
         with self._db.transaction() as session:
             flag = session.get(FlagRecord, AI_SUSPENDED_FLAG)
