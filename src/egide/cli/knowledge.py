@@ -64,6 +64,7 @@ def ingest(
     files = sorted(f for p in paths for f in ([p] if p.is_file() else p.rglob("*")) if f.is_file())
     if not files:
         raise InvalidInput("no file found at the paths given")
+    platform.knowledge.admit_ingest(me, collection)
     failures = 0
     console = Console(stderr=True)
     with Progress(console=console, transient=True) as progress:

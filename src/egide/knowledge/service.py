@@ -164,7 +164,22 @@ class KnowledgeService:
             access.require(access.can(principal, Action.COLLECTION_LIST))
         with self._db.transaction() as session:
             rows = session.scalars(select(CollectionRecord).order_by(CollectionRecord.name))
-            return [(c.id, c.name, c.description) for c in rows if _member(principal, c)]
+            found = [(c.id, c.name, c.description) for c in rows if _member(principal, c)]
+        self._trail.read(
+            principal,
+            "collection.list",
+            objects=[f"collection:{cid}" for cid, _, _ in found],
+            label=self._policies.canonical(self._home),
+            details={},
+        )
+        return found
+
+    def admit_ingest(self, principal: Principal, collection: str) -> None:
+        """Refuse a whole batch early: the role and the collection are the same for every file."""
+        with self._trail.guard(principal, "document.ingest", objects=[f"collection:{collection}"]):
+            access.require(access.can(principal, Action.KNOWLEDGE_INGEST))
+            with self._db.transaction() as session:
+                self._collection(session, principal, collection)
 
     # ingestion -----------------------------------------------------------------------
 
