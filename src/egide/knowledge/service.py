@@ -361,17 +361,19 @@ class KnowledgeService:
         collection: str | None = None,
         k: int = 10,
         mode: Mode = "hybrid",
+        admitted: bool = False,
     ) -> list[Hit]:
         """Chunks for `query` among those the principal may read, journaled as it was served.
 
         Needs the analyst role; without a collection, only the collections the
         caller's organisation may use are searched. A refusal is journaled too.
+        `admitted`: the caller (a workflow) already took this request's rate-limit token.
         """
         details = {"query_sha256": _sha(query), "collection": collection, "k": k, "mode": mode}
         with self._trail.guard(principal, "knowledge.search", details=details):
             access.require(access.can(principal, Action.KNOWLEDGE_SEARCH))
             _check_query(query, "query")
-            if self._admit is not None:
+            if self._admit is not None and not admitted:
                 self._admit(principal)
             hits = self._search(principal, query, collection, k, mode)
         label = join(self._home, *(self._policies.parse(h.label) for h in hits))

@@ -211,7 +211,11 @@ class SynthesisService:
             rows = self._documents(principal, request, request.tasking, request.k)
         elif request.collection is not None:
             hits = self._knowledge.search(
-                principal, request.tasking, collection=request.collection, k=request.k
+                principal,
+                request.tasking,
+                collection=request.collection,
+                k=request.k,
+                admitted=self._admit is not None,
             )
             rows = [
                 (h.chunk_id, h.document_id, h.document_title, h.filename, h.page, h.label, h.text)
