@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from egide.core.principals import Role
 from egide.errors import Forbidden
 from egide.knowledge.service import MAX_QUERY_CHARS
 from egide.settings import Settings
-from tests.api.conftest import build_site
+from tests.api.conftest import build_site, chat_body, echo_deployments
 from tests.enforcement.cli_cases import run
 from tests.enforcement.world import World
 
@@ -241,4 +242,22 @@ def test_costly_routes_are_rate_limited(data_dir: Path) -> None:
                     assert int(reply.headers["Retry-After"]) >= 1
                     break
             assert statuses[-1] == 429 and len(statuses) == 3, (path, statuses)
+    site.platform.close()
+
+
+def test_streamed_answers_are_counted_in_tokens_not_chunks(data_dir: Path) -> None:
+    site = build_site(data_dir, deployments=echo_deployments(words_per_chunk=3))
+    text = "un deux trois quatre cinq six sept huit neuf dix"
+    body = chat_body(text, stream=True, stream_options={"include_usage": True})
+    with TestClient(create_app(site.platform), raise_server_exceptions=False) as client:
+        reply = client.post("/v1/chat/completions", json=body, headers=site.auth("alice"))
+        whole = client.post("/v1/chat/completions", json=chat_body(text), headers=site.auth("bob"))
+    events = [line[6:] for line in reply.text.splitlines() if line.startswith("data: {")]
+    chunks = [e for e in events if '"content": "' in e and '"content": ""' not in e]
+    usage = [json.loads(e)["usage"] for e in events if '"usage"' in e]
+    assert len(chunks) == 4  # "echo:" and ten words, in chunks of three
+    expected = whole.json()["usage"]["completion_tokens"]
+    assert usage[0]["completion_tokens"] == expected == 11
+    streamed = [e.details for e, _ in site.journal("inference.chat") if e.details["stream"]]
+    assert [d["completion_tokens"] for d in streamed] == [11]
     site.platform.close()

@@ -30,6 +30,7 @@ from egide.api.dependencies import DEMO_NOTICE
 from egide.api.errors import egide_error_body
 from egide.errors import ContextOverflow, EgideError
 from egide.inference import (
+    Backend,
     ChatMessage,
     ChatRequest,
     JsonObjectFormat,
@@ -195,6 +196,7 @@ class ChatService:
         }
         parts: list[str] = []
         finish: str | None = None
+        counted: int | None = None
         error: EgideError | None = None
         recorded = False
         try:
@@ -211,6 +213,9 @@ class ChatService:
                         yield _event({**base, "choices": [_delta({"content": chunk.text}, None)]})
                     if chunk.finish_reason:
                         finish = chunk.finish_reason
+                        counted = chunk.completion_tokens
+                        if chunk.prompt_tokens is not None:
+                            prompt_tokens = chunk.prompt_tokens
         except EgideError as exc:
             error = exc
         except Exception as exc:
@@ -226,7 +231,7 @@ class ChatService:
                         prompt_hash,
                         "".join(parts),
                         prompt_tokens,
-                        len(parts),
+                        text_tokens(admission.deployment.backend, "".join(parts)),
                         error or _Cancelled(),
                         True,
                     )
@@ -234,7 +239,12 @@ class ChatService:
         if error is not None:
             yield b"event: error\ndata: " + json.dumps(egide_error_body(error)).encode() + b"\n\n"
             return
-        completion_tokens = len(parts)
+        # Tokens, as the runtime counted them; else as its tokenizer counts the text.
+        completion_tokens = (
+            counted
+            if counted is not None
+            else text_tokens(admission.deployment.backend, "".join(parts))
+        )
         yield _event({**base, "choices": [_delta({}, finish)]})
         if include_usage:
             usage = {
@@ -288,6 +298,14 @@ class ChatService:
         if error is not None:
             details["error"] = error.code
         await gateway.record(admission, "inference.chat", details)
+
+
+def text_tokens(backend: Backend, text: str) -> int:
+    """Tokens of a generated text by the backend's own count (its template overhead removed)."""
+    if not text:
+        return 0
+    with_text = backend.count_tokens([ChatMessage("assistant", text)])
+    return max(1, with_text - backend.count_tokens([ChatMessage("assistant", "")]))
 
 
 class _Cancelled(EgideError):
