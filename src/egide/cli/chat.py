@@ -8,7 +8,6 @@ authenticates with an API key from `--api-key` or `EGIDE_API_KEY`.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 import time
@@ -17,7 +16,6 @@ from typing import Annotated
 import typer
 
 from egide.cli.context import authenticated, initialised_platform
-from egide.errors import EgideError
 
 
 def chat(
@@ -51,7 +49,8 @@ def chat(
 async def _stream(body: dict[str, object], headers: dict[str, str]) -> None:
     from egide.api import create_app
     from egide.api.chat.protocol import ChatCompletionRequest
-    from egide.api.chat.service import ChatService
+    from egide.api.chat.service import to_chat_request
+    from egide.serving.chat import ChatRunner
     from egide.serving.gateway import Gateway
 
     current = initialised_platform()
@@ -62,31 +61,19 @@ async def _stream(body: dict[str, object], headers: dict[str, str]) -> None:
     async with app.router.lifespan_context(app):
         gateway: Gateway = app.state.gateway
         principal = await gateway.principal(headers["Authorization"], "egide chat")
-        request = ChatCompletionRequest.model_validate(body)
+        wire = ChatCompletionRequest.model_validate(body)
         admission = await gateway.admitted(
-            principal, headers.get("X-Egide-Label"), request.model, "chat"
+            principal, headers.get("X-Egide-Label"), wire.model, "chat"
         )
-        service = ChatService(gateway)
-        prepared = service.prepare(admission, request)
+        runner = ChatRunner(gateway)
+        request = to_chat_request(wire, admission.priority)
+        prepared = runner.prepare(admission, request, max_tokens_given=True)
         marking = gateway.policies.format(admission.output, "en")
         demo = " — DEMO MODEL, not for operational use" if admission.deployment.demo else ""
         typer.echo(f"[{marking}] {admission.deployment.name}{demo}", err=True)
-        async for event in service.stream(admission, request, prepared, time.perf_counter()):
-            _print_event(event)
+        async for chunk in runner.stream(admission, prepared, time.perf_counter()):
+            if chunk.text:
+                sys.stdout.write(chunk.text)
+                sys.stdout.flush()
     typer.echo("")
     platform.close()
-
-
-def _print_event(event: bytes) -> None:
-    text = event.decode("utf-8")
-    if text.startswith("event: error"):
-        payload = json.loads(text.split("data: ", 1)[1])
-        raise EgideError(payload["error"]["message"])
-    data = text.removeprefix("data: ").strip()
-    if data == "[DONE]":
-        return
-    for choice in json.loads(data).get("choices", []):
-        content = choice.get("delta", {}).get("content")
-        if content:
-            sys.stdout.write(content)
-            sys.stdout.flush()

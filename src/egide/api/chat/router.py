@@ -8,9 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from egide.api.chat.protocol import ChatCompletionRequest
-from egide.api.chat.service import ChatService, server_timing
+from egide.api.chat.service import ChatService
 from egide.api.dependencies import GatewayDep, PrincipalDep, answer_headers, label_header
 from egide.api.knowledge.rag_chat import is_rag_model, rag_completion
+from egide.serving.chat import server_timing
 
 router = APIRouter()
 
