@@ -261,3 +261,18 @@ def test_streamed_answers_are_counted_in_tokens_not_chunks(data_dir: Path) -> No
     streamed = [e.details for e, _ in site.journal("inference.chat") if e.details["stream"]]
     assert [d["completion_tokens"] for d in streamed] == [11]
     site.platform.close()
+
+
+def test_a_workflows_model_calls_are_journaled_as_model_use(
+    world: World, client: TestClient
+) -> None:
+    mark = world.mark()
+    body = {"tasking": "Quand arrive le convoi CLOU-7 ?", "collection": "commune"}
+    body["model"] = "echo-secret"
+    done = client.post("/v1/intelligence/synthesis", json=body, headers=world.headers("analyst"))
+    assert done.status_code == 201, done.text
+    calls = _entries(world, mark, "inference.chat", "user:analyst")
+    assert len(calls) == 1
+    details, label, objects = calls[0]
+    assert label == "NON PROTÉGÉ"
+    assert objects == ["model:echo-secret"] and details["completion_tokens"] > 0

@@ -99,10 +99,7 @@ async def _run(
     app = create_app(type(current)(settings))
     async with app.router.lifespan_context(app):
         gateway: Gateway = app.state.gateway
-        deployment = await gateway.deployment_for(
-            me, request.working_label, model, "synthesis.report"
-        )
-        engine = deployment.engine()
+        engine = await gateway.engine_for(me, request.working_label, model, "synthesis.report")
         return await service.synthesize(me, request, engine=engine)
 
 

@@ -14,14 +14,21 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Sequence
 from contextlib import aclosing
 from typing import Any, NamedTuple
 
 import anyio
 
 from egide.errors import ContextOverflow, EgideError
-from egide.inference import Backend, ChatMessage, ChatRequest, ChatResult, StreamChunk
+from egide.inference import (
+    Backend,
+    BackendInfo,
+    ChatMessage,
+    ChatRequest,
+    ChatResult,
+    StreamChunk,
+)
 from egide.serving.gateway import Admission, Gateway, sha256_json, sha256_text
 
 DEFAULT_MAX_TOKENS = 512
@@ -211,8 +218,53 @@ class ChatRunner:
         await gateway.record(admission, "inference.chat", details)
 
 
+class AdmittedBackend:
+    """A deployment's backend as a workflow uses it: each answer runs through `ChatRunner`.
+
+    A workflow (synthesis) drafts with the model through this adapter, so its
+    calls are counted in tokens, charged to the caller's quotas and journaled
+    (`inference.chat`) exactly as the API's are.
+    """
+
+    def __init__(self, runner: ChatRunner, admission: Admission) -> None:
+        self._runner = runner
+        self._admission = admission
+        self._backend = admission.deployment.backend
+
+    async def chat(self, request: ChatRequest) -> ChatResult:
+        """The whole answer, run, charged and journaled as the admitted caller's."""
+        prepared = self._runner.prepare(self._admission, request, max_tokens_given=True)
+        result, _ = await self._runner.complete(self._admission, prepared, time.perf_counter())
+        return result
+
+    async def stream(self, request: ChatRequest) -> AsyncGenerator[StreamChunk, None]:
+        """The answer piece by piece, run, charged and journaled as the admitted caller's."""
+        prepared = self._runner.prepare(self._admission, request, max_tokens_given=True)
+        async with aclosing(
+            self._runner.stream(self._admission, prepared, time.perf_counter())
+        ) as chunks:
+            async for chunk in chunks:
+                yield chunk
+
+    async def embed(self, texts: Sequence[str]) -> list[list[float]]:
+        """Not for workflows' chat models: the backend's own answer."""
+        return await self._backend.embed(texts)
+
+    def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
+        """The backend's count."""
+        return self._backend.count_tokens(messages)
+
+    def describe(self) -> BackendInfo:
+        """The backend's description."""
+        return self._backend.describe()
+
+    async def close(self) -> None:
+        """Nothing: the deployment owns its backend."""
+
+
 __all__ = [
     "DEFAULT_MAX_TOKENS",
+    "AdmittedBackend",
     "Cancelled",
     "ChatRunner",
     "Completed",

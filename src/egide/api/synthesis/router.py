@@ -24,10 +24,7 @@ async def synthesize(
     engine = None
     if body.model:
         # The gateway's policy: kill switch, accreditation for the working label, routing.
-        deployment = await gateway.deployment_for(
-            principal, working, body.model, "synthesis.report"
-        )
-        engine = deployment.engine()
+        engine = await gateway.engine_for(principal, working, body.model, "synthesis.report")
     done = await gateway.platform.synthesis.synthesize(
         principal,
         SynthesisRequest(
