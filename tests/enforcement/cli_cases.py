@@ -10,6 +10,7 @@ passed by the runner), the journal actions it writes, and who must be refused.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -80,9 +81,13 @@ def _ingest(world: World, caller: str | None, folder: Path) -> list[str]:
     return ["ingest", str(folder), "-c", "cpcoonly", "--label", "NP"]
 
 
+def _scratch(world: World, what: str) -> Path:
+    """A new folder beside the world's data directory (removed with the test's files)."""
+    return Path(tempfile.mkdtemp(prefix=f"{what}-", dir=world.platform.settings.data_dir.parent))
+
+
 def _note(world: World) -> Path:
-    folder = Path(os.environ.get("PYTEST_TMP", "/tmp")) / f"note-{world.mark()}"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = _scratch(world, "note")
     (folder / f"note-{world.mark()}.txt").write_text("NON PROTÉGÉ\n\nUne note.\n", "utf-8")
     return folder
 
@@ -92,13 +97,13 @@ def _proposal(verb: str, *extra: str) -> Args:
 
 
 def _amend(world: World, caller: str | None, pid: Any) -> list[str]:
-    path = Path(os.environ.get("PYTEST_TMP", "/tmp")) / f"amend-{pid}.json"
+    path = _scratch(world, "amend") / "content.json"
     path.write_text('{"text": "autre"}', "utf-8")
     return ["proposals", "amend", str(pid), "--content", str(path), "--rationale", "précision"]
 
 
 def _export(world: World, caller: str | None, pid: Any) -> list[str]:
-    out = Path(os.environ.get("PYTEST_TMP", "/tmp")) / f"export-{pid}-{caller}-{world.mark()}.md"
+    out = _scratch(world, "export") / f"proposal-{pid}.md"
     return ["proposals", "export", str(pid), "--out", str(out)]
 
 

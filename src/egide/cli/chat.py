@@ -11,11 +11,14 @@ import asyncio
 import os
 import sys
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from egide.cli.context import authenticated, initialised_platform
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def chat(
@@ -48,16 +51,25 @@ def chat(
 
 async def _stream(body: dict[str, object], headers: dict[str, str]) -> None:
     from egide.api import create_app
-    from egide.api.chat.protocol import ChatCompletionRequest
-    from egide.api.chat.service import to_chat_request
-    from egide.serving.chat import ChatRunner
-    from egide.serving.gateway import Gateway
 
     current = initialised_platform()
     # Load only the model asked for: a one-shot command need not load them all.
     settings = current.settings.model_copy(update={"models": [body["model"]], "embeddings": False})
     platform = type(current)(settings)
     app = create_app(platform)
+    try:
+        await _run(app, body, headers)
+    finally:
+        platform.close()
+    typer.echo("")
+
+
+async def _run(app: FastAPI, body: dict[str, object], headers: dict[str, str]) -> None:
+    from egide.api.chat.protocol import ChatCompletionRequest
+    from egide.api.chat.service import to_chat_request
+    from egide.serving.chat import ChatRunner
+    from egide.serving.gateway import Gateway
+
     async with app.router.lifespan_context(app):
         gateway: Gateway = app.state.gateway
         principal = await gateway.principal(headers["Authorization"], "egide chat")
@@ -75,5 +87,3 @@ async def _stream(body: dict[str, object], headers: dict[str, str]) -> None:
             if chunk.text:
                 sys.stdout.write(chunk.text)
                 sys.stdout.flush()
-    typer.echo("")
-    platform.close()

@@ -96,11 +96,15 @@ async def _run(
     current = initialised_platform()
     # Load only the model asked for: a one-shot command need not load them all.
     settings = current.settings.model_copy(update={"models": [model], "embeddings": False})
-    app = create_app(type(current)(settings))
-    async with app.router.lifespan_context(app):
-        gateway: Gateway = app.state.gateway
-        engine = await gateway.engine_for(me, request.working_label, model, "synthesis.report")
-        return await service.synthesize(me, request, engine=engine)
+    loading = type(current)(settings)
+    app = create_app(loading)
+    try:
+        async with app.router.lifespan_context(app):
+            gateway: Gateway = app.state.gateway
+            engine = await gateway.engine_for(me, request.working_label, model, "synthesis.report")
+            return await service.synthesize(me, request, engine=engine)
+    finally:
+        loading.close()
 
 
 def _grading(text: str) -> tuple[str, str]:
