@@ -91,6 +91,7 @@ async def _run(
     if model is None:
         return await service.synthesize(me, request)
     from egide.api import create_app
+    from egide.serving.chat import workflow_engine
     from egide.serving.gateway import Gateway
 
     current = initialised_platform()
@@ -101,7 +102,9 @@ async def _run(
     try:
         async with app.router.lifespan_context(app):
             gateway: Gateway = app.state.gateway
-            engine = await gateway.engine_for(me, request.working_label, model, "synthesis.report")
+            engine = await workflow_engine(
+                gateway, me, request.working_label, model, "synthesis.report"
+            )
             return await service.synthesize(me, request, engine=engine)
     finally:
         loading.close()

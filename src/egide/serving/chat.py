@@ -20,6 +20,8 @@ from typing import Any, NamedTuple
 
 import anyio
 
+from egide.core.labels import Label
+from egide.core.principals import Principal
 from egide.errors import ContextOverflow, EgideError
 from egide.inference import (
     Backend,
@@ -30,6 +32,7 @@ from egide.inference import (
     StreamChunk,
 )
 from egide.serving.gateway import Admission, Gateway, sha256_json, sha256_text
+from egide.workflows.synthesis import ModelEngine
 
 DEFAULT_MAX_TOKENS = 512
 ENDPOINT = "chat"
@@ -262,6 +265,20 @@ class AdmittedBackend:
         """Nothing: the deployment owns its backend."""
 
 
+async def workflow_engine(
+    gateway: Gateway, principal: Principal, working: Label, model: str, action: str
+) -> ModelEngine:
+    """The model a workflow may write with; a refusal is journaled as `action`.
+
+    The policy is the gateway's (kill switch, accreditation, routing, output
+    label); each call the workflow then makes is run, charged in tokens and
+    journaled here, as an API request is.
+    """
+    admission = await gateway.decided(principal, working, model, action)
+    engine = admission.deployment.engine()
+    return dataclasses.replace(engine, backend=AdmittedBackend(ChatRunner(gateway), admission))
+
+
 __all__ = [
     "DEFAULT_MAX_TOKENS",
     "AdmittedBackend",
@@ -271,4 +288,5 @@ __all__ = [
     "Prepared",
     "server_timing",
     "text_tokens",
+    "workflow_engine",
 ]

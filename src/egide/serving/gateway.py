@@ -12,7 +12,6 @@ model's latency.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -34,7 +33,6 @@ from egide.serving.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     from egide.app import Platform
-    from egide.workflows.synthesis import ModelEngine
 
 _LABEL_CACHE_SIZE = 1024
 
@@ -198,6 +196,25 @@ class Gateway:
         working = self.working_label(principal, label_header)
         deployment = self.decide(principal, working, self.deployments.get(model, kind))
         self.limiter.admit(principal)
+        return self._admission(principal, working, deployment, model)
+
+    async def decided(
+        self, principal: Principal, working: Label, model: str, action: str
+    ) -> Admission:
+        """A workflow's admission to a model (`decide`), a refusal journaled as `action`.
+
+        No rate-limit token is taken: the workflow took one when it started.
+        """
+        try:
+            deployment = self.decide(principal, working, self.deployments.get(model))
+        except REFUSALS as error:
+            await self.refused(principal, action, error, objects=[f"model:{model}"])
+            raise
+        return self._admission(principal, working, deployment, model)
+
+    def _admission(
+        self, principal: Principal, working: Label, deployment: Deployment, model: str
+    ) -> Admission:
         output = join(working, deployment.label)
         priority = (
             self.settings.priority_level if principal.organisation in self._priority_orgs else 0
@@ -205,33 +222,6 @@ class Gateway:
         return Admission(
             principal, working, deployment, output, self.marking(output), priority, model
         )
-
-    async def engine_for(
-        self, principal: Principal, working: Label, model: str, action: str
-    ) -> ModelEngine:
-        """The model a workflow may write with, a refusal journaled as `action`.
-
-        The policy is `decide`'s (kill switch, accreditation, routing, output
-        label); the workflow took its rate-limit token when it started. Each
-        call the workflow makes to the model is then run, charged in tokens and
-        journaled by `egide.serving.chat`, as an API request is.
-        """
-        from egide.serving.chat import AdmittedBackend, ChatRunner
-
-        try:
-            deployment = self.decide(principal, working, self.deployments.get(model))
-        except REFUSALS as error:
-            await self.refused(principal, action, error, objects=[f"model:{model}"])
-            raise
-        output = join(working, deployment.label)
-        priority = (
-            self.settings.priority_level if principal.organisation in self._priority_orgs else 0
-        )
-        admission = Admission(
-            principal, working, deployment, output, self.marking(output), priority, model
-        )
-        engine = deployment.engine()
-        return dataclasses.replace(engine, backend=AdmittedBackend(ChatRunner(self), admission))
 
     async def admitted(
         self, principal: Principal, label_header: str | None, model: str, kind: Kind

@@ -177,10 +177,10 @@ class ProposalService:
         with self._trail.guard(principal, "proposal.create", details={"kind": kind}):
             access.require(access.can(principal, Action.PROPOSAL_CREATE))
             access.require(access.can_work_at(principal, final))
+            if workflow != MANUAL:
+                self.ensure_ai_allowed()
         if self._admit is not None and workflow == MANUAL:
             self._admit(principal)  # an AI workflow took its token when it started
-        if workflow != MANUAL:
-            self.ensure_ai_allowed()
         if not kind.strip() or not title.strip():
             raise InvalidInput("a proposal needs a kind and a title")
         body = _plain(content)

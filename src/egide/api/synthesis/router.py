@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 
 from egide.api.dependencies import LABEL_HEADER, GatewayDep, PrincipalDep, label_header
 from egide.api.synthesis.protocol import SynthesisBody, SynthesisOut
+from egide.serving.chat import workflow_engine
 from egide.workflows.synthesis import SynthesisRequest
 
 router = APIRouter()
@@ -24,7 +25,7 @@ async def synthesize(
     engine = None
     if body.model:
         # The gateway's policy: kill switch, accreditation for the working label, routing.
-        engine = await gateway.engine_for(principal, working, body.model, "synthesis.report")
+        engine = await workflow_engine(gateway, principal, working, body.model, "synthesis.report")
     done = await gateway.platform.synthesis.synthesize(
         principal,
         SynthesisRequest(

@@ -194,9 +194,9 @@ class SynthesisService:
     def _allowed_sources(
         self, principal: Principal, request: SynthesisRequest
     ) -> tuple[list[Source], tuple[str, ...]]:
-        self._proposals.ensure_ai_allowed()
         details = {"collection": request.collection, "document_ids": list(request.document_ids)}
         with self._trail.guard(principal, "synthesis.report", details=details):
+            self._proposals.ensure_ai_allowed()
             return self.sources(principal, request)
 
     def sources(
