@@ -12,6 +12,7 @@ from functools import cached_property
 
 from egide.audit import Journal, SigningKey
 from egide.audit.service import AuditService
+from egide.audit.trail import Trail
 from egide.audit.witness import AllWitnesses, FileWitness, Witness
 from egide.core.labels import Label, PolicyRegistry
 from egide.datadir import check_private, make_private
@@ -21,10 +22,12 @@ from egide.knowledge.embedder import embedder_factory
 from egide.knowledge.extract import ExpansionLimits
 from egide.knowledge.service import KnowledgeService
 from egide.modelhub import ModelRegistry
-from egide.settings import Settings
+from egide.serving.ratelimit import RateLimiter
+from egide.settings import Settings, home_label
 from egide.store import Database
 from egide.workflows.approvals import ApprovalRules
 from egide.workflows.proposals import ProposalService
+from egide.workflows.synthesis import SynthesisService
 
 
 def load_policies(settings: Settings) -> PolicyRegistry:
@@ -65,6 +68,21 @@ class Platform:
         return load_policies(self.settings)
 
     @cached_property
+    def home_label(self) -> Label:
+        """The lowest label of the configured home policy (see `egide.settings.home_label`)."""
+        return home_label(self.policies, self.settings.home_policy)
+
+    @cached_property
+    def limiter(self) -> RateLimiter:
+        """Request and token quotas of this process, shared by every face and service."""
+        return RateLimiter(self.settings)
+
+    @cached_property
+    def trail(self) -> Trail:
+        """Journals refusals and served reads for the services."""
+        return Trail(self.database, self.journal, self.policies.canonical(self.home_label))
+
+    @cached_property
     def database(self) -> Database:
         return Database(
             self.settings.resolved_database_url,
@@ -92,7 +110,7 @@ class Platform:
 
     @cached_property
     def identity(self) -> IdentityService:
-        return IdentityService(self.database, self.journal, self.policies)
+        return IdentityService(self.database, self.journal, self.policies, home=self.home_label)
 
     @cached_property
     def models(self) -> ModelRegistry:
@@ -119,6 +137,9 @@ class Platform:
                 max_members=self.settings.max_archive_members,
                 max_depth=self.settings.max_attachment_depth,
             ),
+            home=self.home_label,
+            trail=self.trail,
+            admit=self.limiter.admit,
         )
 
     @cached_property
@@ -135,6 +156,21 @@ class Platform:
             self.policies,
             rules=rules,
             max_content_bytes=settings.proposal_max_content_bytes,
+            home=self.home_label,
+            trail=self.trail,
+            admit=self.limiter.admit,
+        )
+
+    @cached_property
+    def synthesis(self) -> SynthesisService:
+        return SynthesisService(
+            self.database,
+            self.journal,
+            self.policies,
+            self.knowledge,
+            self.proposals,
+            trail=self.trail,
+            admit=self.limiter.admit,
         )
 
     def check_initialised(self) -> None:

@@ -12,6 +12,10 @@ from typing import Any, Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from egide.core.labels import Label, PolicyRegistry
+
+DEFAULT_HOME_POLICY = "FR"
+
 
 def _default_data_dir() -> Path:
     return Path.home() / ".egide"
@@ -69,8 +73,9 @@ class Settings(BaseSettings):
 
     # --- API gateway (docs/api.md) -------------------------------------------------
 
-    home_policy: str = "FR"
-    """Policy whose lowest level is the working label of users without a default label."""
+    home_policy: str = DEFAULT_HOME_POLICY
+    """Policy whose lowest level is the home label: the working label of users without a
+    default label, and the label of platform events that concern no labelled object."""
 
     api_max_body_bytes: int = 1_048_576
     """Largest request body the API accepts; a larger one is refused with 413."""
@@ -197,3 +202,13 @@ class Settings(BaseSettings):
         if self.audit_signing_key_file is not None:
             return self.audit_signing_key_file
         return self.data_dir / "keys" / "audit-ed25519.pem"
+
+
+def home_label(policies: PolicyRegistry, home_policy: str = DEFAULT_HOME_POLICY) -> Label:
+    """The installation's home label: the lowest level of the configured home policy.
+
+    The one answer to "which label when none applies" (a user without a default
+    label, a collection or an administrative event with no label, a refusal):
+    every module asks here rather than naming a marking of one policy.
+    """
+    return Label(policy=policies.get(home_policy), level=0)

@@ -128,8 +128,9 @@ def test_question_to_approved_export(site: Site, client: TestClient) -> None:
     lines = export.text.strip().splitlines()
     assert lines[0] == ask["label"] and lines[-1] == ask["label"]
     assert "approve by chef" in export.text
-    actions = [e.action for e, _ in site.journal("proposal.release")]
-    assert actions == ["proposal.release"]
+    # The refused export and the release are both in the journal.
+    released = [e.details.get("refused", False) for e, _ in site.journal("proposal.release")]
+    assert released == [True, False]
 
 
 def test_ai_suspension_over_the_api(site: Site, client: TestClient) -> None:

@@ -73,7 +73,8 @@ def test_pdf_and_docx_exports(site: Site, client: TestClient) -> None:
     markdown = client.get(f"/v1/proposals/{pid}/export", headers=site.auth("alice"))
     assert markdown.headers["content-type"].startswith("text/markdown")
     assert markdown.text.strip().splitlines()[-1] == "SECRET"
-    purposes = [e.details["rationale"] for e, _ in site.journal("proposal.release")]
+    releases = [e for e, _ in site.journal("proposal.release") if not e.details.get("refused")]
+    purposes = [e.details["rationale"] for e in releases]
     assert purposes == ["export pdf", "export docx", "export markdown"]
 
 
@@ -86,7 +87,12 @@ def test_unknown_format_and_unreadable_proposal(site: Site, client: TestClient) 
     assert "markdown, pdf, docx" in error["message"]
     hidden = client.get(f"/v1/proposals/{pid}/export?format=pdf", headers=site.auth("bob"))
     assert hidden.status_code == 404
-    assert site.journal("proposal.release") == []
+    # Nothing released; bob's refused attempt is journaled, under the home label.
+    assert all(e.details.get("refused") for e, _ in site.journal("proposal.release"))
+    reads = [(e, label) for e, label in site.journal("proposal.read") if e.details.get("refused")]
+    assert [(e.actor, e.details["status"], label) for e, label in reads][-1:] == [
+        ("user:bob", 404, "NON PROTÉGÉ")
+    ]
 
 
 def test_paragraph_above_the_document_is_refused(site: Site, client: TestClient) -> None:
@@ -95,4 +101,4 @@ def test_paragraph_above_the_document_is_refused(site: Site, client: TestClient)
     bad = client.get(f"/v1/proposals/{pid}/export?format=docx", headers=site.auth("alice"))
     assert bad.status_code == 400
     assert "above the document's own label" in bad.json()["error"]["message"]
-    assert site.journal("proposal.release") == []
+    assert [e for e, _ in site.journal("proposal.release") if not e.details.get("refused")] == []

@@ -234,7 +234,7 @@ def test_echo_backend_chat_stream_and_json() -> None:
         assert result.usage.total_tokens == result.prompt_tokens + 4
         chunks = [c async for c in echo.stream(_request("a b c", max_tokens=2))]
         assert "".join(c.text for c in chunks) == "echo: a"
-        assert chunks[-1] == StreamChunk("", "length")
+        assert chunks[-1] == StreamChunk("", "length", completion_tokens=2)
         schema = {"type": "object", "properties": {"n": {"type": "integer"}}}
         fmt = JsonSchemaFormat(schema)
         structured = await echo.chat(_request(response_format=fmt))

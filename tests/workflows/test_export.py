@@ -203,7 +203,7 @@ def _releases(platform: Platform) -> list[str]:
         rows = session.scalars(
             select(AuditEntryRecord).where(AuditEntryRecord.action == "proposal.release")
         ).all()
-        return [str(row.details) for row in rows]
+        return [str(row.details) for row in rows if not row.details.get("refused")]
 
 
 def test_export_only_after_approval(platform: Platform, people: dict[str, Principal]) -> None:

@@ -20,23 +20,22 @@ from fastapi import FastAPI
 from egide.api.audit.router import router as audit_router
 from egide.api.auth import Authenticator
 from egide.api.chat.router import router as chat_router
-from egide.api.deployments import Deployments
 from egide.api.documents.router import router as documents_router
 from egide.api.embeddings.router import router as embeddings_router
 from egide.api.errors import install_error_handlers
-from egide.api.gateway import Gateway
 from egide.api.health.router import router as health_router
 from egide.api.knowledge.router import router as knowledge_router
 from egide.api.limits import BodyLimitMiddleware
-from egide.api.loading import load_deployments
-from egide.api.metrics import Metrics
 from egide.api.models.router import router as models_router
 from egide.api.oidc import OidcVerifier
 from egide.api.proposals.router import router as proposals_router
-from egide.api.ratelimit import RateLimiter
 from egide.api.synthesis.router import router as synthesis_router
 from egide.app import Platform
 from egide.inference import BackendInfo
+from egide.serving.deployments import Deployments
+from egide.serving.gateway import Gateway
+from egide.serving.loading import load_deployments
+from egide.serving.metrics import Metrics
 from egide.settings import Settings
 
 
@@ -132,7 +131,7 @@ def _gateway(platform: Platform, deployments: Deployments, metrics: Metrics) -> 
         platform,
         deployments,
         Authenticator(platform.identity, oidc),
-        RateLimiter(settings),
+        platform.limiter,
         metrics,
         platform.models,
     )

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from anyio import to_thread
 from fastapi import Depends, Request
 
-from egide.api.gateway import Admission, Gateway
 from egide.core.principals import Principal
+from egide.serving.gateway import Admission, Gateway
 
 LABEL_HEADER = "X-Egide-Label"
 DEMO_HEADER = "X-Egide-Demo-Model"
@@ -26,14 +25,10 @@ def get_gateway(request: Request) -> Gateway:
 
 
 async def get_principal(request: Request) -> Principal:
-    """The authenticated caller: from memory when its key was just checked, else off the loop."""
-    authenticator = get_gateway(request).authenticator
-    authorization = request.headers.get("authorization")
-    principal = authenticator.remembered(authorization)
-    if principal is None:
-        # The database read (and Argon2 on a key's first use) must not block the loop.
-        principal = await to_thread.run_sync(authenticator.authenticate, authorization)
-    return principal
+    """The authenticated caller (a refused credential is journaled by the gateway)."""
+    return await get_gateway(request).principal(
+        request.headers.get("authorization"), request.scope["path"]
+    )
 
 
 def label_header(request: Request) -> str | None:

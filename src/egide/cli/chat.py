@@ -8,16 +8,17 @@ authenticates with an API key from `--api-key` or `EGIDE_API_KEY`.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import sys
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from egide.cli.context import initialised_platform
-from egide.errors import AuthenticationFailed, EgideError
+from egide.cli.context import authenticated, initialised_platform
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 
 def chat(
@@ -37,7 +38,7 @@ def chat(
     """Stream a model's answer to the terminal; its label is printed on standard error."""
     key = api_key or os.environ.get("EGIDE_API_KEY")
     if not key:
-        raise AuthenticationFailed("give an API key with --api-key or EGIDE_API_KEY")
+        authenticated(None, "chatting with a model")  # refuses, and journals the refusal
     messages = ([{"role": "system", "content": system}] if system else []) + [
         {"role": "user", "content": prompt}
     ]
@@ -50,41 +51,39 @@ def chat(
 
 async def _stream(body: dict[str, object], headers: dict[str, str]) -> None:
     from egide.api import create_app
-    from egide.api.chat.protocol import ChatCompletionRequest
-    from egide.api.chat.service import ChatService
-    from egide.api.gateway import Gateway
 
     current = initialised_platform()
     # Load only the model asked for: a one-shot command need not load them all.
     settings = current.settings.model_copy(update={"models": [body["model"]], "embeddings": False})
     platform = type(current)(settings)
     app = create_app(platform)
+    try:
+        await _run(app, body, headers)
+    finally:
+        platform.close()
+    typer.echo("")
+
+
+async def _run(app: FastAPI, body: dict[str, object], headers: dict[str, str]) -> None:
+    from egide.api.chat.protocol import ChatCompletionRequest
+    from egide.api.chat.service import to_chat_request
+    from egide.serving.chat import ChatRunner
+    from egide.serving.gateway import Gateway
+
     async with app.router.lifespan_context(app):
         gateway: Gateway = app.state.gateway
-        principal = gateway.authenticator.authenticate(headers["Authorization"])
-        request = ChatCompletionRequest.model_validate(body)
-        admission = gateway.admit(principal, headers.get("X-Egide-Label"), request.model, "chat")
-        service = ChatService(gateway)
-        prepared = service.prepare(admission, request)
+        principal = await gateway.principal(headers["Authorization"], "egide chat")
+        wire = ChatCompletionRequest.model_validate(body)
+        admission = await gateway.admitted(
+            principal, headers.get("X-Egide-Label"), wire.model, "chat"
+        )
+        runner = ChatRunner(gateway)
+        request = to_chat_request(wire, admission.priority)
+        prepared = runner.prepare(admission, request, max_tokens_given=True)
         marking = gateway.policies.format(admission.output, "en")
         demo = " — DEMO MODEL, not for operational use" if admission.deployment.demo else ""
         typer.echo(f"[{marking}] {admission.deployment.name}{demo}", err=True)
-        async for event in service.stream(admission, request, prepared, time.perf_counter()):
-            _print_event(event)
-    typer.echo("")
-    platform.close()
-
-
-def _print_event(event: bytes) -> None:
-    text = event.decode("utf-8")
-    if text.startswith("event: error"):
-        payload = json.loads(text.split("data: ", 1)[1])
-        raise EgideError(payload["error"]["message"])
-    data = text.removeprefix("data: ").strip()
-    if data == "[DONE]":
-        return
-    for choice in json.loads(data).get("choices", []):
-        content = choice.get("delta", {}).get("content")
-        if content:
-            sys.stdout.write(content)
-            sys.stdout.flush()
+        async for chunk in runner.stream(admission, prepared, time.perf_counter()):
+            if chunk.text:
+                sys.stdout.write(chunk.text)
+                sys.stdout.flush()

@@ -11,7 +11,7 @@ import typer
 from egide.app import Platform
 from egide.core.labels import PolicyRegistry
 from egide.core.principals import Principal
-from egide.errors import AuthenticationFailed
+from egide.serving.callers import sign_in
 from egide.settings import Settings
 
 ApiKey = Annotated[
@@ -49,8 +49,7 @@ def local_actor() -> str:
 
 def authenticated(api_key: str | None, doing: str) -> Principal:
     """The person whose API key was given: reads and decisions are theirs, not the operator's."""
-    if not api_key:
-        raise AuthenticationFailed(
-            f"{doing} needs your own API key: pass --api-key or set EGIDE_API_KEY"
-        )
-    return initialised_platform().identity.authenticate(api_key)
+    current = initialised_platform()
+    return sign_in(
+        current.identity.authenticate, current.trail, api_key, doing=doing, channel="cli"
+    )

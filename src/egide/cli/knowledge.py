@@ -73,6 +73,7 @@ def ingest(
             f"--replace makes one file a new version of one document, but {len(files)} files "
             "were given; name a single file"
         )
+    platform.knowledge.admit_ingest(me, collection)
     failures = 0
     console = Console(stderr=True)
     with Progress(console=console, transient=True) as progress:
@@ -144,7 +145,8 @@ def ask(
     platform = initialised_platform()
     me = authenticated(api_key, "asking")
     policies = platform.policies
-    working = policies.parse(label) if label else (me.default_label or policies.parse("NP"))
+    # The service checks that your clearance covers the working label, and journals.
+    working = policies.parse(label) if label else (me.default_label or platform.home_label)
     answer = platform.knowledge.ask(me, question, working, collection=collection)
     banner = policies.format(answer.label)
     console = Console()

@@ -53,11 +53,9 @@ def synthesize(
     platform = initialised_platform()
     me = authenticated(api_key, "synthesizing a report")
     policies = platform.policies
-    working = policies.parse(label) if label else (me.default_label or policies.parse("NP"))
+    working = policies.parse(label) if label else (me.default_label or platform.home_label)
     gradings = dict(_grading(g) for g in grade or [])
-    service = SynthesisService(
-        platform.database, platform.journal, policies, platform.knowledge, platform.proposals
-    )
+    service = platform.synthesis
     request = SynthesisRequest(
         tasking=tasking,
         working_label=working,
@@ -93,17 +91,23 @@ async def _run(
     if model is None:
         return await service.synthesize(me, request)
     from egide.api import create_app
-    from egide.api.gateway import Gateway
+    from egide.serving.chat import workflow_engine
+    from egide.serving.gateway import Gateway
 
     current = initialised_platform()
     # Load only the model asked for: a one-shot command need not load them all.
     settings = current.settings.model_copy(update={"models": [model], "embeddings": False})
-    app = create_app(type(current)(settings))
-    async with app.router.lifespan_context(app):
-        gateway: Gateway = app.state.gateway
-        deployment = gateway.decide(me, request.working_label, gateway.deployments.get(model))
-        engine = deployment.engine()
-        return await service.synthesize(me, request, engine=engine)
+    loading = type(current)(settings)
+    app = create_app(loading)
+    try:
+        async with app.router.lifespan_context(app):
+            gateway: Gateway = app.state.gateway
+            engine = await workflow_engine(
+                gateway, me, request.working_label, model, "synthesis.report"
+            )
+            return await service.synthesize(me, request, engine=engine)
+    finally:
+        loading.close()
 
 
 def _grading(text: str) -> tuple[str, str]:

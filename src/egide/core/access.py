@@ -11,13 +11,93 @@ so a refusal cannot leak the object's label.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
 
-from egide.core.labels import Decision, Label
+from egide.core.labels import Decision, Label, join
 from egide.core.principals import Principal, Role
 from egide.errors import Forbidden
 
 ALLOW = Decision(allowed=True, reason="allowed")
+
+
+class Action(StrEnum):
+    """What a principal asks to do; each one is a row of the role matrix `ROLES`."""
+
+    MODEL_USE = "model.use"
+    KNOWLEDGE_SEARCH = "knowledge.search"
+    KNOWLEDGE_ASK = "knowledge.ask"
+    KNOWLEDGE_INGEST = "knowledge.ingest"
+    DOCUMENT_READ = "document.read"
+    DOCUMENT_RELABEL = "document.relabel"
+    DOCUMENT_DECLASSIFY = "document.declassify"
+    DOCUMENT_DELETE = "document.delete"
+    COLLECTION_LIST = "collection.list"
+    SYNTHESIS_RUN = "synthesis.run"
+    PROPOSAL_CREATE = "proposal.create"
+    PROPOSAL_READ = "proposal.read"
+    PROPOSAL_DECIDE = "proposal.decide"
+    PROPOSAL_DISSENT = "proposal.dissent"
+    PROPOSAL_RELEASE = "proposal.release"
+    AUDIT_READ = "audit.read"
+    ADMINISTER = "administer"
+    MODELS_MANAGE = "models.manage"
+
+
+_ADMIN, _ANALYST, _APPROVER, _AUDITOR, _ML, _CLASSIFIER = (
+    Role.ADMIN,
+    Role.ANALYST,
+    Role.APPROVER,
+    Role.AUDITOR,
+    Role.ML_ENGINEER,
+    Role.CLASSIFIER,
+)
+
+# The role × action matrix (docs/access.md): an action is allowed to a principal holding
+# at least one of its roles *with the credential presented* (a scoped key narrows them).
+# `operator` appears in no row: it runs the platform (local commands, metrics) and
+# carries no right over labelled data.
+ROLES: Mapping[Action, frozenset[Role]] = {
+    Action.MODEL_USE: frozenset({_ANALYST, _ML}),
+    Action.KNOWLEDGE_SEARCH: frozenset({_ANALYST}),
+    Action.KNOWLEDGE_ASK: frozenset({_ANALYST}),
+    Action.KNOWLEDGE_INGEST: frozenset({_ANALYST, _ADMIN}),
+    Action.DOCUMENT_READ: frozenset({_ANALYST, _ADMIN, _CLASSIFIER}),
+    Action.DOCUMENT_RELABEL: frozenset({_ANALYST, _ADMIN, _CLASSIFIER}),
+    Action.DOCUMENT_DECLASSIFY: frozenset({_CLASSIFIER}),
+    Action.DOCUMENT_DELETE: frozenset({_ADMIN, _CLASSIFIER}),
+    Action.COLLECTION_LIST: frozenset({_ANALYST, _ADMIN}),
+    Action.SYNTHESIS_RUN: frozenset({_ANALYST}),
+    Action.PROPOSAL_CREATE: frozenset({_ANALYST}),
+    Action.PROPOSAL_READ: frozenset({_ANALYST, _APPROVER, _AUDITOR}),
+    Action.PROPOSAL_DECIDE: frozenset({_APPROVER}),
+    Action.PROPOSAL_DISSENT: frozenset({_ANALYST, _APPROVER}),
+    Action.PROPOSAL_RELEASE: frozenset({_ANALYST, _APPROVER}),
+    Action.AUDIT_READ: frozenset({_AUDITOR}),
+    Action.ADMINISTER: frozenset({_ADMIN}),
+    Action.MODELS_MANAGE: frozenset({_ADMIN, _ML}),
+}
+
+_DOING = {
+    Action.MODEL_USE: "using a model",
+    Action.KNOWLEDGE_SEARCH: "searching the knowledge base",
+    Action.KNOWLEDGE_ASK: "asking the knowledge base",
+    Action.KNOWLEDGE_INGEST: "ingesting documents",
+    Action.DOCUMENT_READ: "reading the document catalogue",
+    Action.DOCUMENT_RELABEL: "relabelling a document",
+    Action.DOCUMENT_DECLASSIFY: "lowering a document's label (declassifying)",
+    Action.DOCUMENT_DELETE: "deleting documents",
+    Action.COLLECTION_LIST: "listing collections",
+    Action.SYNTHESIS_RUN: "running an intelligence synthesis",
+    Action.PROPOSAL_CREATE: "creating a proposal",
+    Action.PROPOSAL_READ: "reading proposals",
+    Action.PROPOSAL_DECIDE: "deciding on a proposal",
+    Action.PROPOSAL_DISSENT: "recording a dissent",
+    Action.PROPOSAL_RELEASE: "releasing a proposal",
+    Action.AUDIT_READ: "reading the audit journal",
+    Action.ADMINISTER: "administering the platform",
+    Action.MODELS_MANAGE: "managing models",
+}
 
 
 def require(decision: Decision) -> None:
@@ -26,19 +106,28 @@ def require(decision: Decision) -> None:
         raise Forbidden(decision.reason)
 
 
-def _has_role(principal: Principal, role: Role, doing: str) -> Decision:
-    if principal.has_role(role):
+def can(principal: Principal, action: Action) -> Decision:
+    """May the principal perform `action` with its roles (the matrix `ROLES`)."""
+    needed = ROLES[action]
+    if not needed.isdisjoint(principal.effective_roles):
         return ALLOW
-    if role in principal.roles:
+    names = " or ".join(sorted(r.value for r in needed))
+    doing = _DOING[action]
+    if not needed.isdisjoint(principal.roles):
         return Decision(
             allowed=False,
-            reason=f"the credential used is not scoped for the {role.value} role needed to "
+            reason=f"the credential used is not scoped for the {names} role needed for "
             f"{doing}; use a key that includes it",
         )
     return Decision(
-        allowed=False,
-        reason=f"{doing} needs the {role.value} role; ask an administrator to grant it",
+        allowed=False, reason=f"{doing} needs the {names} role; ask an administrator to grant it"
     )
+
+
+def may_use_collection(principal: Principal, organisations: Iterable[str]) -> bool:
+    """May the principal use a collection restricted to `organisations` (empty: everyone)."""
+    allowed = list(organisations)
+    return not allowed or principal.organisation in allowed
 
 
 def can_read(principal: Principal, label: Label) -> Decision:
@@ -72,8 +161,12 @@ def can_use_model(
 ) -> Decision:
     """May the principal send work at `working_label` to a model deployment.
 
-    A deployment may only process work its accreditation label dominates, and
-    a disabled model (kill switch) refuses everyone.
+    A deployment may only process work at or below its accreditation's level
+    and within its compartments, and a disabled model (kill switch) refuses
+    everyone. Releasability is not part of it: REL TO says which people may
+    read an answer (checked for the caller and every reader), not which
+    accredited system may process it — a NATO SECRET deployment processes
+    NATO SECRET REL TO FRA work.
     """
     if not enabled:
         return Decision(
@@ -84,7 +177,7 @@ def can_use_model(
     working = can_work_at(principal, working_label)
     if not working.allowed:
         return working
-    if not accreditation.dominates(working_label):
+    if not accredited_for(accreditation, working_label):
         return Decision(
             allowed=False,
             reason=f"model {name!r} is not accredited for work at this label; "
@@ -93,14 +186,21 @@ def can_use_model(
     return ALLOW
 
 
+def accredited_for(accreditation: Label, work: Label) -> bool:
+    """Whether a system accredited at `accreditation` may process `work` (level, compartments)."""
+    high = join(accreditation, work)
+    mine = accreditation.expressed_in(high.policy)
+    return mine.level == high.level and mine.compartments == high.compartments
+
+
 def can_administer(principal: Principal) -> Decision:
     """May the principal manage organisations, users, keys and models."""
-    return _has_role(principal, Role.ADMIN, "administering the platform")
+    return can(principal, Action.ADMINISTER)
 
 
 def can_read_audit_entry(principal: Principal, entry_label: Label) -> Decision:
     """Only auditors read the journal, and only entries their clearance dominates."""
-    role = _has_role(principal, Role.AUDITOR, "reading the audit journal")
+    role = can(principal, Action.AUDIT_READ)
     if not role.allowed:
         return role
     return principal.clearance.permits(entry_label)
@@ -114,7 +214,7 @@ def can_approve(
     The approver needs the approver role and a clearance that dominates the
     proposal's label; an author may not approve their own request.
     """
-    role = _has_role(principal, Role.APPROVER, "deciding on a proposal")
+    role = can(principal, Action.PROPOSAL_DECIDE)
     if not role.allowed:
         return role
     read = principal.clearance.permits(proposal_label)
@@ -134,12 +234,7 @@ def can_approve(
 
 def can_manage_models(principal: Principal) -> Decision:
     """May the principal import, disable or enable models."""
-    if principal.has_role(Role.ADMIN) or principal.has_role(Role.ML_ENGINEER):
-        return ALLOW
-    return Decision(
-        allowed=False,
-        reason="managing models needs the admin or ml-engineer role; ask an administrator",
-    )
+    return can(principal, Action.MODELS_MANAGE)
 
 
 def can_receive_output(principal: Principal, output_label: Label) -> Decision:
@@ -190,16 +285,14 @@ def can_relabel(principal: Principal, current: Label, new: Label) -> Decision:
         return target
     if new.dominates(current):
         return ALLOW
-    return _has_role(principal, Role.CLASSIFIER, "lowering a document's label (declassifying)")
+    return can(principal, Action.DOCUMENT_DECLASSIFY)
 
 
 def can_delete_document(principal: Principal, label: Label) -> Decision:
     """May the principal delete a document with this label (admin or classifier, cleared)."""
-    if not (principal.has_role(Role.ADMIN) or principal.has_role(Role.CLASSIFIER)):
-        return Decision(
-            allowed=False,
-            reason="deleting documents needs the admin or classifier role; ask an administrator",
-        )
+    role = can(principal, Action.DOCUMENT_DELETE)
+    if not role.allowed:
+        return role
     if not principal.clearance.permits(label).allowed:
         return Decision(
             allowed=False, reason="deleting a document needs a clearance that dominates its label"

@@ -22,7 +22,7 @@ from egide.errors import EgideError
 from egide.knowledge.answer import Answer
 from egide.modelhub.demo import DEMO_MODEL_NAME, register_demo_model
 from egide.workflows.export import render_markdown
-from egide.workflows.synthesis import SynthesisRequest, SynthesisService, parse_grading
+from egide.workflows.synthesis import SynthesisRequest, parse_grading
 
 COLLECTION = "exercice-trident-boreal"
 PEOPLE = {
@@ -130,9 +130,7 @@ def run_scenario(platform: Platform, say: Callable[[str], None] = print) -> Demo
     for document, code in GRADINGS.items():
         say(f"  {document:28} graded {code} ({parse_grading(code).meaning})")
     synthesis = asyncio.run(
-        SynthesisService(
-            platform.database, platform.journal, policies, knowledge, platform.proposals
-        ).synthesize(
+        platform.synthesis.synthesize(
             analyst,
             SynthesisRequest(
                 tasking=TASKING,

@@ -19,6 +19,7 @@ from egide.core.principals import Principal, PrincipalKind, Role
 from egide.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from egide.identity import apikeys
 from egide.identity.claims import Claims, narrowed_clearance, session_label
+from egide.settings import home_label
 from egide.store import (
     ApiKeyRecord,
     Database,
@@ -27,9 +28,6 @@ from egide.store import (
     utcnow,
 )
 
-# Administrative records (who exists, who holds which key) are journaled at the
-# lowest level of the home policy: they carry no classified content.
-ADMIN_MARKING = "NON PROTÉGÉ"
 FAILED_SIGN_IN = "auth.failed"
 """Journal action of every refused credential (API key or OIDC token), from every face."""
 PROVISIONER = "system:oidc-provisioning"
@@ -77,13 +75,22 @@ class KeyInfo:
 class IdentityService:
     """Manages who may act, and turns a presented credential into a `Principal`."""
 
-    def __init__(self, database: Database, journal: Journal, policies: PolicyRegistry) -> None:
+    def __init__(
+        self,
+        database: Database,
+        journal: Journal,
+        policies: PolicyRegistry,
+        *,
+        home: Label | None = None,
+    ) -> None:
         self._db = database
         self._journal = journal
         self._policies = policies
         self._verifier = apikeys.Verifier()
         self._recent = apikeys.RecentKeys()
-        self.admin_label = policies.canonical(policies.parse(ADMIN_MARKING))
+        # Administrative records (who exists, who holds which key) are journaled under
+        # the home label: they carry no classified content.
+        self.admin_label = policies.canonical(home or home_label(policies))
 
     # organisations -----------------------------------------------------------------
 

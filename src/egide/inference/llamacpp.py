@@ -303,7 +303,9 @@ class LlamaCppBackend:
                 if isinstance(event, StreamChunk):
                     yield event
                 else:
-                    yield StreamChunk("", event.finish_reason)
+                    yield StreamChunk(
+                        "", event.finish_reason, completion_tokens=event.completion_tokens
+                    )
 
     async def embed(self, texts: Sequence[str]) -> list[list[float]]:
         """Not provided: the embedded chat model is not an embedding model."""

@@ -127,10 +127,17 @@ class ChatResult:
 
 @dataclass(frozen=True, slots=True)
 class StreamChunk:
-    """A piece of a streamed answer; the last chunk carries the finish reason."""
+    """A piece of a streamed answer; the last chunk carries the finish reason.
+
+    The last chunk also carries the answer's token counts when the runtime
+    knows them (its tokenizer, or the engine's `usage`); quotas and the
+    journal count tokens, never chunks.
+    """
 
     text: str
     finish_reason: FinishReason | None = None
+    completion_tokens: int | None = None
+    prompt_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -343,6 +343,9 @@ class RemoteBackend:
             "top_p": request.top_p,
             "stream": stream,
         }
+        if stream:
+            # The engine's own token count of the answer (vLLM, TGI; ignored by others).
+            body["stream_options"] = {"include_usage": True}
         if request.stop:
             body["stop"] = list(request.stop)
         if request.seed is not None:
@@ -374,24 +377,46 @@ class NotFoundEndpoint(Exception):
 
 
 async def _sse_chunks(response: httpx.Response) -> AsyncIterator[StreamChunk]:
-    """Chunks of an OpenAI server-sent-event stream, until `[DONE]`."""
+    """Chunks of an OpenAI server-sent-event stream, until `[DONE]`.
+
+    The finishing chunk is held until the end of the stream, so that the
+    engine's `usage` (sent after it when asked with `stream_options`) comes
+    with it.
+    """
+    finish: StreamChunk | None = None
+    usage: dict[str, Any] = {}
     async for line in response.aiter_lines():
         if not line.startswith("data:"):
             continue  # comments (keep-alive pings), event names, blank separators
         payload = line[5:].strip()
         if payload == "[DONE]":
-            return
+            break
         event = json.loads(payload)
         if "error" in event:
             raise _ReplicaFailed(f"engine error event: {event['error']}")
+        usage = event.get("usage") or usage
         choices = event.get("choices") or []
         if not choices:
             continue  # a usage-only chunk
         choice = choices[0]
         text = (choice.get("delta") or {}).get("content") or ""
         reason = choice.get("finish_reason")
-        if text or reason:
-            yield StreamChunk(text, _finish_reason(reason) if reason else None)
+        if reason:
+            finish = StreamChunk(text, _finish_reason(reason))
+        elif text:
+            yield StreamChunk(text)
+    if finish is not None:
+        yield StreamChunk(
+            finish.text,
+            finish.finish_reason,
+            completion_tokens=_count(usage, "completion_tokens"),
+            prompt_tokens=_count(usage, "prompt_tokens"),
+        )
+
+
+def _count(usage: dict[str, Any], key: str) -> int | None:
+    value = usage.get(key)
+    return int(value) if isinstance(value, int | float) else None
 
 
 def _finish_reason(value: object) -> FinishReason:

@@ -58,6 +58,8 @@ class EchoBackend:
         context_size: Context window in "tokens" (words), enforced like the real runtime.
         delay: Seconds to sleep between streamed words, to test cancellation and timeouts.
         embedding_size: Length of the vectors `embed` returns.
+        words_per_chunk: Words sent in each streamed chunk (an engine may send several
+            tokens per chunk: what is counted must be tokens, never chunks).
         requests: Every request received, oldest first.
     """
 
@@ -65,17 +67,19 @@ class EchoBackend:
     context_size: int = 4096
     delay: float = 0.0
     embedding_size: int = 8
+    words_per_chunk: int = 1
     requests: list[ChatRequest] = field(default_factory=list)
     _in_flight: int = 0
     _closed: bool = False
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> EchoBackend:
-        """Build from a plain mapping: optional `name`, `context_size`, `delay`."""
+        """Build from a plain mapping of the attributes above, each optional."""
         return cls(
             name=str(config.get("name", "echo")),
             context_size=int(config.get("context_size", 4096)),
             delay=float(config.get("delay", 0.0)),
+            words_per_chunk=max(1, int(config.get("words_per_chunk", 1))),
         )
 
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
@@ -117,11 +121,14 @@ class EchoBackend:
         words, finish = self.answer_words(request)
         self._in_flight += 1
         try:
-            for i, word in enumerate(words):
+            step = self.words_per_chunk
+            for i in range(0, len(words), step):
                 if self.delay:
                     await asyncio.sleep(self.delay)
-                yield StreamChunk(word if i == 0 else " " + word)
-            yield StreamChunk("", finish)
+                piece = " ".join(words[i : i + step])
+                yield StreamChunk(piece if i == 0 else " " + piece)
+            # One "token" per word, as `count_tokens` counts them.
+            yield StreamChunk("", finish, completion_tokens=len(words))
         finally:
             self._in_flight -= 1
 

@@ -381,7 +381,7 @@ class Catalogue:
 
 def member(principal: Principal, collection: CollectionRecord) -> bool:
     """Whether the principal may use the collection (its organisations; none: everyone)."""
-    return not collection.organisations or principal.organisation in collection.organisations
+    return access.may_use_collection(principal, collection.organisations or [])
 
 
 __all__ = [

@@ -32,7 +32,7 @@ from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import TextClause, bindparam, text
+from sqlalchemy import BindParameter, TextClause, bindparam, text
 from sqlalchemy.orm import Session
 
 from egide.errors import ConfigurationError
@@ -69,7 +69,7 @@ class Index(Protocol):
         session: Session,
         words: Sequence[str],
         readable: Collection[int],
-        collection: int | None,
+        collections: Sequence[int] | None,
         k: int,
     ) -> Ranked: ...
 
@@ -78,7 +78,7 @@ class Index(Protocol):
         session: Session,
         vector: np.ndarray,
         readable: Collection[int],
-        collection: int | None,
+        collections: Sequence[int] | None,
         k: int,
     ) -> Ranked: ...
 
@@ -109,22 +109,22 @@ def fulltext(
     session: Session,
     query: str,
     readable: Collection[int],
-    collection: int | None,
+    collections: Sequence[int] | None,
     k: int,
 ) -> Ranked:
     """BM25 over the readable chunks, with statistics of the readable chunks only."""
     words = terms(query)
     if not words or not readable:
         return []
-    return index.fulltext(session, words, readable, collection, k)
+    return index.fulltext(session, words, readable, collections, k)
 
 
 def _bm25_params(
-    words: Sequence[str], readable: Collection[int], collection: int | None, k: int
+    words: Sequence[str], readable: Collection[int], collections: Sequence[int] | None, k: int
 ) -> dict[str, Any]:
     return {
         "readable": sorted(int(i) for i in readable),
-        "collection": collection,
+        "collections": _ids(collections),
         "k": k,
         "k1": BM25_K1,
         "k1p1": BM25_K1 + 1,
@@ -138,24 +138,35 @@ def _bm25_params(
 _BM25 = "{idf} * {tf} * :k1p1 / ({tf} + :k1 * (:b1 + :b * {length} / s.average))"
 
 
-def _stats(collection: int | None) -> str:
+def _ids(collections: Sequence[int] | None) -> list[int] | None:
+    return None if collections is None else sorted(int(i) for i in collections)
+
+
+def _stats(collections: Sequence[int] | None) -> str:
     """The CTE `s` of readable totals: a sum over the readable labels' rows (migration 0006)."""
     return (
         "s AS (SELECT sum(chunks) AS n, sum(tokens) * 1.0 / nullif(sum(chunks), 0) AS average "
-        "FROM chunk_stats WHERE label_id IN :readable" + _scope(collection, None) + ")"
+        "FROM chunk_stats WHERE label_id IN :readable" + _scope(collections, None) + ")"
     )
 
 
-def _scope(collection: int | None, table: str | None = "c") -> str:
-    """The collection condition on `table`'s column (none when searching every collection)."""
-    if collection is None:
+def _scope(collections: Sequence[int] | None, table: str | None = "c") -> str:
+    """The collection condition on `table`'s column (none when every collection may be read).
+
+    The caller's organisation may be kept out of some collections: a search "in
+    every collection" then names the ones it may use, inside the ranking SQL.
+    """
+    if collections is None:
         return ""
     column = f"{table}.collection_id" if table else "collection_id"
-    return f" AND {column} = :collection"
+    return f" AND {column} IN :collections"
 
 
 def _expanding(sql: str) -> TextClause:
-    return text(sql).bindparams(bindparam("readable", expanding=True))
+    params: list[BindParameter[Any]] = [bindparam("readable", expanding=True)]
+    if ":collections" in sql:
+        params.append(bindparam("collections", expanding=True))
+    return text(sql).bindparams(*params)
 
 
 class SqliteIndex:
@@ -188,7 +199,7 @@ class SqliteIndex:
         session: Session,
         words: Sequence[str],
         readable: Collection[int],
-        collection: int | None,
+        collections: Sequence[int] | None,
         k: int,
     ) -> Ranked:
         """Exact BM25 over every readable chunk matching a word, in one statement."""
@@ -199,12 +210,12 @@ class SqliteIndex:
         values = ", ".join(f"(:w{i})" for i in range(len(words)))
         statement = _expanding(
             f"WITH q(term) AS (VALUES {values}), "
-            + _stats(collection)
+            + _stats(collections)
             + ", t AS (SELECT v.doc, v.term, count(*) AS tf FROM q "
             "CROSS JOIN chunks_fts_instances v ON v.term = q.term GROUP BY v.doc, v.term), "
             "r AS MATERIALIZED (SELECT t.doc, t.term, t.tf, c.tokens FROM t "
             "CROSS JOIN chunks c ON c.id = t.doc WHERE c.label_id IN :readable"
-            + _scope(collection)
+            + _scope(collections)
             + "), "
             "w AS (SELECT r.term, egide_ln(1 + (s.n - count(*) + 0.5) / (count(*) + 0.5)) AS idf "
             "FROM r, s GROUP BY r.term, s.n) "
@@ -216,7 +227,7 @@ class SqliteIndex:
         # SQLite's own ln() exists only when compiled with its math functions.
         raw = session.connection().connection.driver_connection
         raw.create_function("egide_ln", 1, _ln, deterministic=True)  # type: ignore[union-attr]
-        rows = session.execute(statement, _bm25_params(words, readable, collection, k))
+        rows = session.execute(statement, _bm25_params(words, readable, collections, k))
         return [(int(row[0]), float(row[1])) for row in rows]
 
     def dense(
@@ -224,7 +235,7 @@ class SqliteIndex:
         session: Session,
         vector: np.ndarray,
         readable: Collection[int],
-        collection: int | None,
+        collections: Sequence[int] | None,
         k: int,
     ) -> Ranked:
         if not readable:
@@ -233,14 +244,14 @@ class SqliteIndex:
             "SELECT v.chunk_id, vec_distance_cosine(v.embedding, :query) AS distance "
             "FROM chunk_vectors v JOIN chunks c ON c.id = v.chunk_id "
             "WHERE v.label_id IN :readable"
-            + _scope(collection)
+            + _scope(collections)
             + " ORDER BY distance, v.chunk_id LIMIT :k"
         )
         params = {
             "query": vector.astype(np.float32).tobytes(),
             "readable": list(readable),
             "k": k,
-            "collection": collection,
+            "collections": _ids(collections),
         }
         try:
             rows = session.execute(statement, params).all()
@@ -294,7 +305,7 @@ class PostgresIndex:
         session: Session,
         words: Sequence[str],
         readable: Collection[int],
-        collection: int | None,
+        collections: Sequence[int] | None,
         k: int,
     ) -> Ranked:
         """Exact BM25 in one statement, read from the word index alone (migration 0007)."""
@@ -303,10 +314,10 @@ class PostgresIndex:
         # so no chunk row is visited (an index-only scan once the table is vacuumed).
         statement = _expanding(
             "WITH "
-            + _stats(collection)
+            + _stats(collections)
             + ", p AS MATERIALIZED (SELECT t.term, t.chunk_id, t.tf, t.tokens "
             "FROM chunk_terms t WHERE t.term = ANY (CAST(:words AS text[])) "
-            "AND t.label_id IN :readable" + _scope(collection, "t") + "), "
+            "AND t.label_id IN :readable" + _scope(collections, "t") + "), "
             "w AS (SELECT p.term, ln(1 + (s.n - count(*) + 0.5) / (count(*) + 0.5)) AS idf "
             "FROM p, s GROUP BY p.term, s.n) "
             "SELECT p.chunk_id, sum("
@@ -314,7 +325,7 @@ class PostgresIndex:
             + ") AS score FROM p JOIN w ON w.term = p.term, s "
             "GROUP BY p.chunk_id ORDER BY score DESC, p.chunk_id LIMIT :k"
         )
-        params = _bm25_params(words, readable, collection, k)
+        params = _bm25_params(words, readable, collections, k)
         params["words"] = list(words)
         rows = session.execute(statement, params)
         return [(int(row[0]), float(row[1])) for row in rows]
@@ -324,7 +335,7 @@ class PostgresIndex:
         session: Session,
         vector: np.ndarray,
         readable: Collection[int],
-        collection: int | None,
+        collections: Sequence[int] | None,
         k: int,
     ) -> Ranked:
         if not readable:
@@ -336,14 +347,14 @@ class PostgresIndex:
         statement = _expanding(
             "SELECT c.id, c.embedding <=> CAST(:query AS vector) AS distance FROM chunks c "
             "WHERE c.embedding IS NOT NULL AND c.label_id IN :readable"
-            + _scope(collection)
+            + _scope(collections)
             + " ORDER BY distance, c.id LIMIT :k"
         )
         params = {
             "query": _literal(vector),
             "readable": list(readable),
             "k": k,
-            "collection": collection,
+            "collections": _ids(collections),
         }
         return [(row[0], 1.0 - float(row[1])) for row in session.execute(statement, params)]
 

@@ -72,25 +72,30 @@ def search(
     query: str,
     *,
     readable: Collection[int],
-    collection: int | None = None,
+    collections: Sequence[int] | None = None,
     k: int = 10,
     mode: Mode = "hybrid",
     reranker: Reranker | None = None,
 ) -> list[Hit]:
-    """The `k` best chunks for `query` among those with a readable label."""
+    """The `k` best chunks for `query` among those with a readable label.
+
+    `collections` names the collections searched (None: every collection).
+    """
     if not query.strip():
         raise InvalidInput("the search query is empty")
     if not 1 <= k <= 100:
         raise InvalidInput("k must be between 1 and 100")
+    if collections is not None and not collections:
+        return hydrate(session, index, [], {}, readable=readable)
     depth = max(4 * k, 50)
     per_method: dict[str, dict[int, float]] = {}
     rankings: list[list[int]] = []
     if mode in ("hybrid", "fulltext"):
-        found = fulltext(index, session, query, readable, collection, depth)
+        found = fulltext(index, session, query, readable, collections, depth)
         per_method["fulltext"] = dict(found)
         rankings.append([chunk for chunk, _ in found])
     if mode in ("hybrid", "dense"):
-        found = index.dense(session, embedder.query(query), readable, collection, depth)
+        found = index.dense(session, embedder.query(query), readable, collections, depth)
         per_method["dense"] = dict(found)
         rankings.append([chunk for chunk, _ in found])
     fused = fuse(rankings)[:k]

@@ -45,7 +45,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from egide.audit import Journal
+from egide.audit.trail import Trail
 from egide.core import access
+from egide.core.access import Action
 from egide.core.labels import Label, PolicyRegistry, join
 from egide.core.principals import Principal
 from egide.errors import ConfigurationError, Conflict, InvalidInput, NotFound
@@ -69,9 +71,14 @@ from egide.knowledge.records import (
     DocumentVersionRecord,
 )
 from egide.knowledge.search import Hit, Mode, search
+from egide.settings import home_label
 from egide.store import Database, LabelRecord, intern_label
 
 IngestStatus = Literal["new", "new-version", "unchanged", "relabelled"]
+
+# A longer query costs seconds of CPU (embedding, one ranking term per word) and
+# finds nothing a shorter one would not: refuse it before any work.
+MAX_QUERY_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -114,10 +121,17 @@ class KnowledgeService:
         *,
         max_bytes: int = 50_000_000,
         limits: ExpansionLimits | None = None,
+        home: Label | None = None,
+        trail: Trail | None = None,
+        admit: Callable[[Principal], None] | None = None,
     ) -> None:
         self._db = database
         self._journal = journal
         self._policies = policies
+        self._home = home or home_label(policies)
+        self._trail = trail or Trail(database, journal, policies.canonical(self._home))
+        # The rate limiter's admission: each search or question takes one request token.
+        self._admit = admit
         self._embedder_factory = embedder_factory
         self._embedder: CachedEmbedder | None = None
         self._index = index_for(database.dialect)
@@ -141,6 +155,11 @@ class KnowledgeService:
         return self._embedder
 
     @property
+    def home_label(self) -> Label:
+        """The installation's home label (the label of events that concern no labelled object)."""
+        return self._home
+
+    @property
     def index(self) -> Index:
         """The database's ranking implementation (benchmarks measure it directly)."""
         return self._index
@@ -162,13 +181,14 @@ class KnowledgeService:
         organisations: Sequence[str] = (),
     ) -> int:
         """Create a collection; `organisations` restricts who may use it (empty: everyone)."""
-        access.require(access.can_administer(principal))
+        with self._trail.guard(principal, "collection.create", details={"name": name}):
+            access.require(access.can_administer(principal))
         if not name.strip():
             raise InvalidInput("a collection needs a name")
         with self._db.transaction() as session:
             if session.scalar(select(CollectionRecord.id).where(CollectionRecord.name == name)):
                 raise Conflict(f"collection {name!r} already exists")
-            label = default_label or self._policies.parse("NON PROTÉGÉ")
+            label = default_label or self._home
             record = CollectionRecord(
                 name=name,
                 description=description,
@@ -191,9 +211,26 @@ class KnowledgeService:
 
     def collections(self, principal: Principal) -> list[tuple[int, str, str]]:
         """(id, name, description) of the collections the principal may use."""
+        with self._trail.guard(principal, "collection.list"):
+            access.require(access.can(principal, Action.COLLECTION_LIST))
         with self._db.transaction() as session:
             rows = session.scalars(select(CollectionRecord).order_by(CollectionRecord.name))
-            return [(c.id, c.name, c.description) for c in rows if member(principal, c)]
+            found = [(c.id, c.name, c.description) for c in rows if member(principal, c)]
+        self._trail.read(
+            principal,
+            "collection.list",
+            objects=[f"collection:{cid}" for cid, _, _ in found],
+            label=self._policies.canonical(self._home),
+            details={},
+        )
+        return found
+
+    def admit_ingest(self, principal: Principal, collection: str) -> None:
+        """Refuse a whole batch early: the role and the collection are the same for every file."""
+        with self._trail.guard(principal, "document.ingest", objects=[f"collection:{collection}"]):
+            access.require(access.can(principal, Action.KNOWLEDGE_INGEST))
+            with self._db.transaction() as session:
+                self._collection(session, principal, collection)
 
     # ingestion -----------------------------------------------------------------------
 
@@ -221,38 +258,47 @@ class KnowledgeService:
                 file never versions an existing document.
             progress: Called with the number of passages embedded so far.
         """
-        document = extract(data, _base_name(filename), limits=self._limits)
-        digest = hashlib.sha256(data).hexdigest()
-        with self._db.transaction() as session:
-            record = self._collection(session, principal, collection)
-            default = self._label_of(session, record.default_label_id)
-            target, floor = None, None
-            if replace is not None:
-                target = self._replacement_target(session, principal, record, replace)
-                # A new version's unmarked text is at least as protected as the document.
-                floor = self._catalogue.label_of(session, target.label_id)
-            results = [
-                self._ingest_one(
-                    session,
-                    principal,
-                    _Upload(record, document, digest, label, default, progress, inherited=floor),
-                    target=target,
-                    by_name=True,
-                )
-            ]
-            # An attachment is at least as protected as its message, marked or not.
-            message = self._policies.parse(results[0].label)
-            for index, attachment in enumerate(document.attachments):
-                child = hashlib.sha256(f"{digest}:{index}".encode()).hexdigest()
-                # Attachments are matched by content, not by name: "image001.png"
-                # names a different file in every message.
-                upload = _Upload(
-                    record, attachment, child, label, default, progress, inherited=message
-                )
-                results.append(
-                    self._ingest_one(session, principal, upload, target=None, by_name=False)
-                )
-            return results
+        with self._trail.guard(
+            principal,
+            "document.ingest",
+            objects=[f"collection:{collection}"],
+            details={"filename": filename},
+        ):
+            access.require(access.can(principal, Action.KNOWLEDGE_INGEST))
+            document = extract(data, _base_name(filename), limits=self._limits)
+            digest = hashlib.sha256(data).hexdigest()
+            with self._db.transaction() as session:
+                record = self._collection(session, principal, collection)
+                default = self._label_of(session, record.default_label_id)
+                target, floor = None, None
+                if replace is not None:
+                    target = self._replacement_target(session, principal, record, replace)
+                    # A new version's unmarked text is at least as protected as the document.
+                    floor = self._catalogue.label_of(session, target.label_id)
+                results = [
+                    self._ingest_one(
+                        session,
+                        principal,
+                        _Upload(
+                            record, document, digest, label, default, progress, inherited=floor
+                        ),
+                        target=target,
+                        by_name=True,
+                    )
+                ]
+                # An attachment is at least as protected as its message, marked or not.
+                message = self._policies.parse(results[0].label)
+                for index, attachment in enumerate(document.attachments):
+                    child = hashlib.sha256(f"{digest}:{index}".encode()).hexdigest()
+                    # Attachments are matched by content, not by name: "image001.png"
+                    # names a different file in every message.
+                    upload = _Upload(
+                        record, attachment, child, label, default, progress, inherited=message
+                    )
+                    results.append(
+                        self._ingest_one(session, principal, upload, target=None, by_name=False)
+                    )
+                return results
 
     def _replacement_target(
         self, session: Session, principal: Principal, collection: CollectionRecord, document: int
@@ -495,29 +541,57 @@ class KnowledgeService:
         limit: int = 50,
         after: int | None = None,
     ) -> DocumentPage:
-        """The documents the principal may read (label and collection), oldest first."""
-        with self._db.transaction() as session:
+        """The documents the principal may read (label and collection), oldest first.
+
+        The listing is journaled (`document.list`) with the ids it showed, as is a refusal.
+        """
+        objects = [f"collection:{collection}"] if collection else []
+        with (
+            self._trail.guard(principal, "document.list", objects=objects),
+            self._db.transaction() as session,
+        ):
+            access.require(access.can(principal, Action.DOCUMENT_READ))
             scope = self._collection(session, principal, collection).id if collection else None
-            return self._catalogue.page(
+            page = self._catalogue.page(
                 session, principal, collection=scope, limit=limit, after=after
             )
+        labels = [self._policies.parse(d.label) for d in page.documents]
+        self._trail.read(
+            principal,
+            "document.list",
+            objects=objects + [f"document:{d.id}" for d in page.documents],
+            label=self._policies.canonical(join(self._home, *labels)),
+            details={"after": after, "limit": limit},
+        )
+        return page
 
     def document(self, principal: Principal, document_id: int) -> DocumentView:
         """One document: metadata, label, versions and the passages the principal may read."""
-        with self._db.transaction() as session:
+        with (
+            self._trail.guard(principal, "document.read", objects=[f"document:{document_id}"]),
+            self._db.transaction() as session,
+        ):
+            access.require(access.can(principal, Action.DOCUMENT_READ))
             return self._catalogue.show(session, principal, document_id)
 
     def relabel(
         self, principal: Principal, document_id: int, label: Label, *, rationale: str = ""
     ) -> Relabelled:
         """Change a document's label: raise freely, lower only as a classifier with a rationale."""
-        with self._db.transaction() as session:
+        with (
+            self._trail.guard(principal, "document.relabel", objects=[f"document:{document_id}"]),
+            self._db.transaction() as session,
+        ):
+            access.require(access.can(principal, Action.DOCUMENT_RELABEL))
             record = self._catalogue.visible(session, principal, document_id, lock=True)
             return self._catalogue.relabel(session, principal, record, label, rationale)
 
     def delete_document(self, principal: Principal, document_id: int) -> None:
         """Remove a document, its versions, chunks, vectors and full-text entries everywhere."""
-        with self._db.transaction() as session:
+        with (
+            self._trail.guard(principal, "document.delete", objects=[f"document:{document_id}"]),
+            self._db.transaction() as session,
+        ):
             record = self._catalogue.visible(session, principal, document_id, lock=True)
             label = self._catalogue.label_of(session, record.label_id)
             access.require(access.can_delete_document(principal, label))
@@ -547,23 +621,30 @@ class KnowledgeService:
         collection: str | None = None,
         k: int = 10,
         mode: Mode = "hybrid",
+        admitted: bool = False,
     ) -> list[Hit]:
-        """Chunks for `query` among those the principal may read."""
-        with self._db.transaction() as session:
-            scope = self._collection(session, principal, collection).id if collection else None
-            readable = self._readable(session, principal)
-            # Ranking filters by label in its SQL; the text is then read under row-level
-            # security on PostgreSQL (see egide.knowledge.search.hydrate).
-            return search(
-                session,
-                self._index,
-                self.embedder,
-                query,
-                readable=readable,
-                collection=scope,
-                k=k,
-                mode=mode,
-            )
+        """Chunks for `query` among those the principal may read, journaled as it was served.
+
+        Needs the analyst role; without a collection, only the collections the
+        caller's organisation may use are searched. A refusal is journaled too.
+        `admitted`: the caller (a workflow) already took this request's rate-limit token.
+        """
+        details = {"query_sha256": _sha(query), "collection": collection, "k": k, "mode": mode}
+        with self._trail.guard(principal, "knowledge.search", details=details):
+            access.require(access.can(principal, Action.KNOWLEDGE_SEARCH))
+            _check_query(query, "query")
+            if self._admit is not None and not admitted:
+                self._admit(principal)
+            hits = self._search(principal, query, collection, k, mode)
+        label = join(self._home, *(self._policies.parse(h.label) for h in hits))
+        self._trail.read(
+            principal,
+            "knowledge.search",
+            objects=_objects(collection, [h.chunk_id for h in hits]),
+            label=self._policies.canonical(label),
+            details=details,
+        )
+        return hits
 
     def ask(
         self,
@@ -574,36 +655,114 @@ class KnowledgeService:
         collection: str | None = None,
         k: int = 5,
     ) -> Answer:
-        """An extractive grounded answer (generative answers go through `passages`)."""
-        passages = self.passages(principal, question, collection=collection, k=k)
-        return extractive_answer(question, passages, working_label)
+        """An extractive grounded answer (generative answers go through `passages`), journaled.
+
+        Needs the analyst role and a clearance covering the working label, which
+        the answer's label dominates.
+        """
+        details: dict[str, object] = {
+            "question_sha256": _sha(question),
+            "collection": collection,
+            "working_label": self._policies.canonical(working_label),
+        }
+        with self._trail.guard(principal, "knowledge.ask", details=details):
+            access.require(access.can(principal, Action.KNOWLEDGE_ASK))
+            access.require(access.can_work_at(principal, working_label))
+            _check_query(question, "question")
+            if self._admit is not None:
+                self._admit(principal)
+            passages = self._passages(principal, question, collection, k)
+        answer = extractive_answer(question, passages, working_label)
+        self._trail.read(
+            principal,
+            "knowledge.ask",
+            # Every passage placed in the context was read, cited or not.
+            objects=_objects(collection, [p.chunk_id for p in answer.passages]),
+            label=self._policies.canonical(answer.label),
+            details={
+                **details,
+                "citations": [c.chunk_id for c in answer.citations],
+                "answer_sha256": _sha(answer.text),
+                "context": [p.chunk_id for p in answer.passages],
+                "mode": answer.mode,
+            },
+        )
+        return answer
 
     def passages(
         self, principal: Principal, question: str, *, collection: str | None = None, k: int = 5
     ) -> list[Passage]:
-        """The numbered context for a question: only chunks the principal may read."""
+        """The numbered context for a question: only chunks the principal may read (journaled)."""
         hits = self.search(principal, question, collection=collection, k=k)
-        return [
-            Passage(
-                number=i,
-                chunk_id=h.chunk_id,
-                document_title=h.document_title,
-                page=h.page,
-                label=self._policies.parse(h.label),
-                marking=self._policies.format(self._policies.parse(h.label)),
-                text=h.text,
+        return [self._passage(i, h) for i, h in enumerate(hits, start=1)]
+
+    def collection_scope(self, principal: Principal, name: str | None) -> list[int] | None:
+        """Ids of the collections a search by the principal covers (None: every one).
+
+        Raises:
+            NotFound: `name` is not a collection the principal's organisation may use.
+        """
+        with self._db.transaction() as session:
+            return self._scope(session, principal, name)
+
+    def _search(
+        self, principal: Principal, query: str, collection: str | None, k: int, mode: Mode
+    ) -> list[Hit]:
+        with self._db.transaction() as session:
+            scope = self._scope(session, principal, collection)
+            readable = self._readable(session, principal)
+            # Ranking filters by label and collection in its SQL; the text is then read
+            # under row-level security on PostgreSQL (see egide.knowledge.search.hydrate).
+            return search(
+                session,
+                self._index,
+                self.embedder,
+                query,
+                readable=readable,
+                collections=scope,
+                k=k,
+                mode=mode,
             )
-            for i, h in enumerate(hits, start=1)
-        ]
+
+    def _passages(
+        self, principal: Principal, question: str, collection: str | None, k: int
+    ) -> list[Passage]:
+        hits = self._search(principal, question, collection, k, "hybrid")
+        return [self._passage(i, h) for i, h in enumerate(hits, start=1)]
+
+    def _passage(self, number: int, hit: Hit) -> Passage:
+        label = self._policies.parse(hit.label)
+        return Passage(
+            number=number,
+            chunk_id=hit.chunk_id,
+            document_title=hit.document_title,
+            page=hit.page,
+            label=label,
+            marking=self._policies.format(label),
+            text=hit.text,
+        )
 
     # helpers -------------------------------------------------------------------------
 
     def _readable(self, session: Session, principal: Principal) -> set[int]:
         return self._catalogue.readable(session, principal)
 
+    def _scope(self, session: Session, principal: Principal, name: str | None) -> list[int] | None:
+        if name is not None:
+            return [self._collection(session, principal, name).id]
+        rows = session.execute(select(CollectionRecord.id, CollectionRecord.organisations)).all()
+        usable = [cid for cid, orgs in rows if access.may_use_collection(principal, orgs or [])]
+        # Every collection usable: no condition at all in the ranking SQL.
+        return None if len(usable) == len(rows) else usable
+
     def _collection(
         self, session: Session, principal: Principal, name: str | None
     ) -> CollectionRecord:
+        if not name or not name.strip():
+            raise InvalidInput(
+                "the collection name is empty; name one (see `egide collections list`) "
+                "or leave the collection out to search every collection you may use"
+            )
         record = session.scalar(select(CollectionRecord).where(CollectionRecord.name == name))
         if record is None or not member(principal, record):
             raise NotFound(
@@ -628,4 +787,21 @@ def _base_name(filename: str) -> str:
     return name
 
 
-__all__ = ["IngestStatus", "Ingested", "KnowledgeService"]
+def _check_query(text: str, what: str) -> None:
+    if len(text) > MAX_QUERY_CHARS:
+        raise InvalidInput(
+            f"the {what} is {len(text)} characters long; keep it under {MAX_QUERY_CHARS} "
+            "(a search needs the question, not the documents)"
+        )
+
+
+def _objects(collection: str | None, chunks: Sequence[int]) -> list[str]:
+    """What a read names in the journal: the collection asked for and each chunk read."""
+    return ([f"collection:{collection}"] if collection else []) + [f"chunk:{c}" for c in chunks]
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+__all__ = ["MAX_QUERY_CHARS", "IngestStatus", "Ingested", "KnowledgeService"]

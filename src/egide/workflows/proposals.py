@@ -22,6 +22,7 @@ one bad record cannot break the list for everyone.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -30,10 +31,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, load_only
 
 from egide.audit import Journal
+from egide.audit.trail import Trail
 from egide.core import access
+from egide.core.access import Action
 from egide.core.labels import Label, PolicyRegistry, join
 from egide.core.principals import Principal
 from egide.errors import Conflict, EgideError, Forbidden, InvalidInput, NotFound
+from egide.settings import home_label
 from egide.store import (
     Database,
     FlagRecord,
@@ -128,6 +132,9 @@ class ProposalService:
         rules: ApprovalRules | None = None,
         two_person_kinds: Iterable[str] = (),
         max_content_bytes: int = DEFAULT_MAX_BYTES,
+        home: Label | None = None,
+        trail: Trail | None = None,
+        admit: Callable[[Principal], None] | None = None,
     ) -> None:
         """Args:
         rules: The installation's approvals table (default: the built-in one,
@@ -139,6 +146,10 @@ class ProposalService:
         self._policies = policies
         self._rules = rules or ApprovalRules(policies, two_person_kinds=two_person_kinds)
         self._max_bytes = max_content_bytes
+        self._home = home or home_label(policies)
+        self._trail = trail or Trail(database, journal, policies.canonical(self._home))
+        # The rate limiter's admission (a costly creation takes one request token).
+        self._admit = admit
 
     @property
     def rules(self) -> ApprovalRules:
@@ -155,7 +166,8 @@ class ProposalService:
 
     def set_ai_suspended(self, principal: Principal, suspended: bool, rationale: str) -> None:
         """Suspend or resume every AI workflow (manual paths keep working)."""
-        access.require(access.can_administer(principal))
+        with self._trail.guard(principal, "ai.suspend" if suspended else "ai.resume"):
+            access.require(access.can_administer(principal))
         rationale = _rationale(rationale, "suspending or resuming AI workflows")
         with self._db.transaction() as session:
             flag = session.get(FlagRecord, AI_SUSPENDED_FLAG)
@@ -205,16 +217,20 @@ class ProposalService:
         only it knows (gradings, fallbacks) in the same transaction as the
         proposal: both are written, or neither.
         """
-        if workflow != MANUAL:
-            self.ensure_ai_allowed()
+        parts = [*input_labels, *([label] if label else [])]
+        final = join(*parts) if parts else self._lowest()
+        with self._trail.guard(principal, "proposal.create", details={"kind": kind}):
+            access.require(access.can(principal, Action.PROPOSAL_CREATE))
+            access.require(access.can_work_at(principal, final))
+            if workflow != MANUAL:
+                self.ensure_ai_allowed()
         chosen = parse_kind(kind)
         if not title.strip() or len(title.strip()) > MAX_TITLE_CHARS:
             raise InvalidInput(f"a proposal needs a title of 1 to {MAX_TITLE_CHARS} characters")
-        parts = [*input_labels, *([label] if label else [])]
-        final = join(*parts) if parts else self._lowest()
-        access.require(access.can_work_at(principal, final))
         body = self._content(content)
         proofs = plain(list(evidence), "proposal's evidence", max_bytes=self._max_bytes)
+        if self._admit is not None and workflow == MANUAL:
+            self._admit(principal)  # an AI workflow took its token when it started
         digest = content_digest(body)
         with self._db.transaction() as session:
             record = ProposalRecord(
@@ -257,7 +273,10 @@ class ProposalService:
 
     def submit(self, principal: Principal, proposal_id: int) -> Proposal:
         """Move the author's draft to `proposed`."""
-        with self._db.transaction() as session:
+        with (
+            self._refusals(principal, "proposal.submit", proposal_id),
+            self._db.transaction() as session,
+        ):
             record = self._readable(session, principal, proposal_id)
             if record.author_id != principal.id:
                 raise Forbidden("only the author can submit a draft")
@@ -286,7 +305,10 @@ class ProposalService:
         check_expiry(expires_at)
         if expires_at is not None:
             expires_at = expires_at.astimezone(UTC)
-        with self._db.transaction() as session:
+        with (
+            self._refusals(principal, "proposal.approve", proposal_id),
+            self._db.transaction() as session,
+        ):
             record = self._decidable(session, principal, proposal_id)
             events = self._events(session, record)
             if principal.id in author_ids(record, events):
@@ -315,7 +337,10 @@ class ProposalService:
     def reject(self, principal: Principal, proposal_id: int, rationale: str) -> Proposal:
         """Reject the proposal, with a written rationale."""
         text = _rationale(rationale, "a rejection")
-        with self._db.transaction() as session:
+        with (
+            self._refusals(principal, "proposal.reject", proposal_id),
+            self._db.transaction() as session,
+        ):
             record = self._decidable(session, principal, proposal_id)
             record.state = "rejected"
             self._event(session, record, principal, "reject", text)
@@ -327,7 +352,10 @@ class ProposalService:
         """Replace the content, keeping the original; earlier approvals lapse."""
         text = _rationale(rationale, "an amendment")
         body = self._content(content)
-        with self._db.transaction() as session:
+        with (
+            self._refusals(principal, "proposal.amend", proposal_id),
+            self._db.transaction() as session,
+        ):
             record = self._decidable(session, principal, proposal_id)
             if content_digest(body) == record.content_hash:
                 raise InvalidInput("the amendment does not change the content")
@@ -341,14 +369,22 @@ class ProposalService:
     def dissent(self, principal: Principal, proposal_id: int, rationale: str) -> Proposal:
         """Record a reader's disagreement; it changes no state but stays in the record."""
         text = _rationale(rationale, "a dissent")
-        with self._db.transaction() as session:
+        with (
+            self._refusals(principal, "proposal.dissent", proposal_id),
+            self._db.transaction() as session,
+        ):
+            access.require(access.can(principal, Action.PROPOSAL_DISSENT))
             record = self._readable(session, principal, proposal_id)
             self._event(session, record, principal, "dissent", text)
             return self._view(session, record)
 
     def release(self, principal: Principal, proposal_id: int, purpose: str) -> Proposal:
         """Authorise an export, dissemination or action of an approved, unexpired proposal."""
-        with self._db.transaction() as session:
+        with (
+            self._refusals(principal, "proposal.release", proposal_id),
+            self._db.transaction() as session,
+        ):
+            access.require(access.can(principal, Action.PROPOSAL_RELEASE))
             record = self._readable(session, principal, proposal_id)
             if record.state != "approved":
                 raise Forbidden(
@@ -372,12 +408,43 @@ class ProposalService:
     # reading ---------------------------------------------------------------------------
 
     def get(self, principal: Principal, proposal_id: int) -> Proposal:
-        """One proposal, if the principal may read it (else `NotFound`, revealing nothing)."""
-        with self._db.transaction() as session:
-            return self._view(session, self._readable(session, principal, proposal_id))
+        """One proposal, if the principal may read it (else `NotFound`, revealing nothing).
+
+        The read is journaled (`proposal.read`), as is a refusal.
+        """
+        with (
+            self._refusals(principal, "proposal.read", proposal_id),
+            self._db.transaction() as session,
+        ):
+            access.require(access.can(principal, Action.PROPOSAL_READ))
+            view = self._view(session, self._readable(session, principal, proposal_id))
+        self._trail.read(
+            principal,
+            "proposal.read",
+            objects=[f"proposal:{proposal_id}"],
+            label=self._policies.canonical(view.label),
+            details={"content_hash": view.content_hash, "state": view.state},
+        )
+        return view
 
     def readable(self, principal: Principal, *, state: str | None = None) -> list[Proposal]:
-        """Proposals the principal may read, newest first; the label filter is in the SQL."""
+        """Proposals the principal may read, newest first; the label filter is in the SQL.
+
+        The listing is journaled (`proposal.list`) with the ids it showed, as is a refusal.
+        """
+        with self._trail.guard(principal, "proposal.list", details={"state": state}):
+            access.require(access.can(principal, Action.PROPOSAL_READ))
+        found = self._list(principal, state)
+        self._trail.read(
+            principal,
+            "proposal.list",
+            objects=[f"proposal:{p.id}" for p in found],
+            label=self._policies.canonical(join(self._lowest(), *(p.label for p in found))),
+            details={"state": state},
+        )
+        return found
+
+    def _list(self, principal: Principal, state: str | None) -> list[Proposal]:
         with self._db.transaction() as session:
             readable = self._readable_ids(session, principal)
             # The JSON columns are read one record at a time (in `_view`), so one
@@ -395,7 +462,13 @@ class ProposalService:
     # helpers ---------------------------------------------------------------------------
 
     def _lowest(self) -> Label:
-        return self._policies.parse("NON PROTÉGÉ")
+        return self._home
+
+    def _refusals(
+        self, principal: Principal, action: str, proposal_id: int
+    ) -> AbstractContextManager[None]:
+        """Journal a refusal of `action` on the proposal (its transaction rolls back)."""
+        return self._trail.guard(principal, action, objects=[f"proposal:{proposal_id}"])
 
     def _readable_ids(self, session: Session, principal: Principal) -> set[int]:
         labels = self._policies.parse_stored(all_labels(session))

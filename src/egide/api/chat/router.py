@@ -8,9 +8,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from egide.api.chat.protocol import ChatCompletionRequest
-from egide.api.chat.service import ChatService, server_timing
+from egide.api.chat.service import ChatService
 from egide.api.dependencies import GatewayDep, PrincipalDep, answer_headers, label_header
 from egide.api.knowledge.rag_chat import is_rag_model, rag_completion
+from egide.serving.chat import server_timing
 
 router = APIRouter()
 
@@ -23,7 +24,7 @@ async def create_chat_completion(
     if is_rag_model(body.model):
         return await rag_completion(body, request, gateway, principal)
     started = time.perf_counter()
-    admission = gateway.admit(principal, label_header(request), body.model, "chat")
+    admission = await gateway.admitted(principal, label_header(request), body.model, "chat")
     service = ChatService(gateway)
     prepared = service.prepare(admission, body)
     headers = answer_headers(gateway, admission)

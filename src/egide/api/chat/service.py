@@ -1,10 +1,9 @@
-"""Chat completions: wire request → `ChatRequest` → backend → wire answer, journaled.
+"""Chat completions on the wire: OpenAI request → `ChatRequest`, answer → OpenAI JSON or events.
 
-Each request is journaled once it has ended — for a stream, after its last
-token and before `data: [DONE]`, or when the client goes away — with the
-caller, model, weight digest, SHA-256 of the prompt and of the answer, token
-counts, labels and latency. A stream that fails midway ends with an
-`event: error` carrying the usual error object instead of `[DONE]`.
+The running, counting, quota charge and journal entry are the application
+layer's (`egide.serving.chat`); this module only translates. A stream that
+fails midway ends with an `event: error` carrying the usual error object
+instead of `[DONE]`.
 """
 
 from __future__ import annotations
@@ -14,9 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from typing import Any, NamedTuple
-
-import anyio
+from typing import Any
 
 from egide.api.chat.protocol import (
     ChatCompletionRequest,
@@ -28,8 +25,7 @@ from egide.api.chat.protocol import (
 )
 from egide.api.dependencies import DEMO_NOTICE
 from egide.api.errors import egide_error_body
-from egide.api.gateway import Admission, Gateway, sha256_json, sha256_text
-from egide.errors import ContextOverflow, EgideError
+from egide.errors import EgideError
 from egide.inference import (
     ChatMessage,
     ChatRequest,
@@ -37,23 +33,16 @@ from egide.inference import (
     JsonSchemaFormat,
     ResponseFormat,
 )
+from egide.serving.chat import DEFAULT_MAX_TOKENS, ChatRunner, Prepared
+from egide.serving.gateway import Admission, Gateway
 
-DEFAULT_MAX_TOKENS = 512
-ENDPOINT = "chat"
 
-
-def to_chat_request(
-    body: ChatCompletionRequest, priority: int, prompt_tokens: int, context: int | None
-) -> ChatRequest:
-    """The runtime-neutral request of a wire request."""
+def to_chat_request(body: ChatCompletionRequest, priority: int) -> ChatRequest:
+    """The runtime-neutral request of a wire request (without max_tokens: the default)."""
     messages = [
         ChatMessage("system" if m.role == "developer" else m.role, m.text()) for m in body.messages
     ]
-    max_tokens = body.max_completion_tokens or body.max_tokens
-    if max_tokens is None:
-        # No limit asked: generate up to the default, within what the context leaves.
-        room = (context - prompt_tokens) if context else DEFAULT_MAX_TOKENS
-        max_tokens = max(1, min(DEFAULT_MAX_TOKENS, room))
+    max_tokens = body.max_completion_tokens or body.max_tokens or DEFAULT_MAX_TOKENS
     stop = [body.stop] if isinstance(body.stop, str) else list(body.stop or [])
     return ChatRequest(
         messages=messages,
@@ -78,32 +67,12 @@ def _response_format(body: ChatCompletionRequest) -> ResponseFormat | None:
     return JsonSchemaFormat(schema=fmt.json_schema.schema_, name=fmt.json_schema.name)
 
 
-class Prepared(NamedTuple):
-    """A request ready to run: the runtime request, its prompt tokens and prompt hash."""
-
-    request: ChatRequest
-    prompt_tokens: int
-    prompt_hash: str
-
-
-class Completed(NamedTuple):
-    """A whole answer, and the seconds spent waiting for the model engine."""
-
-    response: ChatCompletionResponse
-    engine_seconds: float
-
-
-def server_timing(engine_seconds: float, total_seconds: float) -> str:
-    """A `Server-Timing` header: time in the engine call, and in Égide around it."""
-    egide = max(0.0, total_seconds - engine_seconds)
-    return f"engine;dur={engine_seconds * 1000:.3f}, egide;dur={egide * 1000:.3f}"
-
-
 class ChatService:
-    """Runs admitted chat requests on their deployment."""
+    """Translates chat completions to and from the application layer's `ChatRunner`."""
 
     def __init__(self, gateway: Gateway) -> None:
         self._gateway = gateway
+        self._runner = ChatRunner(gateway)
 
     def _info(self, admission: Admission) -> EgideInfo:
         deployment = admission.deployment
@@ -117,48 +86,16 @@ class ChatService:
         )
 
     def prepare(self, admission: Admission, body: ChatCompletionRequest) -> Prepared:
-        """The runtime request and its prompt size, refused early if it cannot fit.
+        """The runtime request, refused early (400) if it cannot fit the model's context."""
+        given = body.max_completion_tokens is not None or body.max_tokens is not None
+        request = to_chat_request(body, admission.priority)
+        return self._runner.prepare(admission, request, max_tokens_given=given)
 
-        Raises:
-            ContextOverflow: before any byte of a stream is sent, so it is a plain 400.
-        """
-        backend = admission.deployment.backend
-        request = to_chat_request(body, admission.priority, 0, None)
-        prompt_tokens = backend.count_tokens(request.messages)
-        context = backend.describe().context_size
-        if body.max_completion_tokens is None and body.max_tokens is None:
-            request = to_chat_request(body, admission.priority, prompt_tokens, context)
-        if context and prompt_tokens + request.max_tokens > context:
-            name = admission.deployment.name
-            raise ContextOverflow(
-                f"the prompt is {prompt_tokens} tokens and max_tokens asks for "
-                f"{request.max_tokens} more, {prompt_tokens + request.max_tokens} in all, but "
-                f"model {name!r} has a context of {context} tokens; lower max_tokens to at most "
-                f"{max(0, context - prompt_tokens)} or shorten the conversation"
-            )
-        prompt_hash = sha256_json([m.as_dict() for m in request.messages])
-        return Prepared(request, prompt_tokens, prompt_hash)
-
-    async def complete(self, admission: Admission, prepared: Prepared, started: float) -> Completed:
-        """The whole answer, journaled before it is returned."""
-        request, prompt_tokens, prompt_hash = prepared
-        engine_started = time.perf_counter()
-        try:
-            result = await admission.deployment.backend.chat(request)
-        except EgideError as error:
-            await self._finish(admission, started, prompt_hash, "", prompt_tokens, 0, error, False)
-            raise
-        engine = time.perf_counter() - engine_started
-        await self._finish(
-            admission,
-            started,
-            prompt_hash,
-            result.text,
-            result.prompt_tokens,
-            result.completion_tokens,
-            None,
-            False,
-        )
+    async def complete(
+        self, admission: Admission, prepared: Prepared, started: float
+    ) -> tuple[ChatCompletionResponse, float]:
+        """The whole answer as the wire response, and the seconds spent in the engine."""
+        result, engine = await self._runner.complete(admission, prepared, started)
         response = ChatCompletionResponse(
             id=f"chatcmpl-{uuid.uuid4().hex}",
             created=int(time.time()),
@@ -175,7 +112,7 @@ class ChatService:
             ),
             egide=self._info(admission),
         )
-        return Completed(response, engine)
+        return response, engine
 
     async def stream(
         self,
@@ -185,7 +122,6 @@ class ChatService:
         started: float,
     ) -> AsyncIterator[bytes]:
         """Server-sent events: role, content deltas, finish reason, usage, `[DONE]`."""
-        request, prompt_tokens, prompt_hash = prepared
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         base = {
             "id": f"chatcmpl-{uuid.uuid4().hex}",
@@ -193,110 +129,31 @@ class ChatService:
             "created": int(time.time()),
             "model": admission.deployment.name,
         }
-        parts: list[str] = []
-        finish: str | None = None
-        error: EgideError | None = None
-        recorded = False
+        first = {
+            **base,
+            "choices": [_delta({"role": "assistant", "content": ""}, None)],
+            "egide": self._info(admission).model_dump(),
+        }
+        yield _event(first)
         try:
-            first = {
-                **base,
-                "choices": [_delta({"role": "assistant", "content": ""}, None)],
-                "egide": self._info(admission).model_dump(),
-            }
-            yield _event(first)
-            async with aclosing(admission.deployment.backend.stream(request)) as chunks:
+            async with aclosing(self._runner.stream(admission, prepared, started)) as chunks:
                 async for chunk in chunks:
                     if chunk.text:
-                        parts.append(chunk.text)
                         yield _event({**base, "choices": [_delta({"content": chunk.text}, None)]})
                     if chunk.finish_reason:
-                        finish = chunk.finish_reason
-        except EgideError as exc:
-            error = exc
-        except Exception as exc:
-            error = EgideError(f"the model failed while answering: {exc}")
-        finally:
-            if error is not None or finish is None:
-                # Ended by an error, or by the client going away (cancellation):
-                # journal it even so, shielded from the cancellation.
-                with anyio.CancelScope(shield=True):
-                    await self._finish(
-                        admission,
-                        started,
-                        prompt_hash,
-                        "".join(parts),
-                        prompt_tokens,
-                        len(parts),
-                        error or _Cancelled(),
-                        True,
-                    )
-                recorded = True
-        if error is not None:
+                        yield _event({**base, "choices": [_delta({}, chunk.finish_reason)]})
+                        if include_usage:
+                            prompt, completion = chunk.prompt_tokens or 0, chunk.completion_tokens
+                            usage = {
+                                "prompt_tokens": prompt,
+                                "completion_tokens": completion or 0,
+                                "total_tokens": prompt + (completion or 0),
+                            }
+                            yield _event({**base, "choices": [], "usage": usage})
+        except EgideError as error:
             yield b"event: error\ndata: " + json.dumps(egide_error_body(error)).encode() + b"\n\n"
             return
-        completion_tokens = len(parts)
-        yield _event({**base, "choices": [_delta({}, finish)]})
-        if include_usage:
-            usage = {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-            }
-            yield _event({**base, "choices": [], "usage": usage})
-        if not recorded:
-            await self._finish(
-                admission,
-                started,
-                prompt_hash,
-                "".join(parts),
-                prompt_tokens,
-                completion_tokens,
-                None,
-                True,
-            )
         yield b"data: [DONE]\n\n"
-
-    async def _finish(
-        self,
-        admission: Admission,
-        started: float,
-        prompt_hash: str,
-        output: str,
-        prompt_tokens: int,
-        completion_tokens: int,
-        error: EgideError | None,
-        streamed: bool,
-    ) -> None:
-        gateway = self._gateway
-        latency = time.perf_counter() - started
-        status = (
-            200 if error is None else (499 if isinstance(error, _Cancelled) else error.http_status)
-        )
-        gateway.limiter.charge(admission.principal, prompt_tokens + completion_tokens)
-        gateway.metrics.count_tokens(admission.deployment.name, prompt_tokens, completion_tokens)
-        gateway.metrics.observe(ENDPOINT, admission.deployment.name, status, latency)
-        details: dict[str, Any] = {
-            "prompt_sha256": prompt_hash,
-            "output_sha256": sha256_text(output),
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "latency_ms": round(latency * 1000, 3),
-            "stream": streamed,
-            "priority": admission.priority,
-            "status": status,
-        }
-        if error is not None:
-            details["error"] = error.code
-        await gateway.record(admission, "inference.chat", details)
-
-
-class _Cancelled(EgideError):
-    """The client went away before the end of the answer."""
-
-    code = "client_disconnected"
-
-    def __init__(self) -> None:
-        super().__init__("the client closed the connection before the end of the answer")
 
 
 def _delta(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
@@ -305,3 +162,6 @@ def _delta(delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
 
 def _event(payload: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(payload, ensure_ascii=False).encode("utf-8") + b"\n\n"
+
+
+__all__ = ["ChatService", "to_chat_request"]

@@ -20,6 +20,6 @@ async def create_embeddings(
 ) -> JSONResponse:
     """Vectors of one or more texts."""
     started = time.perf_counter()
-    admission = gateway.admit(principal, label_header(request), body.model, "embedding")
+    admission = await gateway.admitted(principal, label_header(request), body.model, "embedding")
     answer = await EmbeddingService(gateway).embed(admission, body, started)
     return JSONResponse(answer.model_dump(mode="json"), headers=answer_headers(gateway, admission))

@@ -1,11 +1,12 @@
-"""Embeddings: texts → vectors on the admitted deployment, journaled like chat."""
+"""Embeddings on the wire: OpenAI request in, OpenAI response out.
+
+The run, the quota charge and the journal entry are the application layer's
+(`egide.serving.embeddings`); this module only translates.
+"""
 
 from __future__ import annotations
 
 import base64
-import math
-import struct
-import time
 import uuid
 
 from egide.api.chat.protocol import EgideInfo
@@ -16,43 +17,25 @@ from egide.api.embeddings.protocol import (
     EmbeddingResponse,
     EmbeddingUsage,
 )
-from egide.api.gateway import Admission, Gateway, sha256_json, sha256_text
-from egide.errors import EgideError, InvalidInput
-from egide.inference import ChatMessage
-
-ENDPOINT = "embeddings"
-MAX_INPUTS = 2048
+from egide.serving.embeddings import EmbeddingRunner, float32
+from egide.serving.gateway import Admission, Gateway
 
 
 class EmbeddingService:
-    """Runs admitted embedding requests."""
+    """Translates embedding requests to and from the application layer's `EmbeddingRunner`."""
 
     def __init__(self, gateway: Gateway) -> None:
         self._gateway = gateway
+        self._runner = EmbeddingRunner(gateway)
 
     async def embed(
         self, admission: Admission, body: EmbeddingRequest, started: float
     ) -> EmbeddingResponse:
         """The vectors of every input, journaled before they are returned."""
         texts = [body.input] if isinstance(body.input, str) else list(body.input)
-        if len(texts) > MAX_INPUTS:
-            raise InvalidInput(f"at most {MAX_INPUTS} inputs per request; split the batch")
-        backend = admission.deployment.backend
-        embed_as = getattr(backend, "embed_as", None)
-        prompt_tokens = backend.count_tokens([ChatMessage("user", t) for t in texts])
-        status, error_code = 200, None
-        try:
-            if embed_as is not None:
-                vectors = await embed_as(texts, body.input_type)
-            else:
-                vectors = await backend.embed(texts)
-        except EgideError as error:
-            status, error_code = error.http_status, error.code
-            await self._finish(admission, started, texts, [], prompt_tokens, status, error_code)
-            raise
-        if body.dimensions is not None:
-            vectors = [_truncate(v, body.dimensions) for v in vectors]
-        await self._finish(admission, started, texts, vectors, prompt_tokens, status, error_code)
+        vectors, prompt_tokens = await self._runner.embed(
+            admission, texts, started, input_type=body.input_type, dimensions=body.dimensions
+        )
         data = [
             Embedding(embedding=_encode(v, body.encoding_format), index=i)
             for i, v in enumerate(vectors)
@@ -74,50 +57,8 @@ class EmbeddingService:
             ),
         )
 
-    async def _finish(
-        self,
-        admission: Admission,
-        started: float,
-        texts: list[str],
-        vectors: list[list[float]],
-        prompt_tokens: int,
-        status: int,
-        error_code: str | None,
-    ) -> None:
-        gateway = self._gateway
-        latency = time.perf_counter() - started
-        gateway.limiter.charge(admission.principal, prompt_tokens)
-        gateway.metrics.count_tokens(admission.deployment.name, prompt_tokens, 0)
-        gateway.metrics.observe(ENDPOINT, admission.deployment.name, status, latency)
-        details = {
-            "prompt_sha256": sha256_json(texts),
-            "output_sha256": sha256_text("".join(_float32(v).hex() for v in vectors)),
-            "inputs": len(texts),
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": 0,
-            "latency_ms": round(latency * 1000, 3),
-            "status": status,
-        }
-        if error_code:
-            details["error"] = error_code
-        await gateway.record(admission, "inference.embed", details)
-
-
-def _truncate(vector: list[float], dimensions: int) -> list[float]:
-    """Matryoshka-style shortening, renormalised (as the OpenAI API does)."""
-    if dimensions >= len(vector):
-        return vector
-    head = vector[:dimensions]
-    norm = math.sqrt(sum(x * x for x in head)) or 1.0
-    return [x / norm for x in head]
-
 
 def _encode(vector: list[float], encoding: str) -> list[float] | str:
     if encoding == "base64":
-        return base64.b64encode(_float32(vector)).decode("ascii")
+        return base64.b64encode(float32(vector)).decode("ascii")
     return vector
-
-
-def _float32(vector: list[float]) -> bytes:
-    """Little-endian float32 bytes, the layout OpenAI clients decode from base64."""
-    return struct.pack(f"<{len(vector)}f", *vector)

@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from egide.api.errors import error_body
-from egide.api.metrics import CONTENT_TYPE
+from egide.serving.metrics import CONTENT_TYPE
 
 router = APIRouter()
 

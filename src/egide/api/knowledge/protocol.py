@@ -6,11 +6,13 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from egide.knowledge.service import MAX_QUERY_CHARS
+
 
 class SearchRequest(BaseModel):
     """Retrieval without generation."""
 
-    query: str = Field(min_length=1, max_length=4000)
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     collection: str | None = None
     k: int = Field(default=10, ge=1, le=100)
     mode: Literal["hybrid", "fulltext", "dense"] = "hybrid"
@@ -37,7 +39,7 @@ class SearchResponse(BaseModel):
 class AskRequest(BaseModel):
     """A question answered from the documents the caller may read."""
 
-    question: str = Field(min_length=1, max_length=4000)
+    question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     collection: str | None = None
     k: int = Field(default=5, ge=1, le=20)
 

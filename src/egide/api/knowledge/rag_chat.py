@@ -21,11 +21,10 @@ from starlette.concurrency import run_in_threadpool
 
 from egide.api.chat.protocol import ChatCompletionRequest
 from egide.api.dependencies import LABEL_HEADER, label_header
-from egide.api.gateway import Gateway
-from egide.api.knowledge.protocol import AskRequest
-from egide.api.knowledge.router import answer_out, journal_answer
+from egide.api.knowledge.router import answer_out
 from egide.core.principals import Principal
 from egide.errors import InvalidInput
+from egide.serving.gateway import Gateway
 
 PREFIX = "egide-rag:"
 
@@ -39,22 +38,17 @@ async def rag_completion(
     body: ChatCompletionRequest, request: Request, gateway: Gateway, principal: Principal
 ) -> JSONResponse | StreamingResponse:
     """Answer the last user message from the collection named in the model."""
-    collection = body.model.removeprefix(PREFIX) or None
+    # `egide-rag:` with no name is a mistake, never "every collection": the service
+    # refuses the empty name (400), as it refuses a collection the caller may not use.
+    collection = body.model.removeprefix(PREFIX)
     questions = [m.text() for m in body.messages if m.role == "user"]
     if not questions or not questions[-1].strip():
         raise InvalidInput("an egide-rag request needs a user message holding the question")
     question = questions[-1]
-    working = gateway.working_label(principal, label_header(request))
+    working = gateway.requested_label(principal, label_header(request))
     knowledge = gateway.platform.knowledge
     answer = await run_in_threadpool(
         lambda: knowledge.ask(principal, question, working, collection=collection)
-    )
-    await run_in_threadpool(
-        journal_answer,
-        gateway,
-        principal,
-        AskRequest(question=question, collection=collection),
-        answer,
     )
     marking = gateway.policies.format(answer.label)
     out = answer_out(marking, answer)

@@ -58,14 +58,13 @@ async def ask(
     principal: PrincipalDep,
 ) -> AskResponse:
     """An extractive grounded answer with numbered, checked citations and its label."""
-    working = gateway.working_label(principal, label_header(request))
+    working = gateway.requested_label(principal, label_header(request))
     knowledge = gateway.platform.knowledge
     answer = await run_in_threadpool(
         lambda: knowledge.ask(
             principal, body.question, working, collection=body.collection, k=body.k
         )
     )
-    await run_in_threadpool(journal_answer, gateway, principal, body, answer)
     response.headers[LABEL_HEADER] = gateway.policies.format(answer.label, "en")
     return answer_out(gateway.policies.format(answer.label), answer)
 
@@ -80,28 +79,3 @@ def answer_out(marking: str, answer: Answer) -> AskResponse:
         unsupported_sentences=list(answer.unsupported_sentences),
         invalid_citations=list(answer.invalid_citations),
     )
-
-
-def journal_answer(gateway, principal, body: AskRequest, answer: Answer) -> None:  # type: ignore[no-untyped-def]
-    platform = gateway.platform
-    with platform.database.transaction() as session:
-        platform.journal.append(
-            session,
-            actor=principal.actor,
-            action="knowledge.ask",
-            objects=[f"chunk:{c.chunk_id}" for c in answer.citations],
-            label=platform.policies.canonical(answer.label),
-            details={
-                "question_sha256": _sha(body.question),
-                "answer_sha256": _sha(answer.text),
-                "collection": body.collection,
-                "context": [p.chunk_id for p in answer.passages],
-                "mode": answer.mode,
-            },
-        )
-
-
-def _sha(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -11,9 +11,9 @@ router = APIRouter()
 
 
 @router.get("/v1/models")
-def list_models(request: Request, gateway: GatewayDep, principal: PrincipalDep) -> ModelList:
+async def list_models(request: Request, gateway: GatewayDep, principal: PrincipalDep) -> ModelList:
     """Models usable at the caller's working label (`X-Egide-Label` or its default)."""
-    working = gateway.working_label(principal, label_header(request))
+    usable = await gateway.listing(principal, label_header(request))
     created = request.app.state.started
     cards = [
         ModelCard(
@@ -28,17 +28,17 @@ def list_models(request: Request, gateway: GatewayDep, principal: PrincipalDep) 
             capabilities={"completion_chat": d.kind == "chat", "embeddings": d.kind == "embedding"},
             max_context_length=d.backend.describe().context_size,
         )
-        for d in gateway.usable(principal, working)
+        for d in usable
     ]
     return ModelList(data=cards)
 
 
 @router.get("/v1/models/{model_id}")
-def retrieve_model(
+async def retrieve_model(
     model_id: str, request: Request, gateway: GatewayDep, principal: PrincipalDep
 ) -> ModelCard:
     """One model, if the caller may use it (otherwise 404, so nothing leaks)."""
-    listing = list_models(request, gateway, principal)
+    listing = await list_models(request, gateway, principal)
     for card in listing.data:
         if card.id == model_id:
             return card

@@ -6,7 +6,8 @@ from fastapi import APIRouter, Request, Response
 
 from egide.api.dependencies import LABEL_HEADER, GatewayDep, PrincipalDep, label_header
 from egide.api.synthesis.protocol import SynthesisBody, SynthesisOut
-from egide.workflows.synthesis import SynthesisRequest, SynthesisService
+from egide.serving.chat import workflow_engine
+from egide.workflows.synthesis import SynthesisRequest
 
 router = APIRouter()
 
@@ -20,22 +21,12 @@ async def synthesize(
     principal: PrincipalDep,
 ) -> SynthesisOut:
     """Gather the sources the caller may read, grade, analyse, validate, and propose."""
-    platform = gateway.platform
-    working = gateway.working_label(principal, label_header(request))
+    working = gateway.requested_label(principal, label_header(request))
     engine = None
     if body.model:
         # The gateway's policy: kill switch, accreditation for the working label, routing.
-        deployment = gateway.decide(principal, working, gateway.deployments.get(body.model))
-        engine = deployment.engine()
-    gateway.limiter.admit(principal)
-    service = SynthesisService(
-        platform.database,
-        platform.journal,
-        platform.policies,
-        platform.knowledge,
-        platform.proposals,
-    )
-    done = await service.synthesize(
+        engine = await workflow_engine(gateway, principal, working, body.model, "synthesis.report")
+    done = await gateway.platform.synthesis.synthesize(
         principal,
         SynthesisRequest(
             tasking=body.tasking,

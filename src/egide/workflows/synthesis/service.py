@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,6 +26,9 @@ from sqlalchemy.orm import Session
 
 from egide import __version__
 from egide.audit import Journal
+from egide.audit.trail import Trail
+from egide.core import access
+from egide.core.access import Action
 from egide.core.labels import Label, PolicyRegistry, join
 from egide.core.principals import Principal
 from egide.errors import EgideError, InvalidInput, NotFound
@@ -118,12 +121,18 @@ class SynthesisService:
         policies: PolicyRegistry,
         knowledge: KnowledgeService,
         proposals: ProposalService,
+        *,
+        trail: Trail | None = None,
+        admit: Callable[[Principal], None] | None = None,
     ) -> None:
         self._db = database
         self._journal = journal
         self._policies = policies
         self._knowledge = knowledge
         self._proposals = proposals
+        self._trail = trail or Trail(database, journal, policies.canonical(knowledge.home_label))
+        # The rate limiter's admission: a synthesis is one costly request.
+        self._admit = admit
 
     async def synthesize(
         self,
@@ -132,7 +141,13 @@ class SynthesisService:
         *,
         engine: ModelEngine | None = None,
     ) -> Synthesis:
-        """Gather, grade, analyse, validate and propose; refused while AI is suspended."""
+        """Gather, grade, analyse, validate and propose; refused while AI is suspended.
+
+        Needs the analyst role and a clearance covering the working label; the
+        sources are only passages of collections the caller's organisation may
+        use. A refusal is journaled (`synthesis.report`).
+        """
+        await to_thread.run_sync(lambda: self._authorise(principal, request, engine))
         if not request.tasking.strip():
             raise InvalidInput("the tasking is empty: say what the report must answer")
         if not 1 <= request.k <= 20:
@@ -159,13 +174,30 @@ class SynthesisService:
             )
         )
 
+    def _authorise(
+        self, principal: Principal, request: SynthesisRequest, engine: ModelEngine | None
+    ) -> None:
+        details = {
+            "collection": request.collection,
+            "document_ids": list(request.document_ids),
+            "working_label": self._policies.canonical(request.working_label),
+            "model": engine.name if engine else None,
+        }
+        with self._trail.guard(principal, "synthesis.report", details=details):
+            access.require(access.can(principal, Action.SYNTHESIS_RUN))
+            access.require(access.can_work_at(principal, request.working_label))
+        if self._admit is not None:
+            self._admit(principal)
+
     # sources -------------------------------------------------------------------------
 
     def _allowed_sources(
         self, principal: Principal, request: SynthesisRequest
     ) -> tuple[list[Source], tuple[str, ...]]:
-        self._proposals.ensure_ai_allowed()
-        return self.sources(principal, request)
+        details = {"collection": request.collection, "document_ids": list(request.document_ids)}
+        with self._trail.guard(principal, "synthesis.report", details=details):
+            self._proposals.ensure_ai_allowed()
+            return self.sources(principal, request)
 
     def sources(
         self, principal: Principal, request: SynthesisRequest
@@ -176,10 +208,14 @@ class SynthesisService:
             for key, code in request.gradings.items()
         }
         if request.document_ids:
-            rows = self._documents(principal, request.document_ids, request.tasking, request.k)
-        elif request.collection:
+            rows = self._documents(principal, request, request.tasking, request.k)
+        elif request.collection is not None:
             hits = self._knowledge.search(
-                principal, request.tasking, collection=request.collection, k=request.k
+                principal,
+                request.tasking,
+                collection=request.collection,
+                k=request.k,
+                admitted=self._admit is not None,
             )
             rows = [
                 (h.chunk_id, h.document_id, h.document_title, h.filename, h.page, h.label, h.text)
@@ -225,11 +261,15 @@ class SynthesisService:
         return sources, tuple(sorted(set(gradings) - used))
 
     def _documents(
-        self, principal: Principal, ids: Sequence[int], tasking: str, k: int
+        self, principal: Principal, request: SynthesisRequest, tasking: str, k: int
     ) -> list[tuple[int, int, str, str, int | None, str, str]]:
+        ids = request.document_ids
         readable = self._knowledge.readable_label_ids(principal)
+        # Named documents come from the collections the caller's organisation may use
+        # (and from the collection named, if one is): an id is no way around that limit.
+        scope = self._knowledge.collection_scope(principal, None)
         with self._db.transaction() as session:
-            rows = session.execute(
+            query = (
                 select(
                     ChunkRecord.id, ChunkRecord.document_id, ChunkRecord.ordinal, ChunkRecord.text
                 )
@@ -237,7 +277,10 @@ class SynthesisService:
                 .where(ChunkRecord.document_id.in_(list(ids)))
                 .where(ChunkRecord.label_id.in_(readable))
                 .where(DocumentRecord.status == "current")
-            ).all()
+            )
+            if scope is not None:
+                query = query.where(ChunkRecord.collection_id.in_(scope))
+            rows = session.execute(query).all()
             found = {row.document_id for row in rows}
             missing = [str(i) for i in ids if i not in found]
             if missing:

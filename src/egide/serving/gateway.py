@@ -1,32 +1,38 @@
-"""The per-request policy of every model endpoint, shared by chat, embeddings and listings.
+"""The per-request policy of model use, shared by every face (API, `egide chat`, workflows).
 
-In order: authenticate, resolve the working label (header or the caller's
-default), check the caller may work at it, pick the deployment (kill switch,
-accreditation, routing to an accredited sibling), check the caller may read
-the output label, take a rate-limit token, and finally journal what happened.
-Everything here is in memory except the credential lookup and the journal
-write (grouped with concurrent requests' in one transaction), so the gateway
-adds little to a model's latency.
+In order: authenticate, check the caller's role, resolve the working label
+(header or the caller's default), check the caller may work at it, pick the
+deployment (kill switch, accreditation, routing to an accredited sibling),
+check the caller may read the output label, take a rate-limit token, and
+finally journal what happened — a refusal included. Everything here is in
+memory except the credential lookup and the journal write (grouped with
+concurrent requests' in one transaction), so the gateway adds little to a
+model's latency.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from egide.api.auth import Authenticator
-from egide.api.deployments import Deployment, Deployments, Kind, ModelSource, lowest_label
-from egide.api.metrics import Metrics
-from egide.api.ratelimit import RateLimiter
-from egide.app import Platform
+from anyio import to_thread
+
+from egide.audit.trail import REFUSALS, actor_of, refusal_details
 from egide.audit.writer import JournalWriter
 from egide.core import access
+from egide.core.access import Action
 from egide.core.labels import Label, join
 from egide.core.principals import Principal
-from egide.errors import InvalidLabel, ModelDisabled, NotFound
+from egide.errors import AuthenticationFailed, EgideError, InvalidLabel, ModelDisabled, NotFound
+from egide.serving.deployments import Deployment, Deployments, Kind, ModelSource
+from egide.serving.metrics import Metrics
+from egide.serving.ratelimit import RateLimiter
+
+if TYPE_CHECKING:
+    from egide.app import Platform
 
 _LABEL_CACHE_SIZE = 1024
 
@@ -55,6 +61,18 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+class Authenticator(Protocol):
+    """Turns an `Authorization` header into a principal (`egide.api.auth`)."""
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        """The caller, or `AuthenticationFailed`."""
+        ...
+
+    def remembered(self, authorization: str | None) -> Principal | None:
+        """The caller if its credential was checked moments ago (no I/O), else None."""
+        ...
+
+
 class Gateway:
     """Authentication, labels, model choice, quotas and journaling for one app."""
 
@@ -78,7 +96,7 @@ class Gateway:
         # Request entries are committed in groups by one thread (egide.audit.writer).
         self.journal = JournalWriter(platform.database.transaction, platform.journal)
         self._priority_orgs = frozenset(self.settings.priority_organisations)
-        self._lowest = lowest_label(self.policies, self.settings)
+        self._lowest = platform.home_label
         # Parsing a marking walks the policy grammar: remember the few a site uses.
         self._parsed: dict[str, Label] = {}
         self._markings: dict[Label, str] = {}
@@ -105,6 +123,21 @@ class Gateway:
             self._markings[label] = text
         return text
 
+    def requested_label(self, principal: Principal, header: str | None) -> Label:
+        """The working label asked for (header, else the caller's default, else the home label).
+
+        Not checked here: the service doing the work checks and journals it.
+
+        Raises:
+            InvalidLabel: the header is not a marking.
+        """
+        if header is not None and header.strip():
+            try:
+                return self.parse_label(header)
+            except InvalidLabel as error:
+                raise InvalidLabel(f"X-Egide-Label: {error.message}") from None
+        return principal.default_label or self._lowest
+
     def working_label(self, principal: Principal, header: str | None) -> Label:
         """The conversation's working label, which the caller's clearance must cover.
 
@@ -112,13 +145,7 @@ class Gateway:
             InvalidLabel: the header is not a marking.
             Forbidden: the clearance does not cover it.
         """
-        if header is not None and header.strip():
-            try:
-                label = self.parse_label(header)
-            except InvalidLabel as error:
-                raise InvalidLabel(f"X-Egide-Label: {error.message}") from None
-        else:
-            label = principal.default_label or self._lowest
+        label = self.requested_label(principal, header)
         access.require(access.can_work_at(principal, label))
         return label
 
@@ -165,9 +192,29 @@ class Gateway:
         self, principal: Principal, label_header: str | None, model: str, kind: Kind
     ) -> Admission:
         """Run the whole policy for one model request, then take a rate-limit token."""
+        access.require(access.can(principal, Action.MODEL_USE))
         working = self.working_label(principal, label_header)
         deployment = self.decide(principal, working, self.deployments.get(model, kind))
         self.limiter.admit(principal)
+        return self._admission(principal, working, deployment, model)
+
+    async def decided(
+        self, principal: Principal, working: Label, model: str, action: str
+    ) -> Admission:
+        """A workflow's admission to a model (`decide`), a refusal journaled as `action`.
+
+        No rate-limit token is taken: the workflow took one when it started.
+        """
+        try:
+            deployment = self.decide(principal, working, self.deployments.get(model))
+        except REFUSALS as error:
+            await self.refused(principal, action, error, objects=[f"model:{model}"])
+            raise
+        return self._admission(principal, working, deployment, model)
+
+    def _admission(
+        self, principal: Principal, working: Label, deployment: Deployment, model: str
+    ) -> Admission:
         output = join(working, deployment.label)
         priority = (
             self.settings.priority_level if principal.organisation in self._priority_orgs else 0
@@ -176,16 +223,83 @@ class Gateway:
             principal, working, deployment, output, self.marking(output), priority, model
         )
 
+    async def admitted(
+        self, principal: Principal, label_header: str | None, model: str, kind: Kind
+    ) -> Admission:
+        """`admit`, with a refusal journaled (`inference.chat` or `inference.embed`)."""
+        try:
+            return self.admit(principal, label_header, model, kind)
+        except REFUSALS as error:
+            action = "inference.chat" if kind == "chat" else "inference.embed"
+            await self.refused(
+                principal,
+                action,
+                error,
+                objects=[f"model:{model}"],
+                details={"requested_model": model, "working_label": label_header},
+            )
+            raise
+
     def usable(self, principal: Principal, working: Label) -> list[Deployment]:
         """The deployments the caller may send work at `working` to, by name."""
         result = []
         for deployment in self.deployments:
             try:
                 self.decide(principal, working, deployment)
-            except Exception:
+            except EgideError:
                 continue
             result.append(deployment)
         return sorted(result, key=lambda d: d.name)
+
+    async def listing(self, principal: Principal, label_header: str | None) -> list[Deployment]:
+        """The models the caller may use at its working label; journaled (`model.list`)."""
+        try:
+            access.require(access.can(principal, Action.MODEL_USE))
+            working = self.working_label(principal, label_header)
+        except REFUSALS as error:
+            await self.refused(principal, "model.list", error, details={"label": label_header})
+            raise
+        usable = self.usable(principal, working)
+        await self.journal.append(
+            actor=principal.actor,
+            action="model.list",
+            objects=[f"model:{d.name}" for d in usable],
+            label=self.marking(working),
+            details={"working_label": self.marking(working)},
+        )
+        return usable
+
+    # callers -------------------------------------------------------------------------
+
+    async def principal(self, authorization: str | None, path: str) -> Principal:
+        """The authenticated caller; a failed sign-in is journaled (`auth.refused`)."""
+        principal = self.authenticator.remembered(authorization)
+        if principal is not None:
+            return principal
+        try:
+            # The database read (and Argon2 on a key's first use) must not block the loop.
+            return await to_thread.run_sync(self.authenticator.authenticate, authorization)
+        except AuthenticationFailed as error:
+            await self.refused(None, "auth.refused", error, details={"path": path})
+            raise
+
+    async def refused(
+        self,
+        principal: Principal | None,
+        action: str,
+        error: EgideError,
+        *,
+        objects: Sequence[str] = (),
+        details: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Journal a refusal under the home label (it records a request, not an object)."""
+        await self.journal.append(
+            actor=actor_of(principal),
+            action=action,
+            objects=list(objects),
+            label=self.marking(self._lowest),
+            details=refusal_details(error, details),
+        )
 
     # journal -----------------------------------------------------------------------
 

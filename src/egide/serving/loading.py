@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import logging
 
-from egide.api.deployments import (
+from egide.app import Platform
+from egide.errors import ConfigurationError, NotFound
+from egide.modelhub import ModelInfo
+from egide.serving.deployments import (
     Deployment,
     Deployments,
     RegisteredModel,
     from_registry,
     from_settings,
     highest_label,
-    lowest_label,
     weights_digest,
 )
-from egide.app import Platform
-from egide.errors import ConfigurationError, NotFound
-from egide.modelhub import ModelInfo
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +93,7 @@ def _embedding_deployment(platform: Platform) -> Deployment:
         family=settings.embedding_model,
         backend=backend,
         # Public weights: the lowest label; processing any label the home policy has.
-        label=lowest_label(platform.policies, settings),
+        label=platform.home_label,
         accreditation=highest_label(platform.policies, settings),
         digest=package_digest(),
         demo=False,

@@ -27,7 +27,7 @@ from typing import Any, Literal, Protocol
 from egide.core.labels import Label, PolicyRegistry
 from egide.errors import ConfigurationError, EgideError, NotFound
 from egide.inference import Backend, create_backend
-from egide.settings import Settings
+from egide.settings import Settings, home_label
 from egide.workflows.synthesis import ModelEngine
 
 log = logging.getLogger(__name__)
@@ -92,11 +92,6 @@ def weights_digest(files: Sequence[Any]) -> str:
         return weights[0]
     joined = "\n".join(f"{d}  {p}" for p, d in digests)
     return hashlib.sha256(joined.encode()).hexdigest()
-
-
-def lowest_label(policies: PolicyRegistry, settings: Settings) -> Label:
-    """The lowest label of the home policy."""
-    return Label(policy=policies.get(settings.home_policy), level=0)
 
 
 def highest_label(policies: PolicyRegistry, settings: Settings) -> Label:
@@ -185,8 +180,8 @@ def from_settings(
                 name=name,
                 family=str(entry.get("family") or name),
                 backend=create_backend(backend_config),
-                label=label or lowest_label(policies, settings),
-                accreditation=accreditation or lowest_label(policies, settings),
+                label=label or home_label(policies, settings.home_policy),
+                accreditation=accreditation or home_label(policies, settings.home_policy),
                 digest=str(entry.get("digest") or (known.digest if known else "")),
                 demo=bool(entry.get("demo", known.demo if known else False)),
                 kind="embedding" if entry.get("kind") == "embedding" else "chat",

@@ -1,0 +1,267 @@
+"""How to exercise each API route as each kind of caller: one entry per route.
+
+A route added to the app without an entry here (or in `PUBLIC`, with the
+reason it needs no credential) fails `test_enforcement.py::test_every_route_has_a_case`.
+Adding a case is one entry: the route, the journal action(s) it writes, and
+`call(world, client, caller, context)` sending the request as `caller`.
+`prepare(world)` builds what the call needs (a proposal id…) once per caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+
+from tests.enforcement.world import WRONG_ROLES, World
+
+Call = Callable[[World, TestClient, str | None, Any], httpx.Response]
+
+
+@dataclass(frozen=True)
+class Case:
+    """One route: who may use it, who must be refused, what the journal must show.
+
+    Attributes:
+        method, path: The route as FastAPI declares it.
+        actions: Journal actions the route may write (done or refused).
+        call: Sends the request as a caller (None: no credential).
+        ok: The caller who may; `ok_status` what it gets.
+        wrong_roles: Callers whose roles do not allow the action.
+        under: A caller cleared too low for what the call asks (None: no label involved).
+        under_label: The working label `under` asks for (`X-Egide-Label`), if the call sends one.
+        wrong_org: A caller of an organisation kept out of what the call reads (None: no
+            organisation limit applies).
+        prepare: Builds the call's context (e.g. a proposal id) before each call.
+        objects: Whether the entry of a served call must name objects.
+    """
+
+    method: str
+    path: str
+    actions: tuple[str, ...]
+    call: Call
+    ok: str = "analyst"
+    ok_status: int = 200
+    wrong_roles: tuple[str, ...] = WRONG_ROLES
+    under: str | None = "low"
+    wrong_org: str | None = None
+    prepare: Callable[[World], Any] | None = None
+    objects: bool = True
+
+
+def _label(caller: str | None, world: World, label: str | None) -> dict[str, str]:
+    # The under-cleared callers ask for a working label above their clearance.
+    if caller in ("low", "lowapprover") and label is None:
+        label = "TS"  # TRÈS SECRET (a header is ASCII)
+    return world.headers(caller, label)
+
+
+def _chat(model: str, text: str = "Que transporte le convoi ?") -> dict[str, Any]:
+    return {"model": model, "messages": [{"role": "user", "content": text}]}
+
+
+def _search(collection: str | None) -> Call:
+    def call(world: World, client: TestClient, caller: str | None, _: Any) -> httpx.Response:
+        body: dict[str, Any] = {"query": "Opération HIBOU poste de commandement", "k": 5}
+        if caller == "outsider" or collection:
+            body["collection"] = collection or "cpcoonly"
+        return client.post("/v1/knowledge/search", json=body, headers=world.headers(caller))
+
+    return call
+
+
+def _ask(world: World, client: TestClient, caller: str | None, _: Any) -> httpx.Response:
+    body = {"question": "Où s'installe le poste de commandement ?", "collection": "cpcoonly"}
+    return client.post("/v1/knowledge/ask", json=body, headers=_label(caller, world, None))
+
+
+def _chat_call(world: World, client: TestClient, caller: str | None, _: Any) -> httpx.Response:
+    return client.post(
+        "/v1/chat/completions", json=_chat("echo-secret"), headers=_label(caller, world, None)
+    )
+
+
+def _rag_call(world: World, client: TestClient, caller: str | None, _: Any) -> httpx.Response:
+    return client.post(
+        "/v1/chat/completions",
+        json=_chat("egide-rag:cpcoonly"),
+        headers=_label(caller, world, None),
+    )
+
+
+def _embed(world: World, client: TestClient, caller: str | None, _: Any) -> httpx.Response:
+    return client.post(
+        "/v1/embeddings",
+        json={"model": "echo-embed", "input": "convoi"},
+        headers=_label(caller, world, None),
+    )
+
+
+def _models(world: World, client: TestClient, caller: str | None, _: Any) -> httpx.Response:
+    return client.get("/v1/models", headers=_label(caller, world, None))
+
+
+def _model(world: World, client: TestClient, caller: str | None, _: Any) -> httpx.Response:
+    return client.get("/v1/models/echo-dr", headers=_label(caller, world, None))
+
+
+def _synthesis(world: World, client: TestClient, caller: str | None, _: Any) -> httpx.Response:
+    body = {"tasking": "Où s'installe le poste de commandement ?", "mode": "assembled"}
+    body["document_ids"] = [world.secret_document]  # type: ignore[assignment]
+    return client.post("/v1/intelligence/synthesis", json=body, headers=_label(caller, world, None))
+
+
+def _create(world: World, client: TestClient, caller: str | None, _: Any) -> httpx.Response:
+    body = {"kind": "report", "title": "Note", "content": {"text": "convoi"}, "label": "SECRET"}
+    if caller == "low":
+        body["label"] = "TRÈS SECRET"
+    return client.post("/v1/proposals", json=body, headers=world.headers(caller))
+
+
+def _list(world: World, client: TestClient, caller: str | None, _: Any) -> httpx.Response:
+    return client.get("/v1/proposals", headers=world.headers(caller))
+
+
+def _on_proposal(method: str, suffix: str, body: dict[str, Any] | None = None) -> Call:
+    def call(world: World, client: TestClient, caller: str | None, pid: Any) -> httpx.Response:
+        url = f"/v1/proposals/{pid}{suffix}"
+        return client.request(method, url, json=body, headers=world.headers(caller))
+
+    return call
+
+
+def _suspend(world: World, client: TestClient, caller: str | None, _: Any) -> httpx.Response:
+    body = {"suspended": False, "rationale": "reprise"}
+    return client.post("/v1/admin/ai-suspension", json=body, headers=world.headers(caller))
+
+
+_NOT_ANALYST = ("norole", "auditor", "operator")
+_DECIDERS = ("analyst", "norole", "auditor", "operator")
+
+CASES: tuple[Case, ...] = (
+    Case("POST", "/v1/chat/completions", ("inference.chat",), _chat_call),
+    # The same route naming the knowledge base: organisation limits apply.
+    Case("POST", "/v1/chat/completions", ("knowledge.ask",), _rag_call, wrong_org="outsider"),
+    Case("POST", "/v1/embeddings", ("inference.embed",), _embed),
+    Case("GET", "/v1/models", ("model.list",), _models),
+    Case("GET", "/v1/models/{model_id}", ("model.list",), _model),
+    Case(
+        "POST",
+        "/v1/knowledge/search",
+        ("knowledge.search",),
+        _search(None),
+        # The label filter runs in the SQL: the under-cleared caller is answered with
+        # nothing it may not read (checked in `test_findings.py`), not refused.
+        under=None,
+        wrong_org="outsider",
+    ),
+    Case("POST", "/v1/knowledge/ask", ("knowledge.ask",), _ask, wrong_org="outsider"),
+    Case(
+        "POST",
+        "/v1/intelligence/synthesis",
+        ("synthesis.report",),
+        _synthesis,
+        ok_status=201,
+        wrong_org="outsider",
+    ),
+    Case("POST", "/v1/proposals", ("proposal.create",), _create, ok_status=201),
+    Case(
+        "GET",
+        "/v1/proposals",
+        ("proposal.list",),
+        _list,
+        wrong_roles=("norole", "operator"),
+        under=None,  # a listing filters by label in its SQL; `test_findings.py` checks it
+        objects=False,
+    ),
+    Case(
+        "GET",
+        "/v1/proposals/{proposal_id}",
+        ("proposal.read",),
+        _on_proposal("GET", ""),
+        wrong_roles=("norole", "operator"),
+        prepare=lambda w: w.proposal("TRÈS SECRET"),
+    ),
+    Case(
+        "POST",
+        "/v1/proposals/{proposal_id}/approve",
+        ("proposal.approve",),
+        _on_proposal("POST", "/approve", {"rationale": "vu"}),
+        ok="approver",
+        wrong_roles=_DECIDERS,
+        under="lowapprover",
+        prepare=lambda w: w.proposal("SECRET"),
+    ),
+    Case(
+        "POST",
+        "/v1/proposals/{proposal_id}/reject",
+        ("proposal.reject",),
+        _on_proposal("POST", "/reject", {"rationale": "non"}),
+        ok="approver",
+        wrong_roles=_DECIDERS,
+        under="lowapprover",
+        prepare=lambda w: w.proposal("SECRET"),
+    ),
+    Case(
+        "POST",
+        "/v1/proposals/{proposal_id}/amend",
+        ("proposal.amend",),
+        _on_proposal("POST", "/amend", {"content": {"text": "autre"}, "rationale": "précision"}),
+        ok="approver",
+        wrong_roles=_DECIDERS,
+        under="lowapprover",
+        prepare=lambda w: w.proposal("SECRET"),
+    ),
+    Case(
+        "POST",
+        "/v1/proposals/{proposal_id}/dissent",
+        ("proposal.dissent",),
+        _on_proposal("POST", "/dissent", {"rationale": "désaccord"}),
+        wrong_roles=_NOT_ANALYST,
+        prepare=lambda w: w.proposal("TRÈS SECRET"),
+    ),
+    Case(
+        "GET",
+        "/v1/proposals/{proposal_id}/export",
+        ("proposal.release", "proposal.read"),
+        _on_proposal("GET", "/export"),
+        wrong_roles=_NOT_ANALYST,
+        prepare=lambda w: w.approved("TRÈS SECRET"),
+    ),
+    Case(
+        "POST",
+        "/v1/proposals/{proposal_id}/export",
+        ("proposal.release", "proposal.read"),
+        _on_proposal("POST", "/export"),
+        wrong_roles=_NOT_ANALYST,
+        prepare=lambda w: w.approved("TRÈS SECRET"),
+    ),
+    Case(
+        "POST",
+        "/v1/admin/ai-suspension",
+        ("ai.resume",),
+        _suspend,
+        ok="admin",
+        wrong_roles=("analyst", "approver", "auditor", "operator", "norole"),
+        under=None,  # a platform switch: no labelled object
+        objects=False,
+    ),
+)
+
+# Routes that take no credential, and why.
+PUBLIC: dict[tuple[str, str], str] = {
+    ("GET", "/healthz"): "liveness probe of the load balancer; answers only 'ok'",
+    ("GET", "/readyz"): "readiness probe; names the models loaded, no labelled data",
+    ("GET", "/metrics"): "Prometheus scrape on the enclave network; counters, no labelled data",
+    ("GET", "/openapi.json"): "the API's own description (FastAPI); no data",
+    ("HEAD", "/openapi.json"): "the API's own description (FastAPI); no data",
+    ("GET", "/docs"): "interactive API documentation page; no data",
+    ("HEAD", "/docs"): "interactive API documentation page; no data",
+    ("GET", "/docs/oauth2-redirect"): "part of the documentation page; no data",
+    ("HEAD", "/docs/oauth2-redirect"): "part of the documentation page; no data",
+    ("GET", "/redoc"): "API documentation page; no data",
+    ("HEAD", "/redoc"): "API documentation page; no data",
+}

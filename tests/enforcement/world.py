@@ -1,0 +1,152 @@
+"""One installation with every kind of caller the enforcement tests need.
+
+Callers (organisation, clearance, roles):
+
+- ``analyst``: CPCO, TRÈS SECRET, analyst — the one who may;
+- ``approver``: CPCO, TRÈS SECRET, approver; ``admin``: CPCO, TRÈS SECRET, every role;
+- ``low``: CPCO, NON PROTÉGÉ, analyst — under-cleared; ``lowapprover``: CPCO, DR, approver;
+- ``norole``: no role; ``auditor``; ``operator``; ``scoped``: analyst and approver
+  but presenting a key scoped to approver — each the wrong role for analyst work;
+- ``outsider``: DRM, TRÈS SECRET, analyst — the wrong organisation for `cpcoonly`.
+
+Collections: ``cpcoonly`` (CPCO only) holds a TRÈS SECRET document;
+``commune`` (everyone) a NON PROTÉGÉ one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from egide.app import Platform
+from egide.core.principals import Principal, Role
+from egide.settings import Settings
+from egide.store import AuditEntryRecord, LabelRecord
+from tests.api.conftest import ECHO_MODELS, echo_deployments, write_gguf
+
+SECRET_TEXT = (
+    "TRÈS SECRET\n\nOpération HIBOU : le poste de commandement avancé s'installe à Varnie-Est "
+    "le 21 novembre.\n\nTRÈS SECRET\n"
+)
+OPEN_TEXT = (
+    "NON PROTÉGÉ\n\nLe convoi logistique CLOU-7 arrive à Marsk le 19 novembre.\n\nNON PROTÉGÉ\n"
+)
+ALL_ROLES = list(Role)
+# username -> (organisation, clearance, roles, key scopes)
+CALLERS: dict[str, tuple[str, str, list[Role], list[Role] | None]] = {
+    "analyst": ("CPCO", "TRÈS SECRET", [Role.ANALYST], None),
+    "approver": ("CPCO", "TRÈS SECRET", [Role.APPROVER], None),
+    "admin": ("CPCO", "TRÈS SECRET", ALL_ROLES, None),
+    "low": ("CPCO", "NON PROTÉGÉ", [Role.ANALYST], None),
+    "lowapprover": ("CPCO", "DIFFUSION RESTREINTE", [Role.APPROVER], None),
+    "norole": ("CPCO", "TRÈS SECRET", [], None),
+    "auditor": ("CPCO", "TRÈS SECRET", [Role.AUDITOR], None),
+    "operator": ("CPCO", "TRÈS SECRET", [Role.OPERATOR], None),
+    "scoped": ("CPCO", "TRÈS SECRET", [Role.ANALYST, Role.APPROVER], [Role.APPROVER]),
+    "outsider": ("DRM", "TRÈS SECRET", [Role.ANALYST], None),
+}
+WRONG_ROLES = ("norole", "auditor", "operator", "scoped")
+
+
+@dataclass
+class World:
+    """The installation, its callers' keys and the ids of its objects."""
+
+    platform: Platform
+    tokens: dict[str, str] = field(default_factory=dict)
+    secret_document: int = 0
+    open_document: int = 0
+
+    def principal(self, username: str) -> Principal:
+        """The caller as the services see it (with its key's scopes)."""
+        return self.platform.identity.authenticate(self.tokens[username])
+
+    def headers(self, username: str | None, label: str | None = None) -> dict[str, str]:
+        """Request headers of `username` (None: no credential at all)."""
+        headers = {} if username is None else {"Authorization": f"Bearer {self.tokens[username]}"}
+        if label is not None:
+            headers["X-Egide-Label"] = label
+        return headers
+
+    def mark(self) -> int:
+        """The journal's current length: entries after it are what a call wrote."""
+        with self.platform.database.transaction() as session:
+            return int(session.scalar(select(func.count()).select_from(AuditEntryRecord)) or 0)
+
+    def entries_since(self, mark: int) -> list[tuple[AuditEntryRecord, str]]:
+        """Journal entries written after `mark`, with their label."""
+        with self.platform.database.transaction() as session:
+            rows = session.execute(
+                select(AuditEntryRecord, LabelRecord.canonical)
+                .join(LabelRecord, AuditEntryRecord.label_id == LabelRecord.id)
+                .order_by(AuditEntryRecord.seq)
+                .offset(mark)
+            ).all()
+            for row in rows:
+                session.expunge(row[0])
+            return [(row[0], row[1]) for row in rows]
+
+    def proposal(self, label: str = "SECRET", kind: str = "report") -> int:
+        """A fresh proposal by `analyst`, awaiting a decision."""
+        created = self.platform.proposals.create(
+            self.principal("analyst"),
+            kind=kind,
+            title="Point de situation",
+            content={"blocks": [{"kind": "paragraph", "text": "Convoi arrivé.", "marking": "DR"}]},
+            label=self.platform.policies.parse(label),
+        )
+        return created.id
+
+    def approved(self, label: str = "SECRET") -> int:
+        """A proposal approved by `approver`."""
+        pid = self.proposal(label)
+        self.platform.proposals.approve(self.principal("approver"), pid, rationale="vu")
+        return pid
+
+
+def build_world(data_dir: Path, database_url: str, **settings: Any) -> World:
+    """Initialise the installation: organisations, callers and keys, models, collections."""
+    values: dict[str, Any] = {
+        "data_dir": data_dir,
+        "database_url": database_url,
+        "embeddings": False,
+        "deployments": echo_deployments(),
+        **settings,
+    }
+    platform = Platform(Settings(**values))
+    platform.initialise()
+    identity, policies = platform.identity, platform.policies
+    world = World(platform)
+    for org in ("CPCO", "DRM"):
+        identity.add_organisation("test", org)
+    for name, (org, clearance, roles, scopes) in CALLERS.items():
+        identity.add_user(
+            "test",
+            name,
+            clearance=policies.parse_clearance(clearance),
+            roles=roles,
+            organisation=org,
+        )
+        _, world.tokens[name] = identity.create_key("test", name, scopes=scopes)
+    for name, (label, accreditation, _) in ECHO_MODELS.items():
+        platform.models.import_model(
+            "test",
+            write_gguf(data_dir.parent / "medium" / f"{name}.gguf"),
+            name=name,
+            label=label,
+            accreditation=accreditation,
+        )
+    admin = identity.principal("admin")
+    knowledge = platform.knowledge
+    knowledge.create_collection(admin, "cpcoonly", organisations=["CPCO"])
+    knowledge.create_collection(admin, "commune")
+    world.secret_document = knowledge.ingest(admin, "cpcoonly", "hibou.txt", SECRET_TEXT.encode())[
+        0
+    ].document_id
+    world.open_document = knowledge.ingest(admin, "commune", "clou.txt", OPEN_TEXT.encode())[
+        0
+    ].document_id
+    return world
