@@ -305,8 +305,9 @@ def test_provisioning_creates_a_low_user_without_roles(data_dir: Path, idp: Prov
     site = oidc_site(data_dir, idp, oidc_provision_users=True)
     newcomer = idp.token(preferred_username="nina", habilitation="TS", roles=["admin"])
     with site.client() as client:
-        assert client.get("/v1/models", headers=bearer(newcomer)).status_code == 200
-        assert client.get("/v1/models", headers=bearer(newcomer)).status_code == 200
+        # Signed in (not 401), but with no role: listing models needs analyst or ml-engineer.
+        assert client.get("/v1/models", headers=bearer(newcomer)).status_code == 403
+        assert client.get("/v1/models", headers=bearer(newcomer)).status_code == 403
         chat = client.post("/v1/chat/completions", json=chat_body(), headers=bearer(newcomer, "DR"))
         assert chat.status_code == 403
         suspend = {"suspended": True, "rationale": "essai"}

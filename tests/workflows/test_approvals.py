@@ -216,12 +216,18 @@ def test_an_approver_who_amends_cannot_approve_their_text(platform, people) -> N
             service.approve(people[author], proposal.id)
     assert service.approve(people["ap3"], proposal.id).state == "approved"
     with platform.database.transaction() as session:
-        refusals = [
+        entries = [
             e
             for e in platform.journal.entries(session, readable_labels=None)
             if e.action == "proposal.approve"
         ]
-    assert [e.actor for e in refusals] == ["user:ap3"]
+    # Each refused approval is journaled as a refusal; only ap3's approval was served.
+    assert [e.actor for e in entries if not e.details.get("refused")] == ["user:ap3"]
+    assert [e.actor for e in entries if e.details.get("refused")] == [
+        "user:ap1",
+        "user:ap1",
+        "user:ap2",
+    ]
 
 
 def test_an_amendment_back_to_approved_words_resets_the_approvals(platform, people) -> None:
