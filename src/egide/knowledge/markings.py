@@ -31,6 +31,7 @@ document's label is the join of the outer marking and every portion.
 from __future__ import annotations
 
 import re
+import unicodedata
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,13 +48,23 @@ _PREFIX = re.compile(
     re.IGNORECASE,
 )
 _STRONG_PREFIXES = ("CLASSIF", "MARQUAGE", "MARKING", "SECURITY", "MENTION")
-_DECORATION = " \t-–—*_=#|~«»“”\"'"
+# Markdown renderings of a banner ("> SECRET", "`SECRET`", "- SECRET") and the
+# "//SECRET//" of some templates decorate a marking without changing it.
+_DECORATION = " \t-–—*_=#|~«»“”\"'>`/"
 # Dashes and slashes between words are spelling variants of a space in a marking.
 _DASHES = re.compile(r"\s*[–—]\s*|\s+[-/]\s+")
 _BRACKET = re.compile(r"^\[([^\]]{1,100})\]\s*(.*)$")
-_PORTION_AT_START = re.compile(r"^[\s\-•*·▪–—>]*\(([A-Z]{1,4}(?://[^)]{0,80})?)\)")
-_PORTION_ANYWHERE = re.compile(r"\(([A-Z]{1,4}(?://[^)]{0,80})?)\)")
-_REPLY = re.compile(r"^(?:(?:re|tr|fw|fwd|ref)\s*:\s*)+", re.IGNORECASE)
+# Portion marks are read whatever their case: "(ts)" is "(TS)" (a mark is short,
+# so list numbering such as "(a)" is no level and stays text).
+_PORTION_AT_START = re.compile(r"^[\s\-•*·▪–—>`]*\(([A-Z]{1,4}(?://[^)]{0,80})?)\)", re.IGNORECASE)
+_PORTION_ANYWHERE = re.compile(r"\(([A-Z]{1,4}(?://[^)]{0,80})?)\)", re.IGNORECASE)
+# Reply and forward prefixes of every mail client language, repeated, any case.
+_REPLY = re.compile(
+    r"^(?:(?:re|aw|wg|sv|vs|vb|antw|tr|fw|fwd|fwds|ref|rif|enc|rv|r|odp|pd|ynt|vl|"
+    r"doorst|trans|réf|rép|rép\.|transf)\s*:\s*)+",
+    re.IGNORECASE,
+)
+_BRACKET_ANYWHERE = re.compile(r"\[([^\]]{1,100})\]")
 _FIRST_WORD = re.compile(r"[^\W_]+")
 
 
@@ -113,6 +124,9 @@ class _Levels:
         self.phrases = sorted(phrases, key=lambda item: -len(item[0]))
         self.first_words = {phrase.split(" ")[0] for phrase, _ in phrases}
         self.parsed: dict[str, Label] = {}
+        # Release categories a parsed portion mark writes out (id of its label ->
+        # names): "(S//REL TO DEU)" marks REL TO, "(DR)" only implies it.
+        self.release_marked: dict[int, frozenset[str]] = {}
         self.portions = {
             normalise(level.portion) for policy in registry.policies() for level in policy.levels
         }
@@ -156,11 +170,127 @@ def classify_line(
 ) -> tuple[str, Label] | None:
     """("banner" | "title", label) for a marking line, None for ordinary text.
 
+    The line is read once folded (`fold`): invisible characters, look-alike
+    letters, full-width forms and letter spacing cannot hide a marking.
+
     Raises:
-        InvalidLabel: the line looks like a marking that cannot be read (naming it).
+        InvalidLabel: the line looks like a marking that cannot be read (naming it),
+            or a level word of it is written with look-alike or invisible characters
+            and the line still does not read as a marking.
     """
+    folded = fold(line, registry)
+    found = _classify(line, folded, registry, source, explicit=explicit)
+    if found is None and _hidden_level(line, folded, registry):
+        raise _refuse(
+            source, line, "a level word is written with look-alike or invisible characters"
+        )
+    if found is None and source != "body":
+        found = _bracketed_within(folded, registry)
+    return found
+
+
+def _hidden_level(line: str, folded: str, registry: PolicyRegistry) -> bool:
+    """Whether folding revealed a level word the line did not show as written."""
+    norm_folded = normalise(_variant(folded.strip().strip(_DECORATION)))
+    norm_line = normalise(_variant(line.strip().strip(_DECORATION)))
+    if norm_folded == norm_line:
+        return False
+    head = _levels(registry).head(norm_folded)
+    if head is not None and len(head[0]) >= 3:
+        return not norm_line.startswith(head[0])
+    # Closed-up letter spacing ("S E C R E T S P E C I A L") needs no word boundary.
+    closed = norm_folded.replace(" ", "") == norm_line.replace(" ", "")
+    return closed and _starts_with_level(norm_folded, registry)
+
+
+def _bracketed_within(text: str, registry: PolicyRegistry) -> tuple[str, Label] | None:
+    """A bracketed marking anywhere in a subject or title ("Point [SECRET] …"): a title."""
     levels = _levels(registry)
-    text = _REPLY.sub("", line.strip()).strip(_DECORATION)
+    found: list[Label] = []
+    for match in _BRACKET_ANYWHERE.finditer(text):
+        head = levels.head(normalise(_variant(match.group(1))))
+        if head is not None and len(head[0]) >= 3:
+            label, _ = _parse(registry, match.group(1))
+            if label is not None:
+                found.append(label)
+    return ("title", join(*found)) if found else None
+
+
+# Letters of other scripts that look like Latin capitals and small letters: a banner
+# typed with them reads SECRET to a person and must read SECRET to Égide.
+_LOOKALIKES = {
+    "A": "АΑ",
+    "B": "ВΒ",
+    "C": "СϹ",
+    "E": "ЕΕ",
+    "H": "НΗ",
+    "I": "ІΙӀ",
+    "J": "Ј",
+    "K": "КΚ",
+    "M": "МΜ",
+    "N": "Ν",
+    "O": "ОΟ",
+    "P": "РΡ",
+    "S": "Ѕ",
+    "T": "ТΤ",
+    "X": "ХΧ",
+    "Y": "УΥ",
+    "Z": "Ζ",
+    "a": "а",
+    "c": "сϲ",
+    "e": "е",
+    "i": "іι",
+    "j": "ј",
+    "o": "оο",
+    "p": "рρ",
+    "s": "ѕ",
+    "x": "хχ",
+    "y": "у",
+    "d": "ԁ",
+    "h": "һ",
+    "k": "κ",
+    "v": "ν",
+    "t": "τ",
+    "u": "υ",
+}
+_CONFUSABLES = str.maketrans({c: latin for latin, cs in _LOOKALIKES.items() for c in cs})
+_SPACED = re.compile(r"\S(?: \S)+(?:\s{2,}\S(?: \S)*)*")
+
+
+def fold(line: str, registry: PolicyRegistry) -> str:
+    """`line` as a reader sees it: how a marking is looked for (never stored).
+
+    Compatibility forms are folded (NFKC: full-width letters, ligatures, no-break
+    spaces), format characters removed (zero-width spaces and joiners, word
+    joiner, byte-order mark, soft hyphen: Unicode category Cf), Cyrillic and
+    Greek look-alikes of Latin letters replaced, and a letter-spaced level word
+    (`S E C R E T`, words two spaces apart) closed up.
+    """
+    text = unicodedata.normalize("NFKC", line)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    text = unicodedata.normalize("NFC", text.translate(_CONFUSABLES))
+    stripped = text.strip()
+    if _SPACED.fullmatch(stripped) and len(stripped.replace(" ", "")) >= 3:
+        closed = " ".join(word.replace(" ", "") for word in re.split(r"\s{2,}", stripped))
+        if _starts_with_level(normalise(closed), registry):
+            return closed
+    return text
+
+
+def _starts_with_level(norm: str, registry: PolicyRegistry) -> bool:
+    # No word boundary required: "SECRETSPECIALFRANCE" spaced out letter by letter
+    # is still a marking (it then refuses, never reads as text).
+    return any(
+        len(phrase) >= 3 and norm.replace(" ", "").startswith(phrase.replace(" ", ""))
+        for phrase, _ in _levels(registry).phrases
+    )
+
+
+def _classify(
+    line: str, folded: str, registry: PolicyRegistry, source: str, *, explicit: bool
+) -> tuple[str, Label] | None:
+    levels = _levels(registry)
+    text = _REPLY.sub("", folded.strip()).strip(_DECORATION)
     if not text:
         return None
     prefix = _PREFIX.match(text)
@@ -218,14 +348,25 @@ def _portion_head(inner: str) -> str:
 
 
 def _portion(registry: PolicyRegistry, inner: str, source: str, line: str) -> Label:
-    parsed = _levels(registry).parsed
+    levels = _levels(registry)
+    parsed = levels.parsed
     if inner not in parsed:  # a document repeats a handful of marks on every line
         try:
-            parsed[inner] = registry.parse_portion(f"({inner})")
+            # Marks are read whatever their case: "(ts)" is "(TS)".
+            label = registry.parse_portion(f"({inner.upper()})")
+            bare = registry.parse_portion(f"({inner.split('//')[0].strip().upper()})")
         except InvalidLabel as error:
             raise _refuse(
                 source, line, f"its portion mark does not parse ({error.message})"
             ) from None
+        written = dict(label.releasable)
+        implied = dict(bare.releasable)
+        levels.release_marked[id(label)] = frozenset(
+            name
+            for name in written.keys() | implied.keys()
+            if written.get(name) != implied.get(name)
+        )
+        parsed[inner] = label
     return parsed[inner]
 
 
@@ -241,7 +382,11 @@ def _marks_within(line: str, registry: PolicyRegistry, skip: int) -> Iterator[tu
     """Portion marks after the opening one: (offset in the line, label)."""
     portions = _levels(registry).portions
     for match in _PORTION_ANYWHERE.finditer(line, skip):
-        if _portion_head(match.group(1)) in portions:
+        inner = match.group(1)
+        at = match.start()
+        if not inner.isupper() and at > 0 and line[at - 1].isalnum():
+            continue  # "le(s) destinataire(s)": French plural, not a mark
+        if _portion_head(inner) in portions:
             yield match.start(), _portion(registry, match.group(1), "body", line)
 
 
@@ -309,7 +454,7 @@ def detect_markings(
     outer = [b.label for b in banners] + ([inherited] if inherited else [])
     raw = [line.opening for line in lines if line.opening is not None]
     raw += [lb for line in lines for _, lb in _marks_within(line.text, registry, line.opening_end)]
-    residual = _residual(join(*outer), raw) if outer else None
+    residual = _residual(join(*outer), raw, _levels(registry)) if outer else None
 
     memo: dict[int, Label] = {}  # portion labels are shared objects (parsed once per mark)
 
@@ -338,14 +483,17 @@ def detect_markings(
     return DetectedMarkings(tuple(banners), tuple(pieces), document_label)
 
 
-def _residual(outer: Label, portions: list[Label]) -> Label:
+def _residual(outer: Label, portions: list[Label], levels: _Levels) -> Label:
     """What every portion keeps of the outer marking: the categories portions never mark.
 
-    Its level is the lowest, so a portion keeps its own level.
+    Its level is the lowest, so a portion keeps its own level. A release category
+    counts as marked only when a portion mark writes it out ("(S//REL TO DEU)"):
+    the one a national level implies ("(DR)" is SPÉCIAL FRANCE) is not a sign
+    that unmarked portions are released more widely.
     """
     compartments = frozenset().union(*(p.compartments for p in portions))
     handling = frozenset().union(*(p.handling for p in portions))
-    categories = {name for p in portions for name, _ in p.releasable}
+    categories = {name for p in portions for name in levels.release_marked.get(id(p), ())}
     return Label(
         policy=outer.policy,
         level=0,
