@@ -194,7 +194,13 @@ def test_markdown_banner_forms(
 
 
 # F4: keyword fields are read value by value; the most restrictive wins in any order.
-KEYWORDS = ["logistique, TRÈS SECRET", "TRÈS SECRET,logistique", "DR; logistique, TRÈS SECRET"]
+KEYWORDS = [
+    "logistique, TRÈS SECRET",
+    "logistique TRÈS SECRET",
+    "SECRET REL TO DEU, FRA; TRÈS SECRET",
+    "TRÈS SECRET,logistique",
+    "DR; logistique, TRÈS SECRET",
+]
 
 
 def _docx(keywords: str) -> bytes:

@@ -401,12 +401,43 @@ def _levels(registry: PolicyRegistry) -> _Levels:
     return found
 
 
+_VALUE_SEPARATOR = re.compile(r"[;,]")
+_COUNTRY_CODES = re.compile(r"\s*[A-Z]{3}\s*")
+
+
 def _carried_lines(item: Carried) -> Iterator[str]:
     for line in item.text.splitlines():
-        yield line
-        # Keywords and categories list several values: "SECRET; logistique".
-        if ";" in line:
-            yield from line.split(";")
+        # Keywords and categories list several values ("logistique, TRÈS SECRET;
+        # dossier"): each value is read on its own, so the most restrictive one
+        # counts whatever the order. "REL TO FRA, DEU" stays one value. A field
+        # whose purpose is the classification is one marking, read whole.
+        yield from ([line] if item.explicit else _values(line))
+
+
+def _values(line: str) -> list[str]:
+    values: list[str] = []
+    for piece in _VALUE_SEPARATOR.split(line):
+        if values and _COUNTRY_CODES.fullmatch(piece) and "REL TO" in normalise(values[-1]):
+            values[-1] = f"{values[-1]}, {piece.strip()}"
+        elif piece.strip():
+            values.append(piece)
+    return values or [line]
+
+
+def _keyword_marking(item: Carried, registry: PolicyRegistry) -> Label | None:
+    """A level written in capitals anywhere in a keywords field ("logistique TRES SECRET")."""
+    if not re.search(r"keyword|categor|mots", item.source, re.IGNORECASE):
+        return None
+    levels = _levels(registry)
+    words = fold(item.text, registry).split()
+    found: list[Label] = []
+    for start in range(len(words)):
+        rest = " ".join(words[start:])
+        head = levels.head(normalise(_variant(rest.strip(_DECORATION))))
+        opening = " ".join(words[start : start + len(head[0].split())]) if head else ""
+        if head is not None and len(head[0]) >= 3 and _upper(opening):
+            found.append(_longest_marking(registry, normalise(_variant(rest)), head[0]))
+    return join(*found) if found else None
 
 
 @dataclass
@@ -437,6 +468,9 @@ def detect_markings(
             found = classify_line(entry, registry, item.source, explicit=item.explicit)
             if found is not None:
                 banners.append(Banner(found[1], item.source, entry.strip()))
+        keyword = _keyword_marking(item, registry)
+        if keyword is not None:
+            banners.append(Banner(keyword, item.source, item.text))
     lines: list[_Line] = []
     for index, segment in enumerate(document.segments):
         offset = segment.start
