@@ -154,6 +154,24 @@ def test_email_html_alternative_banner(platform: Platform, people: dict[str, Pri
 
 
 @pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ("<p>(TS) Le plan ALTTOKEN vise la centrale.</p>", "TRÈS SECRET"),
+        ("<p>Classification : SECRET</p><p>Le plan ALTTOKEN.</p>", "SECRET"),
+        ("<div><span>SECRET</span></div><p>Le plan ALTTOKEN.</p>", "SECRET"),
+    ],
+)
+def test_email_every_text_part_is_read(html: str, expected: str) -> None:
+    message = MIMEMultipart("mixed")
+    alternative = MIMEMultipart("alternative")
+    alternative.attach(MIMEText("(DR) Convoi.\n\nLe plan ALTTOKEN.\n", "plain", "utf-8"))
+    alternative.attach(MIMEText(html, "html", "utf-8"))
+    message.attach(alternative)
+    message["Subject"] = "Point"
+    assert label_of(message.as_bytes(), "alt.eml") == R.format(R.parse(expected))
+
+
+@pytest.mark.parametrize(
     "prefix",
     [
         "AW:",

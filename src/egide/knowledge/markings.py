@@ -402,6 +402,7 @@ def _levels(registry: PolicyRegistry) -> _Levels:
 
 
 _VALUE_SEPARATOR = re.compile(r"[;,]")
+_KEYWORDS = re.compile(r"keyword|categor|mots", re.IGNORECASE)
 _COUNTRY_CODES = re.compile(r"\s*[A-Z]{3}\s*")
 
 
@@ -411,7 +412,14 @@ def _carried_lines(item: Carried) -> Iterator[str]:
         # dossier"): each value is read on its own, so the most restrictive one
         # counts whatever the order. "REL TO FRA, DEU" stays one value. A field
         # whose purpose is the classification is one marking, read whole.
-        yield from ([line] if item.explicit else _values(line))
+        if item.explicit:
+            yield line
+        elif _KEYWORDS.search(item.source):
+            yield from _values(line)
+        else:
+            yield line
+            if ";" in line:
+                yield from line.split(";")
 
 
 def _values(line: str) -> list[str]:
@@ -426,7 +434,7 @@ def _values(line: str) -> list[str]:
 
 def _keyword_marking(item: Carried, registry: PolicyRegistry) -> Label | None:
     """A level written in capitals anywhere in a keywords field ("logistique TRES SECRET")."""
-    if not re.search(r"keyword|categor|mots", item.source, re.IGNORECASE):
+    if not _KEYWORDS.search(item.source):
         return None
     levels = _levels(registry)
     words = fold(item.text, registry).split()
