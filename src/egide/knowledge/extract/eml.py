@@ -76,9 +76,12 @@ def _text_parts(part: EmailMessage) -> Iterator[EmailMessage]:
     """The message's own text parts, not its attachments or attached messages."""
     if part.is_multipart():
         for sub in part.iter_parts():
-            if isinstance(sub, EmailMessage) and not sub.is_attachment():
-                if sub.get_content_maintype() in ("multipart", "text"):
-                    yield from _text_parts(sub)
+            if (
+                isinstance(sub, EmailMessage)
+                and not sub.is_attachment()
+                and sub.get_content_maintype() in ("multipart", "text")
+            ):
+                yield from _text_parts(sub)
     elif part.get_content_maintype() == "text" and not part.is_attachment():
         yield part
 
