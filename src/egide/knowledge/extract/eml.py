@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 
 from egide.errors import InvalidInput
@@ -87,7 +87,7 @@ def _text_parts(part: EmailMessage) -> Iterator[EmailMessage]:
 
 
 def _carry_alternatives(
-    message: EmailMessage, body: EmailMessage | None, builder: DocumentBuilder, filename: str
+    message: EmailMessage, body: MIMEPart | None, builder: DocumentBuilder, filename: str
 ) -> None:
     for part in _text_parts(message):
         if part is body:
