@@ -300,3 +300,15 @@ def test_lowercase_portion_marks(
 def test_lowercase_portion_marks_are_read(mark: str, expected: str) -> None:
     body = f"{mark} Convoi LOWTOKEN.\n".encode()
     assert label_of(body, "f6.txt") == R.format(R.parse_portion(f"({expected.upper()})"))
+
+
+# F7 (partial): a readable passage of a document the reader may not read withholds its id.
+def test_hidden_document_id_is_withheld(platform: Platform, people: dict[str, Principal]) -> None:
+    body = "SECRET\n\n(DR) Convoi HIDDENIDTOKEN ordinaire.\n\nLe plan vise la centrale.\n"
+    assert ingested(platform, people, "f7.txt", body.encode())
+    low = platform.knowledge.search(people["dr"], "HIDDENIDTOKEN", collection="rt", mode="fulltext")
+    assert low and all(h.document_id is None and not h.document_title for h in low)
+    high = platform.knowledge.search(
+        people["admin"], "HIDDENIDTOKEN", collection="rt", mode="fulltext"
+    )
+    assert high and all(isinstance(h.document_id, int) for h in high)
