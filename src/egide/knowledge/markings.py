@@ -2,7 +2,9 @@
 
 Every **line** is classified on its own (a paragraph, a PDF page or a DOCX
 paragraph with soft breaks is several lines, and one mark must never label
-its neighbours):
+its neighbours), once folded as a reader sees it (`fold`: look-alike letters,
+invisible characters, full-width forms and letter spacing cannot hide a
+marking):
 
 - a **banner** is a line that is a marking (`SECRET SPÉCIAL FRANCE`,
   `Secret – Spécial France`, `CLASSIFICATION: NATO SECRET REL TO FRA, DEU`,
@@ -14,8 +16,8 @@ its neighbours):
   opening with a level, a retired marking such as `SECRET DÉFENSE`, an
   explicit classification field) **refuses the document**, naming the line:
   skipping it would let a lower mark label the document;
-- a **portion mark** opening a line (`(DR) …`, `(NS//REL TO FRA, DEU) …`)
-  labels that line; a portion mark later in a line can only raise the rest of
+- a **portion mark** opening a line (`(DR) …`, `(ts) …`, `(NS//REL TO FRA, DEU) …`),
+  in any case, labels that line; a portion mark later in a line can only raise the rest of
   the line, never lower it;
 - a line with no mark of its own takes the document's label.
 
