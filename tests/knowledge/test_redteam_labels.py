@@ -312,3 +312,25 @@ def test_hidden_document_id_is_withheld(platform: Platform, people: dict[str, Pr
         people["admin"], "HIDDENIDTOKEN", collection="rt", mode="fulltext"
     )
     assert high and all(isinstance(h.document_id, int) for h in high)
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["(\u0405) Le plan OBFTOKEN.", "(S\u200b) Le plan OBFTOKEN.", "(\u0422S) Le plan OBFTOKEN."],
+    ids=ascii,
+)
+def test_obfuscated_portion_mark_is_read(line: str) -> None:
+    body = f"DIFFUSION RESTREINTE\n\n{line}\n".encode()
+    document = extract(body, "p.txt")
+    markings = detect_markings(document, R)
+    labels = [p.label for p in markings.pieces if "OBFTOKEN" in document.text[p.start : p.end]]
+    assert labels and all(lb is not None and lb.level >= R.parse("SECRET").level for lb in labels)
+
+
+def test_obfuscated_mark_within_a_line_raises_the_rest() -> None:
+    body = "DIFFUSION RESTREINTE\n\n(DR) Convoi ordinaire (\u0405) plan OBFTOKEN.\n".encode()
+    document = extract(body, "p.txt")
+    pieces = detect_markings(document, R).pieces
+    secret = [p for p in pieces if "OBFTOKEN" in document.text[p.start : p.end]]
+    assert secret and all(p.label == R.parse("SECRET") for p in secret)
+    assert document.text[secret[0].start :].startswith("(\u0405)")

@@ -372,24 +372,44 @@ def _portion(registry: PolicyRegistry, inner: str, source: str, line: str) -> La
     return parsed[inner]
 
 
+def _fold_mapped(text: str) -> tuple[str, list[int]]:
+    """`text` folded like `fold` (no letter spacing), and each folded character's offset."""
+    out: list[str] = []
+    offsets: list[int] = []
+    for at, char in enumerate(text):
+        if unicodedata.category(char) == "Cf":
+            continue
+        for folded in unicodedata.normalize("NFKC", char).translate(_CONFUSABLES):
+            out.append(folded)
+            offsets.append(at)
+    offsets.append(len(text))
+    return "".join(out), offsets
+
+
 def portion_label(text: str, registry: PolicyRegistry) -> tuple[Label, int] | None:
-    """The portion mark opening `text` and its length, if any (unknown heads are text)."""
-    match = _PORTION_AT_START.match(text)
+    """The portion mark opening `text` and its length, if any (unknown heads are text).
+
+    Read folded: `(Ѕ)` with a Cyrillic letter or `(S\u200b)` is `(S)`.
+    """
+    folded, offsets = _fold_mapped(text)
+    match = _PORTION_AT_START.match(folded)
     if not match or _portion_head(match.group(1)) not in _levels(registry).portions:
         return None
-    return _portion(registry, match.group(1), "body", text), match.end()
+    return _portion(registry, match.group(1), "body", text), offsets[match.end() - 1] + 1
 
 
 def _marks_within(line: str, registry: PolicyRegistry, skip: int) -> Iterator[tuple[int, Label]]:
     """Portion marks after the opening one: (offset in the line, label)."""
     portions = _levels(registry).portions
-    for match in _PORTION_ANYWHERE.finditer(line, skip):
+    folded, offsets = _fold_mapped(line)
+    start = next(i for i, at in enumerate(offsets) if at >= skip)
+    for match in _PORTION_ANYWHERE.finditer(folded, start):
         inner = match.group(1)
         at = match.start()
-        if not inner.isupper() and at > 0 and line[at - 1].isalnum():
+        if not inner.isupper() and at > 0 and folded[at - 1].isalnum():
             continue  # "le(s) destinataire(s)": French plural, not a mark
         if _portion_head(inner) in portions:
-            yield match.start(), _portion(registry, match.group(1), "body", line)
+            yield offsets[at], _portion(registry, inner, "body", line)
 
 
 # One vocabulary per registry, dropped with it (a registry's policies never change).
