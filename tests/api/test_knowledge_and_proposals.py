@@ -150,3 +150,35 @@ def test_ai_suspension_over_the_api(site: Site, client: TestClient) -> None:
         headers=site.auth("alice"),
     )
     assert manual.status_code == 201 and manual.json()["workflow"] == "manual"
+
+
+def test_search_checks_the_working_label_like_ask(site: Site, client: TestClient) -> None:
+    """X-Egide-Label on search: above the clearance 403, unparseable 400, journaled."""
+    _load(site)
+    body = {"query": "convoi", "collection": "exercice", "mode": "fulltext"}
+    for label in ("TS", "TRES SECRET", "NATO SECRET REL TO NONE", "SECRET CRYPTO", "NS"):
+        refused = client.post("/v1/knowledge/search", json=body, headers=site.auth("bob", label))
+        assert refused.status_code in (400, 403), (label, refused.text)
+        assert refused.json()["error"]["message"]
+        assert "data" not in refused.json()
+    garbage = client.post("/v1/knowledge/search", json=body, headers=site.auth("bob", "garbage"))
+    assert garbage.status_code == 400 and "X-Egide-Label" in garbage.json()["error"]["message"]
+    high = client.post("/v1/knowledge/search", json=body, headers=site.auth("bob", "TS"))
+    assert high.status_code == 403
+    refusals = [e for e, _ in site.journal("knowledge.search") if e.details.get("refused")]
+    assert refusals and refusals[-1].details["status"] == 403
+    assert refusals[-1].details["working_label"]
+
+
+def test_search_answers_with_its_label_header(site: Site, client: TestClient) -> None:
+    _load(site)
+    policies = site.platform.policies
+    body = {"query": "convoi", "collection": "exercice", "mode": "fulltext"}
+    plain = client.post("/v1/knowledge/search", json=body, headers=site.auth("bob"))
+    assert plain.status_code == 200
+    header = policies.parse(plain.headers["X-Egide-Label"])
+    for hit in plain.json()["data"]:
+        assert header.dominates(policies.parse(hit["label"]))
+    working = client.post("/v1/knowledge/search", json=body, headers=site.auth("bob", "DR"))
+    assert working.status_code == 200
+    assert policies.parse(working.headers["X-Egide-Label"]).dominates(policies.parse("DR"))

@@ -2,7 +2,9 @@
 
 Every **line** is classified on its own (a paragraph, a PDF page or a DOCX
 paragraph with soft breaks is several lines, and one mark must never label
-its neighbours):
+its neighbours), once folded as a reader sees it (`fold`: look-alike letters,
+invisible characters, full-width forms and letter spacing cannot hide a
+marking):
 
 - a **banner** is a line that is a marking (`SECRET SPÉCIAL FRANCE`,
   `Secret – Spécial France`, `CLASSIFICATION: NATO SECRET REL TO FRA, DEU`,
@@ -14,8 +16,8 @@ its neighbours):
   opening with a level, a retired marking such as `SECRET DÉFENSE`, an
   explicit classification field) **refuses the document**, naming the line:
   skipping it would let a lower mark label the document;
-- a **portion mark** opening a line (`(DR) …`, `(NS//REL TO FRA, DEU) …`)
-  labels that line; a portion mark later in a line can only raise the rest of
+- a **portion mark** opening a line (`(DR) …`, `(ts) …`, `(NS//REL TO FRA, DEU) …`),
+  in any case, labels that line; a portion mark later in a line can only raise the rest of
   the line, never lower it;
 - a line with no mark of its own takes the document's label.
 
@@ -31,6 +33,7 @@ document's label is the join of the outer marking and every portion.
 from __future__ import annotations
 
 import re
+import unicodedata
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,13 +50,23 @@ _PREFIX = re.compile(
     re.IGNORECASE,
 )
 _STRONG_PREFIXES = ("CLASSIF", "MARQUAGE", "MARKING", "SECURITY", "MENTION")
-_DECORATION = " \t-–—*_=#|~«»“”\"'"
+# Markdown renderings of a banner ("> SECRET", "`SECRET`", "- SECRET") and the
+# "//SECRET//" of some templates decorate a marking without changing it.
+_DECORATION = " \t-–—*_=#|~«»“”\"'>`/"
 # Dashes and slashes between words are spelling variants of a space in a marking.
 _DASHES = re.compile(r"\s*[–—]\s*|\s+[-/]\s+")
 _BRACKET = re.compile(r"^\[([^\]]{1,100})\]\s*(.*)$")
-_PORTION_AT_START = re.compile(r"^[\s\-•*·▪–—>]*\(([A-Z]{1,4}(?://[^)]{0,80})?)\)")
-_PORTION_ANYWHERE = re.compile(r"\(([A-Z]{1,4}(?://[^)]{0,80})?)\)")
-_REPLY = re.compile(r"^(?:(?:re|tr|fw|fwd|ref)\s*:\s*)+", re.IGNORECASE)
+# Portion marks are read whatever their case: "(ts)" is "(TS)" (a mark is short,
+# so list numbering such as "(a)" is no level and stays text).
+_PORTION_AT_START = re.compile(r"^[\s\-•*·▪–—>`]*\(([A-Z]{1,4}(?://[^)]{0,80})?)\)", re.IGNORECASE)
+_PORTION_ANYWHERE = re.compile(r"\(([A-Z]{1,4}(?://[^)]{0,80})?)\)", re.IGNORECASE)
+# Reply and forward prefixes of every mail client language, repeated, any case.
+_REPLY = re.compile(
+    r"^(?:(?:re|aw|wg|sv|vs|vb|antw|tr|fw|fwd|fwds|ref|rif|enc|rv|r|odp|pd|ynt|vl|"
+    r"doorst|trans|réf|rép|rép\.|transf)\s*:\s*)+",
+    re.IGNORECASE,
+)
+_BRACKET_ANYWHERE = re.compile(r"\[([^\]]{1,100})\]")
 _FIRST_WORD = re.compile(r"[^\W_]+")
 
 
@@ -113,6 +126,9 @@ class _Levels:
         self.phrases = sorted(phrases, key=lambda item: -len(item[0]))
         self.first_words = {phrase.split(" ")[0] for phrase, _ in phrases}
         self.parsed: dict[str, Label] = {}
+        # Release categories a parsed portion mark writes out (id of its label ->
+        # names): "(S//REL TO DEU)" marks REL TO, "(DR)" only implies it.
+        self.release_marked: dict[int, frozenset[str]] = {}
         self.portions = {
             normalise(level.portion) for policy in registry.policies() for level in policy.levels
         }
@@ -156,11 +172,127 @@ def classify_line(
 ) -> tuple[str, Label] | None:
     """("banner" | "title", label) for a marking line, None for ordinary text.
 
+    The line is read once folded (`fold`): invisible characters, look-alike
+    letters, full-width forms and letter spacing cannot hide a marking.
+
     Raises:
-        InvalidLabel: the line looks like a marking that cannot be read (naming it).
+        InvalidLabel: the line looks like a marking that cannot be read (naming it),
+            or a level word of it is written with look-alike or invisible characters
+            and the line still does not read as a marking.
     """
+    folded = fold(line, registry)
+    found = _classify(line, folded, registry, source, explicit=explicit)
+    if found is None and _hidden_level(line, folded, registry):
+        raise _refuse(
+            source, line, "a level word is written with look-alike or invisible characters"
+        )
+    if found is None and source != "body":
+        found = _bracketed_within(folded, registry)
+    return found
+
+
+def _hidden_level(line: str, folded: str, registry: PolicyRegistry) -> bool:
+    """Whether folding revealed a level word the line did not show as written."""
+    norm_folded = normalise(_variant(folded.strip().strip(_DECORATION)))
+    norm_line = normalise(_variant(line.strip().strip(_DECORATION)))
+    if norm_folded == norm_line:
+        return False
+    head = _levels(registry).head(norm_folded)
+    if head is not None and len(head[0]) >= 3:
+        return not norm_line.startswith(head[0])
+    # Closed-up letter spacing ("S E C R E T S P E C I A L") needs no word boundary.
+    closed = norm_folded.replace(" ", "") == norm_line.replace(" ", "")
+    return closed and _starts_with_level(norm_folded, registry)
+
+
+def _bracketed_within(text: str, registry: PolicyRegistry) -> tuple[str, Label] | None:
+    """A bracketed marking anywhere in a subject or title ("Point [SECRET] …"): a title."""
     levels = _levels(registry)
-    text = _REPLY.sub("", line.strip()).strip(_DECORATION)
+    found: list[Label] = []
+    for match in _BRACKET_ANYWHERE.finditer(text):
+        head = levels.head(normalise(_variant(match.group(1))))
+        if head is not None and len(head[0]) >= 3:
+            label, _ = _parse(registry, match.group(1))
+            if label is not None:
+                found.append(label)
+    return ("title", join(*found)) if found else None
+
+
+# Letters of other scripts that look like Latin capitals and small letters: a banner
+# typed with them reads SECRET to a person and must read SECRET to Égide.
+_LOOKALIKES = {
+    "A": "АΑ",
+    "B": "ВΒ",
+    "C": "СϹ",
+    "E": "ЕΕ",
+    "H": "НΗ",
+    "I": "ІΙӀ",
+    "J": "Ј",
+    "K": "КΚ",
+    "M": "МΜ",
+    "N": "Ν",
+    "O": "ОΟ",
+    "P": "РΡ",
+    "S": "Ѕ",
+    "T": "ТΤ",
+    "X": "ХΧ",
+    "Y": "УΥ",
+    "Z": "Ζ",
+    "a": "а",
+    "c": "сϲ",
+    "e": "е",
+    "i": "іι",
+    "j": "ј",
+    "o": "оο",
+    "p": "рρ",
+    "s": "ѕ",
+    "x": "хχ",
+    "y": "у",
+    "d": "ԁ",
+    "h": "һ",
+    "k": "κ",
+    "v": "ν",
+    "t": "τ",
+    "u": "υ",
+}
+_CONFUSABLES = str.maketrans({c: latin for latin, cs in _LOOKALIKES.items() for c in cs})
+_SPACED = re.compile(r"\S(?: \S)+(?:\s{2,}\S(?: \S)*)*")
+
+
+def fold(line: str, registry: PolicyRegistry) -> str:
+    """`line` as a reader sees it: how a marking is looked for (never stored).
+
+    Compatibility forms are folded (NFKC: full-width letters, ligatures, no-break
+    spaces), format characters removed (zero-width spaces and joiners, word
+    joiner, byte-order mark, soft hyphen: Unicode category Cf), Cyrillic and
+    Greek look-alikes of Latin letters replaced, and a letter-spaced level word
+    (`S E C R E T`, words two spaces apart) closed up.
+    """
+    text = unicodedata.normalize("NFKC", line)
+    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    text = unicodedata.normalize("NFC", text.translate(_CONFUSABLES))
+    stripped = text.strip()
+    if _SPACED.fullmatch(stripped) and len(stripped.replace(" ", "")) >= 3:
+        closed = " ".join(word.replace(" ", "") for word in re.split(r"\s{2,}", stripped))
+        if _starts_with_level(normalise(closed), registry):
+            return closed
+    return text
+
+
+def _starts_with_level(norm: str, registry: PolicyRegistry) -> bool:
+    # No word boundary required: "SECRETSPECIALFRANCE" spaced out letter by letter
+    # is still a marking (it then refuses, never reads as text).
+    return any(
+        len(phrase) >= 3 and norm.replace(" ", "").startswith(phrase.replace(" ", ""))
+        for phrase, _ in _levels(registry).phrases
+    )
+
+
+def _classify(
+    line: str, folded: str, registry: PolicyRegistry, source: str, *, explicit: bool
+) -> tuple[str, Label] | None:
+    levels = _levels(registry)
+    text = _REPLY.sub("", folded.strip()).strip(_DECORATION)
     if not text:
         return None
     prefix = _PREFIX.match(text)
@@ -218,31 +350,66 @@ def _portion_head(inner: str) -> str:
 
 
 def _portion(registry: PolicyRegistry, inner: str, source: str, line: str) -> Label:
-    parsed = _levels(registry).parsed
+    levels = _levels(registry)
+    parsed = levels.parsed
     if inner not in parsed:  # a document repeats a handful of marks on every line
         try:
-            parsed[inner] = registry.parse_portion(f"({inner})")
+            # Marks are read whatever their case: "(ts)" is "(TS)".
+            label = registry.parse_portion(f"({inner.upper()})")
+            bare = registry.parse_portion(f"({inner.split('//')[0].strip().upper()})")
         except InvalidLabel as error:
             raise _refuse(
                 source, line, f"its portion mark does not parse ({error.message})"
             ) from None
+        written = dict(label.releasable)
+        implied = dict(bare.releasable)
+        levels.release_marked[id(label)] = frozenset(
+            name
+            for name in written.keys() | implied.keys()
+            if written.get(name) != implied.get(name)
+        )
+        parsed[inner] = label
     return parsed[inner]
 
 
+def _fold_mapped(text: str) -> tuple[str, list[int]]:
+    """`text` folded like `fold` (no letter spacing), and each folded character's offset."""
+    out: list[str] = []
+    offsets: list[int] = []
+    for at, char in enumerate(text):
+        if unicodedata.category(char) == "Cf":
+            continue
+        for folded in unicodedata.normalize("NFKC", char).translate(_CONFUSABLES):
+            out.append(folded)
+            offsets.append(at)
+    offsets.append(len(text))
+    return "".join(out), offsets
+
+
 def portion_label(text: str, registry: PolicyRegistry) -> tuple[Label, int] | None:
-    """The portion mark opening `text` and its length, if any (unknown heads are text)."""
-    match = _PORTION_AT_START.match(text)
+    """The portion mark opening `text` and its length, if any (unknown heads are text).
+
+    Read folded: `(Ѕ)` with a Cyrillic letter or `(S\u200b)` is `(S)`.
+    """
+    folded, offsets = _fold_mapped(text)
+    match = _PORTION_AT_START.match(folded)
     if not match or _portion_head(match.group(1)) not in _levels(registry).portions:
         return None
-    return _portion(registry, match.group(1), "body", text), match.end()
+    return _portion(registry, match.group(1), "body", text), offsets[match.end() - 1] + 1
 
 
 def _marks_within(line: str, registry: PolicyRegistry, skip: int) -> Iterator[tuple[int, Label]]:
     """Portion marks after the opening one: (offset in the line, label)."""
     portions = _levels(registry).portions
-    for match in _PORTION_ANYWHERE.finditer(line, skip):
-        if _portion_head(match.group(1)) in portions:
-            yield match.start(), _portion(registry, match.group(1), "body", line)
+    folded, offsets = _fold_mapped(line)
+    start = next(i for i, at in enumerate(offsets) if at >= skip)
+    for match in _PORTION_ANYWHERE.finditer(folded, start):
+        inner = match.group(1)
+        at = match.start()
+        if not inner.isupper() and at > 0 and folded[at - 1].isalnum():
+            continue  # "le(s) destinataire(s)": French plural, not a mark
+        if _portion_head(inner) in portions:
+            yield offsets[at], _portion(registry, inner, "body", line)
 
 
 # One vocabulary per registry, dropped with it (a registry's policies never change).
@@ -256,12 +423,51 @@ def _levels(registry: PolicyRegistry) -> _Levels:
     return found
 
 
+_VALUE_SEPARATOR = re.compile(r"[;,]")
+_KEYWORDS = re.compile(r"keyword|categor|mots", re.IGNORECASE)
+_COUNTRY_CODES = re.compile(r"\s*[A-Z]{3}\s*")
+
+
 def _carried_lines(item: Carried) -> Iterator[str]:
     for line in item.text.splitlines():
-        yield line
-        # Keywords and categories list several values: "SECRET; logistique".
-        if ";" in line:
-            yield from line.split(";")
+        # Keywords and categories list several values ("logistique, TRÈS SECRET;
+        # dossier"): each value is read on its own, so the most restrictive one
+        # counts whatever the order. "REL TO FRA, DEU" stays one value. A field
+        # whose purpose is the classification is one marking, read whole.
+        if item.explicit:
+            yield line
+        elif _KEYWORDS.search(item.source):
+            yield from _values(line)
+        else:
+            yield line
+            if ";" in line:
+                yield from line.split(";")
+
+
+def _values(line: str) -> list[str]:
+    values: list[str] = []
+    for piece in _VALUE_SEPARATOR.split(line):
+        if values and _COUNTRY_CODES.fullmatch(piece) and "REL TO" in normalise(values[-1]):
+            values[-1] = f"{values[-1]}, {piece.strip()}"
+        elif piece.strip():
+            values.append(piece)
+    return values or [line]
+
+
+def _keyword_marking(item: Carried, registry: PolicyRegistry) -> Label | None:
+    """A level written in capitals anywhere in a keywords field ("logistique TRES SECRET")."""
+    if not _KEYWORDS.search(item.source):
+        return None
+    levels = _levels(registry)
+    words = fold(item.text, registry).split()
+    found: list[Label] = []
+    for start in range(len(words)):
+        rest = " ".join(words[start:])
+        head = levels.head(normalise(_variant(rest.strip(_DECORATION))))
+        opening = " ".join(words[start : start + len(head[0].split())]) if head else ""
+        if head is not None and len(head[0]) >= 3 and _upper(opening):
+            found.append(_longest_marking(registry, normalise(_variant(rest)), head[0]))
+    return join(*found) if found else None
 
 
 @dataclass
@@ -292,6 +498,9 @@ def detect_markings(
             found = classify_line(entry, registry, item.source, explicit=item.explicit)
             if found is not None:
                 banners.append(Banner(found[1], item.source, entry.strip()))
+        keyword = _keyword_marking(item, registry)
+        if keyword is not None:
+            banners.append(Banner(keyword, item.source, item.text))
     lines: list[_Line] = []
     for index, segment in enumerate(document.segments):
         offset = segment.start
@@ -309,7 +518,7 @@ def detect_markings(
     outer = [b.label for b in banners] + ([inherited] if inherited else [])
     raw = [line.opening for line in lines if line.opening is not None]
     raw += [lb for line in lines for _, lb in _marks_within(line.text, registry, line.opening_end)]
-    residual = _residual(join(*outer), raw) if outer else None
+    residual = _residual(join(*outer), raw, _levels(registry)) if outer else None
 
     memo: dict[int, Label] = {}  # portion labels are shared objects (parsed once per mark)
 
@@ -338,14 +547,17 @@ def detect_markings(
     return DetectedMarkings(tuple(banners), tuple(pieces), document_label)
 
 
-def _residual(outer: Label, portions: list[Label]) -> Label:
+def _residual(outer: Label, portions: list[Label], levels: _Levels) -> Label:
     """What every portion keeps of the outer marking: the categories portions never mark.
 
-    Its level is the lowest, so a portion keeps its own level.
+    Its level is the lowest, so a portion keeps its own level. A release category
+    counts as marked only when a portion mark writes it out ("(S//REL TO DEU)"):
+    the one a national level implies ("(DR)" is SPÉCIAL FRANCE) is not a sign
+    that unmarked portions are released more widely.
     """
     compartments = frozenset().union(*(p.compartments for p in portions))
     handling = frozenset().union(*(p.handling for p in portions))
-    categories = {name for p in portions for name, _ in p.releasable}
+    categories = {name for p in portions for name in levels.release_marked.get(id(p), ())}
     return Label(
         policy=outer.policy,
         level=0,

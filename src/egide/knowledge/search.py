@@ -40,7 +40,8 @@ class Hit:
     """A retrieved chunk with its provenance, label and scores per method."""
 
     chunk_id: int
-    document_id: int
+    document_id: int | None
+    """None for a passage of a document the reader may not read (its id is withheld)."""
     document_title: str
     filename: str
     text: str
@@ -114,8 +115,8 @@ def hydrate(
     """The chunks of ranked ids with their documents, read as the reader; all or nothing.
 
     A chunk of a document whose own label the reader may not read (a readable
-    portion of a higher document) comes with an empty title, file name and
-    section, no page and zero offsets.
+    portion of a higher document) comes with no document id, an empty title,
+    file name and section, no page and zero offsets.
     The transaction is confined first (on PostgreSQL: the reader role under
     row-level security, for the rest of the transaction) and the query filters
     by readable label too. Ranking has already filtered by label, so every id
@@ -148,12 +149,12 @@ def hydrate(
     for chunk_id, score in fused:
         chunk, title, filename, label = by_id[chunk_id]
         # A passage of a document the reader may not read says nothing of that
-        # document: no title, file name, headings, page or offsets.
+        # document: no id, title, file name, headings, page or offsets.
         shown = filename is not None
         hits.append(
             Hit(
                 chunk_id=chunk.id,
-                document_id=chunk.document_id,
+                document_id=chunk.document_id if shown else None,
                 document_title=title or "",
                 filename=filename or "",
                 text=chunk.text,

@@ -629,14 +629,46 @@ class KnowledgeService:
         caller's organisation may use are searched. A refusal is journaled too.
         `admitted`: the caller (a workflow) already took this request's rate-limit token.
         """
-        details = {"query_sha256": _sha(query), "collection": collection, "k": k, "mode": mode}
+        hits, _ = self.search_labelled(
+            principal, query, collection=collection, k=k, mode=mode, admitted=admitted
+        )
+        return hits
+
+    def search_labelled(
+        self,
+        principal: Principal,
+        query: str,
+        *,
+        working_label: Label | None = None,
+        collection: str | None = None,
+        k: int = 10,
+        mode: Mode = "hybrid",
+        admitted: bool = False,
+    ) -> tuple[list[Hit], Label]:
+        """`search` at a working label: the hits and the label of the results.
+
+        The caller's clearance must cover `working_label` (refused and journaled
+        otherwise, as for `ask`). The results' label is the join of the working
+        label (the home label when none is given) and of every hit's label.
+        """
+        details: dict[str, object] = {
+            "query_sha256": _sha(query),
+            "collection": collection,
+            "k": k,
+            "mode": mode,
+        }
+        if working_label is not None:
+            details["working_label"] = self._policies.canonical(working_label)
         with self._trail.guard(principal, "knowledge.search", details=details):
             access.require(access.can(principal, Action.KNOWLEDGE_SEARCH))
+            if working_label is not None:
+                access.require(access.can_work_at(principal, working_label))
             _check_query(query, "query")
             if self._admit is not None and not admitted:
                 self._admit(principal)
             hits = self._search(principal, query, collection, k, mode)
-        label = join(self._home, *(self._policies.parse(h.label) for h in hits))
+        base = working_label if working_label is not None else self._home
+        label = join(base, *(self._policies.parse(h.label) for h in hits))
         self._trail.read(
             principal,
             "knowledge.search",
@@ -644,7 +676,7 @@ class KnowledgeService:
             label=self._policies.canonical(label),
             details=details,
         )
-        return hits
+        return hits, label
 
     def ask(
         self,

@@ -20,7 +20,7 @@ class SearchRequest(BaseModel):
 
 class SearchHit(BaseModel):
     chunk_id: int
-    document_id: int
+    document_id: int | None
     document_title: str
     page: int | None
     section: str

@@ -21,15 +21,26 @@ router = APIRouter()
 
 @router.post("/v1/knowledge/search")
 async def search(
-    body: SearchRequest, request: Request, gateway: GatewayDep, principal: PrincipalDep
+    body: SearchRequest,
+    request: Request,
+    response: Response,
+    gateway: GatewayDep,
+    principal: PrincipalDep,
 ) -> SearchResponse:
     """The best chunks the caller may read (the label filter runs inside the SQL)."""
+    working = gateway.requested_label(principal, label_header(request))
     knowledge = gateway.platform.knowledge
-    hits = await run_in_threadpool(
-        lambda: knowledge.search(
-            principal, body.query, collection=body.collection, k=body.k, mode=body.mode
+    hits, label = await run_in_threadpool(
+        lambda: knowledge.search_labelled(
+            principal,
+            body.query,
+            working_label=working,
+            collection=body.collection,
+            k=body.k,
+            mode=body.mode,
         )
     )
+    response.headers[LABEL_HEADER] = gateway.policies.format(label, "en")
     return SearchResponse(
         data=[
             SearchHit(

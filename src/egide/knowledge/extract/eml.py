@@ -4,14 +4,18 @@ Banners are read from the classification headers (`X-Classification:`,
 `Classification:`, `X-Security-Classification:`…: they must parse), from the
 subject (`[SECRET] …`, `SECRET – …`) and from the body. Attached messages
 (`message/rfc822`) are extracted like any attachment, down to the nesting limit.
+
+Only one text part is the body, but a reader may be shown any of them (mail
+clients display the HTML alternative): the markings of every other text part
+of the message (banners and portion marks) count for the document too.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 
 from egide.errors import InvalidInput
@@ -51,6 +55,7 @@ def extract_eml(data: bytes, filename: str, extract_attachment: Extract) -> Extr
         else:
             for paragraph in str(content).split("\n\n"):
                 builder.add(paragraph)
+    _carry_alternatives(message, body, builder, filename)
     attachments: list[ExtractedDocument] = []
     for part in message.iter_attachments():
         if part.get_content_type() == "message/rfc822":
@@ -65,3 +70,33 @@ def extract_eml(data: bytes, filename: str, extract_attachment: Extract) -> Extr
     return builder.build(
         title=subject or filename, metadata=metadata, attachments=tuple(attachments)
     )
+
+
+def _text_parts(part: EmailMessage) -> Iterator[EmailMessage]:
+    """The message's own text parts, not its attachments or attached messages."""
+    if part.is_multipart():
+        for sub in part.iter_parts():
+            if (
+                isinstance(sub, EmailMessage)
+                and not sub.is_attachment()
+                and sub.get_content_maintype() in ("multipart", "text")
+            ):
+                yield from _text_parts(sub)
+    elif part.get_content_maintype() == "text" and not part.is_attachment():
+        yield part
+
+
+def _carry_alternatives(
+    message: EmailMessage, body: MIMEPart | None, builder: DocumentBuilder, filename: str
+) -> None:
+    for part in _text_parts(message):
+        if part is body:
+            continue
+        source = f"e-mail {part.get_content_type()} part"
+        content = str(part.get_content())
+        if part.get_content_type() == "text/html":
+            html = extract_html(content.encode("utf-8"), filename)
+            builder.carry(source, "\n".join(segment.text for segment in html.segments))
+            builder.carried.extend(html.carried)
+        else:
+            builder.carry(source, content)

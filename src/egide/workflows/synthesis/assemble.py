@@ -43,7 +43,7 @@ class Source:
 
     number: int
     chunk_id: int
-    document_id: int
+    document_id: int | None
     title: str
     filename: str
     page: int | None
@@ -255,7 +255,7 @@ def _gaps(tasking: str, sources: Sequence[Source], single: Sequence[int]) -> lis
     missing = sorted(w for w in asked_in(tasking) if not mentioned(w))
     if missing:
         gaps.append(f"Terms of the tasking that no source mentions: {', '.join(missing)}.")
-    seen: dict[int, Source] = {}
+    seen: dict[int | None, Source] = {}
     for source in sources:
         seen.setdefault(source.document_id, source)
     ungraded = [s for s in seen.values() if s.grading.reliability is None]

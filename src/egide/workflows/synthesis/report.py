@@ -95,7 +95,7 @@ SOURCE_SCHEMA: dict[str, Any] = {
     "properties": {
         "number": {"type": "integer"},
         "chunk_id": {"type": "integer"},
-        "document_id": {"type": "integer"},
+        "document_id": {"type": ["integer", "null"]},
         "title": _TEXT,
         "page": {"type": ["integer", "null"]},
         "marking": _TEXT,

@@ -237,7 +237,10 @@ class SynthesisService:
         ):
             label = self._policies.parse(canonical)
             grading = NOT_GRADED
-            for key in (str(document), filename, title):
+            # A passage of a document the reader may not read has no id, title or
+            # file name: no grading can name it (nor tell that it was named).
+            keys = (str(document), filename, title) if document is not None else ()
+            for key in keys:
                 if key in gradings:
                     grading = gradings[key]
                     used.add(key)
@@ -262,7 +265,7 @@ class SynthesisService:
 
     def _documents(
         self, principal: Principal, request: SynthesisRequest, tasking: str, k: int
-    ) -> list[tuple[int, int, str, str, int | None, str, str]]:
+    ) -> list[tuple[int, int | None, str, str, int | None, str, str]]:
         ids = request.document_ids
         readable = self._knowledge.readable_label_ids(principal)
         # Named documents come from the collections the caller's organisation may use
@@ -386,7 +389,9 @@ class SynthesisService:
             "tasking_sha256": hashlib.sha256(request.tasking.encode("utf-8")).hexdigest(),
             "collection": request.collection,
             "document_ids": list(request.document_ids),
-            "gradings": {str(s.document_id): s.grading.code for s in sources},
+            "gradings": {
+                str(s.document_id): s.grading.code for s in sources if s.document_id is not None
+            },
             "unused_gradings": list(unused),
             "mode": mode,
             "fallback_reason": reason,
