@@ -277,7 +277,7 @@ CASES: tuple[Case, ...] = (
         ("document.list",),
         _documents,
         wrong_roles=_NOT_READER,
-        under=None,  # a listing filters by label in its SQL; `test_findings.py` checks it
+        under=None,  # a listing filters by label in its SQL; `test_gaps.py` checks it
         wrong_org="outsider",
     ),
     Case(
@@ -334,7 +334,7 @@ CASES: tuple[Case, ...] = (
         _audit,
         ok="auditor",
         wrong_roles=("analyst", "approver", "classifier", "operator", "norole"),
-        under=None,  # entries are filtered by label in the SQL; `test_findings.py` checks it
+        under=None,  # entries are filtered by label in the SQL; `test_gaps.py` checks it
     ),
     Case(
         "POST",

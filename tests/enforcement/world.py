@@ -9,7 +9,8 @@ Callers (organisation, clearance, roles):
   but presenting a key scoped to approver — each the wrong role for analyst work;
 - ``outsider``: DRM, TRÈS SECRET, analyst — the wrong organisation for `cpcoonly`;
 - ``classifier``: CPCO, TRÈS SECRET, classifier — who may lower and delete documents;
-- ``approver2``: CPCO, TRÈS SECRET, approver — the second approval SECRET and above need.
+- ``approver2``: CPCO, TRÈS SECRET, approver — the second approval SECRET and above need;
+- ``lowauditor``: CPCO, DIFFUSION RESTREINTE, auditor — reads only the entries it dominates.
 
 Collections: ``cpcoonly`` (CPCO only) holds a TRÈS SECRET document;
 ``commune`` (everyone) a NON PROTÉGÉ one.
@@ -51,6 +52,7 @@ CALLERS: dict[str, tuple[str, str, list[Role], list[Role] | None]] = {
     "outsider": ("DRM", "TRÈS SECRET", [Role.ANALYST], None),
     "classifier": ("CPCO", "TRÈS SECRET", [Role.CLASSIFIER], None),
     "approver2": ("CPCO", "TRÈS SECRET", [Role.APPROVER], None),
+    "lowauditor": ("CPCO", "DIFFUSION RESTREINTE", [Role.AUDITOR], None),
 }
 WRONG_ROLES = ("norole", "auditor", "operator", "scoped")
 
