@@ -97,3 +97,35 @@ def test_listings_keep_to_clearance_and_organisation(world: World, client: TestC
         "/v1/audit/entries", params={"limit": 1000}, headers=world.headers("auditor")
     ).json()["data"]
     assert any("TRÈS SECRET" in e["label"] for e in everything)
+
+
+def test_a_relabel_to_the_same_label_is_journaled(world: World, client: TestClient) -> None:
+    document = world.document("SECRET")
+    mark = world.mark()
+    response = client.post(
+        f"/v1/documents/{document}/relabel",
+        json={"label": "SECRET"},
+        headers=world.headers("analyst"),
+    )
+    assert response.status_code == 200 and response.json()["status"] == "unchanged"
+    entries = [(e, label) for e, label in world.entries_since(mark) if e.actor == "user:analyst"]
+    assert [(e.action, e.objects, e.details["direction"]) for e, _ in entries] == [
+        ("document.relabel", [f"document:{document}"], "unchanged")
+    ]
+    assert entries[0][1].startswith("SECRET")
+
+
+def test_an_upload_above_the_callers_clearance_is_refused(world: World, client: TestClient) -> None:
+    mark = world.mark()
+    files = {"file": ("haut.txt", b"Texte sans marquage.\n", "text/plain")}
+    response = client.post(
+        "/v1/documents",
+        data={"collection": "commune", "label": "TRÈS SECRET"},
+        files=files,
+        headers=world.headers("low"),
+    )
+    assert response.status_code in (403, 404), response.text
+    refused = [e for e, _ in world.entries_since(mark) if e.actor == "user:low"]
+    assert [(e.action, e.details["status"]) for e in refused] == [
+        ("document.ingest", response.status_code)
+    ]
