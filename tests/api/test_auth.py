@@ -305,7 +305,7 @@ def test_provisioning_creates_a_low_user_without_roles(data_dir: Path, idp: Prov
     site = oidc_site(data_dir, idp, oidc_provision_users=True)
     newcomer = idp.token(preferred_username="nina", habilitation="TS", roles=["admin"])
     with site.client() as client:
-        # Signed in (not 401), but with no role: listing models needs analyst or ml-engineer.
+        # Signed in (provisioned once, not 401), but a user without a role may use no model.
         assert client.get("/v1/models", headers=bearer(newcomer)).status_code == 403
         assert client.get("/v1/models", headers=bearer(newcomer)).status_code == 403
         chat = client.post("/v1/chat/completions", json=chat_body(), headers=bearer(newcomer, "DR"))
@@ -318,6 +318,8 @@ def test_provisioning_creates_a_low_user_without_roles(data_dir: Path, idp: Prov
     assert nina.organisation is None
     [(entry, _)] = site.journal("user.provision")
     assert entry.actor == "system:oidc-provisioning" and entry.details["username"] == "nina"
+    refused = [e for e, _ in site.journal("model.list") if e.actor == "user:nina"]
+    assert len(refused) == 2 and all("role" in e.details["reason"] for e in refused)
 
 
 @pytest.mark.parametrize(

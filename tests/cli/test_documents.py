@@ -42,7 +42,8 @@ def test_documents_cannot_be_hijacked_and_are_managed_from_the_command_line(
     assert "document 2 v1 [DIFFUSION RESTREINTE]" in out and "(new)" in out
     hidden = run("ingest", mine, "-c", "c", "--replace", "1", "--api-key", bob)
     missing = run("ingest", mine, "-c", "c", "--replace", "99", "--api-key", bob)
-    assert hidden.code == missing.code == 2  # the batch reports the file and exits 2
+    # One file, one document: the refusal's own exit code (5, as `documents show`).
+    assert hidden.code == missing.code == 5
     assert hidden.err.replace("document 1 ", "document 99 ") == missing.err
     assert "no document 99 that you may read" in missing.err
     shown, absent = (run("documents", "show", i, "--api-key", bob) for i in ("1", "99"))
@@ -79,9 +80,10 @@ def test_documents_cannot_be_hijacked_and_are_managed_from_the_command_line(
 
     journal = tmp_path / "journal.jsonl"
     run.ok("audit", "export", str(journal))
-    # What was done: refusals of the same actions are journaled too, marked "refused".
     entries = [json.loads(line) for line in journal.read_text().splitlines()]
-    actions = [e.get("action") for e in entries if not e.get("details", {}).get("refused")]
+    actions = [e.get("action") for e in entries]
     for action in ("document.ingest", "document.replace", "document.read", "document.delete"):
         assert action in actions, action
-    assert actions.count("document.relabel") == 2
+    # Refusals are journaled under the same action; two relabels were done.
+    done = [e for e in entries if not (e.get("details") or {}).get("refused")]
+    assert [e.get("action") for e in done].count("document.relabel") == 2

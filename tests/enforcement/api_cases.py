@@ -138,7 +138,39 @@ def _suspend(world: World, client: TestClient, caller: str | None, _: Any) -> ht
     return client.post("/v1/admin/ai-suspension", json=body, headers=world.headers(caller))
 
 
+def _documents(world: World, client: TestClient, caller: str | None, _: Any) -> httpx.Response:
+    # The outsider names the collection its organisation is kept out of.
+    params = {"collection": "cpcoonly"} if caller == "outsider" else {}
+    return client.get("/v1/documents", params=params, headers=world.headers(caller))
+
+
+def _upload(world: World, client: TestClient, caller: str | None, _: Any) -> httpx.Response:
+    data: dict[str, Any] = {"collection": "cpcoonly"}
+    if caller in ("low", "lowapprover"):
+        data["replace"] = str(world.secret_document)  # a new version of what it may not read
+    name = f"upload-{world.mark()}.txt"
+    files = {"file": (name, f"NON PROTÉGÉ\n\nNote {name}.\n".encode(), "text/plain")}
+    return client.post("/v1/documents", data=data, files=files, headers=world.headers(caller))
+
+
+def _on_document(method: str, suffix: str = "", body: dict[str, Any] | None = None) -> Call:
+    # Without a prepared document the call names the TRÈS SECRET one of `cpcoonly`.
+    def call(world: World, client: TestClient, caller: str | None, did: Any) -> httpx.Response:
+        url = f"/v1/documents/{did or world.secret_document}{suffix}"
+        return client.request(method, url, json=body, headers=world.headers(caller))
+
+    return call
+
+
+def _audit(world: World, client: TestClient, caller: str | None, _: Any) -> httpx.Response:
+    params = {"action": "document.", "limit": 50, "order": "desc"}
+    return client.get("/v1/audit/entries", params=params, headers=world.headers(caller))
+
+
 _NOT_ANALYST = ("norole", "auditor", "operator")
+# Document reads and raises: analyst, admin, classifier; the approver-scoped key is not.
+_NOT_READER = ("norole", "auditor", "operator", "scoped")
+_NOT_CLASSIFIER = ("analyst", "approver", "auditor", "operator", "norole", "scoped")
 _DECIDERS = ("analyst", "norole", "auditor", "operator")
 
 CASES: tuple[Case, ...] = (
@@ -238,6 +270,71 @@ CASES: tuple[Case, ...] = (
         _on_proposal("POST", "/export"),
         wrong_roles=_NOT_ANALYST,
         prepare=lambda w: w.approved("TRÈS SECRET"),
+    ),
+    Case(
+        "GET",
+        "/v1/documents",
+        ("document.list",),
+        _documents,
+        wrong_roles=_NOT_READER,
+        under=None,  # a listing filters by label in its SQL; `test_gaps.py` checks it
+        wrong_org="outsider",
+    ),
+    Case(
+        "POST",
+        "/v1/documents",
+        ("document.ingest",),
+        _upload,
+        wrong_roles=_NOT_READER,
+        wrong_org="outsider",
+    ),
+    Case(
+        "GET",
+        "/v1/documents/{document_id}",
+        ("document.read",),
+        _on_document("GET"),
+        wrong_roles=_NOT_READER,
+        wrong_org="outsider",
+    ),
+    # Raising a label: any reader cleared for the new one.
+    Case(
+        "POST",
+        "/v1/documents/{document_id}/relabel",
+        ("document.relabel",),
+        _on_document("POST", "/relabel", {"label": "TRÈS SECRET"}),
+        wrong_roles=_NOT_READER,
+        wrong_org="outsider",
+        prepare=lambda w: w.document("SECRET"),
+    ),
+    # Lowering a label is a declassification: the classifier role only.
+    Case(
+        "POST",
+        "/v1/documents/{document_id}/relabel",
+        ("document.relabel",),
+        _on_document("POST", "/relabel", {"label": "NON PROTÉGÉ", "rationale": "déclassé"}),
+        ok="classifier",
+        wrong_roles=_NOT_CLASSIFIER,
+        wrong_org="outsider",
+        prepare=lambda w: w.document("SECRET"),
+    ),
+    Case(
+        "DELETE",
+        "/v1/documents/{document_id}",
+        ("document.delete",),
+        _on_document("DELETE"),
+        ok="classifier",
+        wrong_roles=_NOT_CLASSIFIER,
+        wrong_org="outsider",
+        prepare=lambda w: w.document("SECRET"),
+    ),
+    Case(
+        "GET",
+        "/v1/audit/entries",
+        ("audit.read",),
+        _audit,
+        ok="auditor",
+        wrong_roles=("analyst", "approver", "classifier", "operator", "norole"),
+        under=None,  # entries are filtered by label in the SQL; `test_gaps.py` checks it
     ),
     Case(
         "POST",

@@ -107,7 +107,33 @@ def _export(world: World, caller: str | None, pid: Any) -> list[str]:
     return ["proposals", "export", str(pid), "--out", str(out)]
 
 
+def _replace(world: World, caller: str | None, did: Any) -> list[str]:
+    # The under-cleared caller names the TRÈS SECRET document it may not read.
+    target = world.secret_document if caller in ("low", "lowapprover") else did
+    folder = _scratch(world, "version")
+    (folder / f"version-{world.mark()}.txt").write_text("SECRET\n\nMise à jour.\n", "utf-8")
+    return ["ingest", str(folder), "-c", "cpcoonly", "--replace", str(target)]
+
+
+def _documents(world: World, caller: str | None, _: Any) -> list[str]:
+    # The outsider names the collection its organisation is kept out of.
+    return ["documents", "list", *(["-c", "cpcoonly"] if caller == "outsider" else [])]
+
+
+def _on_document(*args: str) -> Args:
+    # Without a prepared document the command names the TRÈS SECRET one of `cpcoonly`.
+    def build(world: World, caller: str | None, did: Any) -> list[str]:
+        verb, *rest = args
+        return ["documents", verb, str(did or world.secret_document), *rest]
+
+    return build
+
+
 _DECIDERS = ("analyst", "norole", "auditor", "operator")
+# Document reads and raises: analyst, admin, classifier; the approver-scoped key is not.
+_NOT_READER = ("norole", "auditor", "operator", "scoped")
+_NOT_CLASSIFIER = ("analyst", "approver", "auditor", "operator", "norole", "scoped")
+_NOT_AUDITOR = ("analyst", "approver", "classifier", "operator", "norole")
 
 CLI_CASES: tuple[CliCase, ...] = (
     CliCase("ask", ("knowledge.ask",), _ask, wrong_org="outsider"),
@@ -122,6 +148,71 @@ CLI_CASES: tuple[CliCase, ...] = (
         under=None,  # an unmarked note labelled NP: see the knowledge tests for clearances
         wrong_org="outsider",
         prepare=_note,
+    ),
+    CliCase(
+        "ingest",
+        ("document.replace", "document.ingest"),
+        _replace,
+        wrong_roles=_NOT_READER,
+        wrong_org="outsider",
+        prepare=lambda w: w.document("SECRET"),
+    ),
+    CliCase(
+        "documents list",
+        ("document.list",),
+        _documents,
+        wrong_roles=_NOT_READER,
+        under=None,  # a listing filters by label in its SQL; `test_gaps.py` checks it
+        wrong_org="outsider",
+    ),
+    CliCase(
+        "documents show",
+        ("document.read",),
+        _on_document("show"),
+        wrong_roles=_NOT_READER,
+        wrong_org="outsider",
+    ),
+    CliCase(
+        "documents relabel",
+        ("document.relabel",),
+        _on_document("relabel", "TRÈS SECRET"),
+        wrong_roles=_NOT_READER,
+        wrong_org="outsider",
+        prepare=lambda w: w.document("SECRET"),
+    ),
+    CliCase(
+        "documents relabel",
+        ("document.relabel",),
+        _on_document("relabel", "NON PROTÉGÉ", "--rationale", "déclassé"),
+        ok="classifier",
+        wrong_roles=_NOT_CLASSIFIER,
+        wrong_org="outsider",
+        prepare=lambda w: w.document("SECRET"),
+    ),
+    CliCase(
+        "documents delete",
+        ("document.delete",),
+        _on_document("delete", "--yes"),
+        ok="classifier",
+        wrong_roles=_NOT_CLASSIFIER,
+        wrong_org="outsider",
+        prepare=lambda w: w.document("SECRET"),
+    ),
+    CliCase(
+        "audit list",
+        ("audit.read",),
+        _fixed("audit", "list", "--action", "document.", "--limit", "50"),
+        ok="auditor",
+        wrong_roles=_NOT_AUDITOR,
+        under=None,  # entries are filtered by label in the SQL; `test_gaps.py` checks it
+    ),
+    CliCase(
+        "audit tail",
+        ("audit.read",),
+        _fixed("audit", "tail", "-n", "5"),
+        ok="auditor",
+        wrong_roles=_NOT_AUDITOR,
+        under=None,
     ),
     CliCase(
         "collections add",

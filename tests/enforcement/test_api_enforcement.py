@@ -56,14 +56,18 @@ def _id(case: Case) -> str:
 
 def _refusal(world: World, mark: int, case: Case, caller: str | None, status: int) -> None:
     actor = f"user:{caller}" if caller else "anonymous"
-    entries = [e for e, _ in world.entries_since(mark)]
-    refused = [e for e in entries if e.actor == actor and e.details.get("refused")]
+    labelled = world.entries_since(mark)
+    entries = [e for e, _ in labelled]
+    refused = [(e, lbl) for e, lbl in labelled if e.actor == actor and e.details.get("refused")]
     assert refused, f"{_id(case)}: the refusal of {actor} ({status}) was not journaled"
-    entry = refused[-1]
+    entry, label = refused[-1]
+    assert label, f"{_id(case)}: the refusal of {actor} carries no label"
     if caller is None:
         assert entry.action == "auth.refused"
     else:
         assert entry.action in case.actions, (entry.action, case.actions)
+        if "{" in case.path:  # the call names an object: its refusal must name it too
+            assert entry.objects, f"{_id(case)}: the refusal of {actor} names no object"
     assert entry.details["status"] == status and entry.details["reason"]
     done = [e for e in entries if e.actor == actor and e.action == entry.action]
     assert all(e.details.get("refused") for e in done), (
@@ -142,6 +146,9 @@ def test_a_forged_key_is_refused_and_journaled(world: World, client: TestClient)
     response = client.get("/v1/proposals", headers={"Authorization": "Bearer egk_forged.key"})
     assert response.status_code == 401
     entries = [e for e, _ in world.entries_since(mark)]
-    assert [(e.actor, e.action, e.details["path"]) for e in entries] == [
-        ("anonymous", "auth.refused", "/v1/proposals")
+    # The identity service journals the failed sign-in, the gateway the refused request.
+    assert [(e.actor, e.action) for e in entries] == [
+        ("anonymous", "auth.failed"),
+        ("anonymous", "auth.refused"),
     ]
+    assert entries[-1].details["path"] == "/v1/proposals" and entries[-1].details["refused"]

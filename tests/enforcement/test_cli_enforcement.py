@@ -36,11 +36,16 @@ def _run(world: World, case: CliCase, caller: str | None) -> tuple[int, int, str
 
 def _refusal(world: World, mark: int, case: CliCase, caller: str | None, code: int) -> None:
     actor = f"user:{caller}" if caller else "anonymous"
-    entries = [e for e, _ in world.entries_since(mark)]
-    refused = [e for e in entries if e.actor == actor and e.details.get("refused")]
+    labelled = world.entries_since(mark)
+    entries = [e for e, _ in labelled]
+    refused = [(e, lbl) for e, lbl in labelled if e.actor == actor and e.details.get("refused")]
     assert refused, f"egide {case.command}: the refusal of {actor} (exit {code}) was not journaled"
-    entry = refused[-1]
+    entry, label = refused[-1]
+    assert label and entry.details["reason"]
     assert entry.action in (*case.actions, "auth.refused")
+    named = ("documents show", "documents relabel", "documents delete")
+    if caller is not None and case.command.startswith(named):
+        assert entry.objects, f"egide {case.command}: the refusal of {actor} names no object"
     done = [e for e in entries if e.actor == actor and e.action == entry.action]
     assert all(e.details.get("refused") for e in done)
 

@@ -7,7 +7,10 @@ Callers (organisation, clearance, roles):
 - ``low``: CPCO, NON PROTÉGÉ, analyst — under-cleared; ``lowapprover``: CPCO, DR, approver;
 - ``norole``: no role; ``auditor``; ``operator``; ``scoped``: analyst and approver
   but presenting a key scoped to approver — each the wrong role for analyst work;
-- ``outsider``: DRM, TRÈS SECRET, analyst — the wrong organisation for `cpcoonly`.
+- ``outsider``: DRM, TRÈS SECRET, analyst — the wrong organisation for `cpcoonly`;
+- ``classifier``: CPCO, TRÈS SECRET, classifier — who may lower and delete documents;
+- ``approver2``: CPCO, TRÈS SECRET, approver — the second approval SECRET and above need;
+- ``lowauditor``: CPCO, DIFFUSION RESTREINTE, auditor — reads only the entries it dominates.
 
 Collections: ``cpcoonly`` (CPCO only) holds a TRÈS SECRET document;
 ``commune`` (everyone) a NON PROTÉGÉ one.
@@ -47,6 +50,9 @@ CALLERS: dict[str, tuple[str, str, list[Role], list[Role] | None]] = {
     "operator": ("CPCO", "TRÈS SECRET", [Role.OPERATOR], None),
     "scoped": ("CPCO", "TRÈS SECRET", [Role.ANALYST, Role.APPROVER], [Role.APPROVER]),
     "outsider": ("DRM", "TRÈS SECRET", [Role.ANALYST], None),
+    "classifier": ("CPCO", "TRÈS SECRET", [Role.CLASSIFIER], None),
+    "approver2": ("CPCO", "TRÈS SECRET", [Role.APPROVER], None),
+    "lowauditor": ("CPCO", "DIFFUSION RESTREINTE", [Role.AUDITOR], None),
 }
 WRONG_ROLES = ("norole", "auditor", "operator", "scoped")
 
@@ -59,6 +65,7 @@ class World:
     tokens: dict[str, str] = field(default_factory=dict)
     secret_document: int = 0
     open_document: int = 0
+    created: int = 0
 
     def principal(self, username: str) -> Principal:
         """The caller as the services see it (with its key's scopes)."""
@@ -101,10 +108,19 @@ class World:
         return created.id
 
     def approved(self, label: str = "SECRET") -> int:
-        """A proposal approved by `approver`."""
+        """A proposal approved by `approver` and `approver2` (SECRET and above need two)."""
         pid = self.proposal(label)
-        self.platform.proposals.approve(self.principal("approver"), pid, rationale="vu")
+        for approver in ("approver", "approver2"):
+            self.platform.proposals.approve(self.principal(approver), pid, rationale="vu")
         return pid
+
+    def document(self, label: str = "SECRET", collection: str = "cpcoonly") -> int:
+        """A fresh document marked `label`, ingested by `admin` (each call a new file)."""
+        self.created += 1
+        text = f"{label}\n\nNote {self.created} : le dépôt de Marsk est plein.\n\n{label}\n"
+        return self.platform.knowledge.ingest(
+            self.principal("admin"), collection, f"note-{self.created}.txt", text.encode()
+        )[0].document_id
 
 
 def build_world(data_dir: Path, database_url: str, **settings: Any) -> World:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from egide.audit.chain import AuditEntry, format_time
 from egide.audit.journal import Journal
 from egide.audit.reading import to_entry
+from egide.audit.trail import Trail
 from egide.core import access
 from egide.core.labels import Label, PolicyRegistry, join
 from egide.core.principals import Principal
@@ -104,6 +105,8 @@ class AuditService:
         self._journal = journal
         self._policies = policies
         self._home = home_label
+        # Refusals are journaled the way every service journals them (who, why, status).
+        self._trail = Trail(database, journal, policies.canonical(home_label))
 
     def entries(self, principal: Principal, query: AuditQuery) -> AuditPage:
         """The entries matching `query` that `principal` may read, and journal the read.
@@ -116,8 +119,10 @@ class AuditService:
         # The clearance as a label is always within the clearance: only the role can refuse.
         role = access.can_read_audit_entry(principal, principal.clearance.as_label())
         if not role.allowed:
-            self._journal_refusal(principal, query, role.reason)
-            raise Forbidden(role.reason)
+            error = Forbidden(role.reason)
+            details = {"outcome": "refused", "filters": query.described()}
+            self._trail.refused(principal, "audit.read", error, details=details)
+            raise error
         with self._db.transaction() as session:
             readable = self._readable_label_ids(session, principal)
             rows = session.execute(_select(query, readable).limit(query.limit + 1)).all()
@@ -126,7 +131,8 @@ class AuditService:
                 session,
                 actor=principal.actor,
                 action="audit.read",
-                objects=[],
+                # The entries the auditor saw, so that a read can itself be audited.
+                objects=[f"audit:{entry.seq}" for entry in found],
                 label=self._policies.canonical(self._label_of(found)),
                 details={
                     "outcome": "allowed",
@@ -157,17 +163,6 @@ class AuditService:
             return join(*labels)
         except InvalidLabel:  # policies without equivalence: the highest entry label
             return max(labels[1:], key=lambda label: label.level)
-
-    def _journal_refusal(self, principal: Principal, query: AuditQuery, reason: str) -> None:
-        with self._db.transaction() as session:
-            self._journal.append(
-                session,
-                actor=principal.actor,
-                action="audit.read",
-                objects=[],
-                label=self._policies.canonical(self._home),
-                details={"outcome": "refused", "reason": reason, "filters": query.described()},
-            )
 
 
 def _select(query: AuditQuery, readable: set[int]) -> Select[AuditEntryRecord, str]:

@@ -85,6 +85,8 @@ def ingest(
                     me, collection, path.name, path.read_bytes(), label=given, replace=replace
                 )
             except EgideError as error:
+                if replace is not None:  # one file, one document: exit with what went wrong
+                    raise
                 failures += 1
                 console.print(f"[red]✗[/] {path}: {error.message}", highlight=False)
             except OSError as error:

@@ -584,7 +584,19 @@ class KnowledgeService:
         ):
             access.require(access.can(principal, Action.DOCUMENT_RELABEL))
             record = self._catalogue.visible(session, principal, document_id, lock=True)
-            return self._catalogue.relabel(session, principal, record, label, rationale)
+            done = self._catalogue.relabel(session, principal, record, label, rationale)
+            if done.status == "unchanged":
+                # Nothing moved, but the request was served: it is journaled like any other.
+                canonical = self._policies.canonical(label)
+                self._journal.append(
+                    session,
+                    actor=principal.actor,
+                    action="document.relabel",
+                    objects=[f"document:{document_id}"],
+                    label=canonical,
+                    details={"from": canonical, "to": canonical, "direction": "unchanged"},
+                )
+            return done
 
     def delete_document(self, principal: Principal, document_id: int) -> None:
         """Remove a document, its versions, chunks, vectors and full-text entries everywhere."""

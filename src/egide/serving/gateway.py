@@ -251,15 +251,31 @@ class Gateway:
             result.append(deployment)
         return sorted(result, key=lambda d: d.name)
 
-    async def listing(self, principal: Principal, label_header: str | None) -> list[Deployment]:
-        """The models the caller may use at its working label; journaled (`model.list`)."""
+    async def listing(
+        self, principal: Principal, label_header: str | None, *, name: str | None = None
+    ) -> list[Deployment]:
+        """The models the caller may use at its working label; journaled (`model.list`).
+
+        With `name`, only that model: one the caller may not use answers `NotFound`
+        exactly as a missing one does, and the refusal is journaled naming it.
+        """
+        objects = [f"model:{name}"] if name is not None else []
         try:
             access.require(access.can(principal, Action.MODEL_USE))
             working = self.working_label(principal, label_header)
+            usable = self.usable(principal, working)
+            if name is not None:
+                usable = [d for d in usable if d.name == name]
+                if not usable:
+                    raise NotFound(
+                        f"the model {name!r} does not exist or you may not use it at your "
+                        "working label; list the models you may use with GET /v1/models"
+                    )
         except REFUSALS as error:
-            await self.refused(principal, "model.list", error, details={"label": label_header})
+            await self.refused(
+                principal, "model.list", error, objects=objects, details={"label": label_header}
+            )
             raise
-        usable = self.usable(principal, working)
         await self.journal.append(
             actor=principal.actor,
             action="model.list",
