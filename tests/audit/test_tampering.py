@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -220,7 +221,8 @@ def test_intact_sealed_installation_verifies_with_its_witness(sealed: Platform) 
                 "DELETE FROM audit_checkpoints WHERE seq > 9",
             ],
             "witness_ahead",
-            "entries 10 to 12 were deleted together with their checkpoints",
+            # The newest seal is the head at close, or the background sealer's latest.
+            r"entries 10 to 1[12] were deleted together with their checkpoints",
             id="tail-and-its-checkpoints-cut",
         ),
         pytest.param(
@@ -260,7 +262,8 @@ def test_attack_on_the_database_file_is_named(
     sqlite_attack(database, *attack)
     result = _verify_cli(sealed)
     assert result.returncode == 9, result
-    assert f"({problem})" in result.stderr and needle in result.stderr, result.stderr
+    assert f"({problem})" in result.stderr, result.stderr
+    assert re.search(needle, result.stderr), result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -295,8 +298,12 @@ def test_rewritten_rechained_journal_without_the_key_is_caught_by_the_witness(
     )
     rechain(sealed.database, 9)
     result = _verify_cli(sealed)
-    assert result.returncode == 9 and "(witness_mismatch)" in result.stderr, result
-    assert "entry 12 does not have the hash" in result.stderr
+    assert result.returncode == 9, result
+    # Which seal betrays the forger first depends on when the background sealer ran: an
+    # early seal whose checkpoint the forger deleted, or the first seal after entry 9.
+    assert "(checkpoint_deleted)" in result.stderr or re.search(
+        r"\(witness_mismatch\): entry 1[0-2] does not have the hash", result.stderr
+    ), result.stderr
 
 
 def test_witness_newer_than_a_restored_database_is_reported(sealed: Platform) -> None:

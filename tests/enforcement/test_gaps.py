@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.enforcement.cli_cases import run
@@ -129,3 +130,28 @@ def test_an_upload_above_the_callers_clearance_is_refused(world: World, client: 
     assert [(e.action, e.details["status"]) for e in refused] == [
         ("document.ingest", response.status_code)
     ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/proposals/99999999999999999999999",
+        "/v1/proposals/-1",
+        "/v1/proposals/2147483648",
+        "/v1/documents/99999999999999999999999",
+    ],
+)
+def test_ids_beyond_the_database_answer_as_missing_not_500(
+    world: World, client: TestClient, path: str
+) -> None:
+    """Red team: ids past 64 bits gave 500 (and no journal entry) on the proposal routes."""
+    response = client.get(path, headers=world.headers("analyst"))
+    assert response.status_code == 404, response.text
+
+
+def test_audit_paging_beyond_64_bits_is_a_clear_400(world: World, client: TestClient) -> None:
+    response = client.get(
+        "/v1/audit/entries", params={"after_seq": 2**70}, headers=world.headers("auditor")
+    )
+    assert response.status_code == 400, response.text
+    assert "after_seq" in response.json()["error"]["message"]

@@ -290,3 +290,38 @@ def test_relay_hands_every_event_over_in_order_across_threads() -> None:
         return received
 
     assert asyncio.run(run()) == [str(i) for i in range(2000)]
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        # Red team: this one killed `egide serve` with a segmentation fault.
+        {"type": "object", "properties": {"a": {"$ref": "#/properties/a"}}},
+        {"type": "object", "properties": {"a": {"$ref": "#/properties"}}},
+        {"type": "object", "properties": {"a": {"$ref": "http://elsewhere/schema.json"}}},
+        {"type": "object", "properties": {"a": {"$ref": 7}}},
+    ],
+)
+def test_schema_references_the_embedded_runtime_cannot_take_are_refused(
+    schema: dict[str, Any],
+) -> None:
+    from egide.inference.llamacpp import check_schema_references
+
+    with pytest.raises(InvalidInput, match=r"\$defs"):
+        check_schema_references(schema)
+
+
+def test_schema_definitions_and_plain_schemas_are_accepted_and_depth_is_bounded() -> None:
+    from egide.inference.llamacpp import check_schema_references
+
+    tree = {
+        "$defs": {"node": {"type": "object", "properties": {"kids": {"$ref": "#/$defs/node"}}}},
+        "$ref": "#/$defs/node",
+    }
+    check_schema_references(tree)
+    check_schema_references({"type": "object", "properties": {"n": {"type": "integer"}}})
+    deep: dict[str, Any] = {"type": "string"}
+    for _ in range(100):
+        deep = {"type": "array", "items": deep}
+    with pytest.raises(InvalidInput, match="levels"):
+        check_schema_references(deep)

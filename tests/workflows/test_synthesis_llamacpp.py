@@ -50,7 +50,7 @@ def test_a_real_model_writes_under_the_schema_or_is_replaced(
     try:
         policies = platform.policies
         platform.identity.add_user(
-            "t", "a", clearance=policies.parse_clearance("SECRET"), roles=[Role.ADMIN]
+            "t", "a", clearance=policies.parse_clearance("SECRET"), roles=[Role.ADMIN, Role.ANALYST]
         )
         analyst = platform.identity.principal("a")
         platform.knowledge.create_collection(analyst, "osna")

@@ -33,6 +33,10 @@ MAX_PAGE = 1000
 """The most entries one read returns."""
 
 
+# Sequence numbers are 64-bit integers in both databases.
+MAX_SEQ = 2**63 - 1
+
+
 @dataclass(frozen=True)
 class AuditQuery:
     """Which entries an auditor asks for; every filter is optional.
@@ -63,8 +67,12 @@ class AuditQuery:
         """Raise `InvalidInput` naming the first filter that is out of range."""
         if not 1 <= self.limit <= MAX_PAGE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}, not {self.limit}")
-        if self.after_seq < 0 or (self.before_seq is not None and self.before_seq < 1):
-            raise InvalidInput("after_seq must be 0 or more and before_seq 1 or more")
+        if not 0 <= self.after_seq <= MAX_SEQ or (
+            self.before_seq is not None and not 1 <= self.before_seq <= MAX_SEQ
+        ):
+            raise InvalidInput(
+                f"after_seq must be between 0 and {MAX_SEQ} and before_seq between 1 and {MAX_SEQ}"
+            )
         for name, moment in (("since", self.since), ("until", self.until)):
             if moment is not None and moment.utcoffset() is None:
                 raise InvalidInput(

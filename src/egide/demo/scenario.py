@@ -29,6 +29,8 @@ PEOPLE = {
     # username: (clearance, roles, what they stand for)
     "analyste": ("SECRET NAT FRA", [Role.ANALYST], "analyste renseignement, cleared SECRET"),
     "approbateur": ("SECRET NAT FRA", [Role.APPROVER], "chef de cellule, approves reports"),
+    # A SECRET report needs two distinct approvers (docs/proposals.md, who must approve).
+    "adjoint": ("SECRET NAT FRA", [Role.APPROVER], "chef de cellule adjoint, second approver"),
     "liaison-deu": ("NATO SECRET NAT DEU", [Role.ANALYST], "German liaison officer"),
     "sous-officier": ("DR NAT FRA", [Role.ANALYST], "logistics NCO, cleared DR"),
     "auditeur": ("SECRET NAT FRA", [Role.AUDITOR], "inspector reading the journal"),
@@ -161,12 +163,13 @@ def run_scenario(platform: Platform, say: Callable[[str], None] = print) -> Demo
         platform.proposals.release(analyst, proposal.id, "export")
     except EgideError as refused:
         say(f"  export before approval refused: {refused.message}")
-    platform.proposals.approve(
-        identity.principal("approbateur"), proposal.id, rationale="sources recoupées"
-    )
+    for approver in ("approbateur", "adjoint"):
+        decided = platform.proposals.approve(
+            identity.principal(approver), proposal.id, rationale="sources recoupées"
+        )
     released = platform.proposals.release(analyst, proposal.id, "export markdown")
     export = render_markdown(released, policies)
-    say("  approved by approbateur; exported:\n")
+    say(f"  approved by approbateur and adjoint ({decided.state}); exported:\n")
     say(export)
     with platform.database.transaction() as session:
         verified = platform.journal.verify(session)

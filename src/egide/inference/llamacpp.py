@@ -264,7 +264,10 @@ class LlamaCppBackend:
 
         Raises:
             ContextOverflow: With the token counts and the context size.
+            InvalidInput: A JSON schema llama.cpp's grammar converter cannot take safely.
         """
+        if isinstance(request.response_format, JsonSchemaFormat):
+            check_schema_references(request.response_format.schema)
         prompt_tokens = self.count_tokens(request.messages)
         n_ctx = self.context_size
         if prompt_tokens >= n_ctx:
@@ -448,6 +451,42 @@ class LlamaCppBackend:
         if token < 0:
             return ""
         return self._llama.detokenize([token], special=True).decode("utf-8", errors="replace")
+
+
+_SCHEMA_DEPTH = 64
+_DEFINITIONS = ("#/$defs/", "#/definitions/")
+
+
+def check_schema_references(schema: Mapping[str, Any]) -> None:
+    """Refuse a JSON schema the embedded grammar converter would recurse into forever.
+
+    llama-cpp-python resolves a `$ref` into the schema's own properties by
+    inlining it: a property referring to itself (`#/properties/a` inside `a`)
+    overflowed the C stack and killed the whole server. References to named
+    definitions become grammar rules and may recurse safely, so only those are
+    accepted, and nesting is bounded.
+
+    Raises:
+        InvalidInput: Saying which reference or depth is refused and what to write instead.
+    """
+    pending: list[tuple[Any, int]] = [(schema, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if depth > _SCHEMA_DEPTH:
+            raise InvalidInput(
+                f"the JSON schema nests more than {_SCHEMA_DEPTH} levels; flatten it or "
+                "move repeated parts into $defs"
+            )
+        if isinstance(node, Mapping):
+            ref = node.get("$ref")
+            if ref is not None and (not isinstance(ref, str) or not ref.startswith(_DEFINITIONS)):
+                raise InvalidInput(
+                    f"the JSON schema's $ref {ref!r} is not supported by the embedded runtime; "
+                    "put shared parts under $defs and refer to them as #/$defs/NAME"
+                )
+            pending.extend((value, depth + 1) for value in node.values())
+        elif isinstance(node, list):
+            pending.extend((value, depth + 1) for value in node)
 
 
 def _response_format(request: ChatRequest) -> dict[str, Any] | None:

@@ -44,12 +44,11 @@ from egide.knowledge.records import (
     DocumentRecord,
     DocumentVersionRecord,
 )
-from egide.store import LabelRecord, all_labels, intern_label
+from egide.store import MAX_ID, LabelRecord, all_labels, intern_label
 
 MAX_PAGE = 100
 # Ids are 32-bit integers in both databases: a larger number names no document
 # (and must not reach PostgreSQL, which would refuse it as out of range).
-MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from egide.store.database import Database
 from egide.store.labels import all_labels, intern_label
 from egide.store.models import (
+    MAX_ID,
     ApiKeyRecord,
     AuditCheckpointRecord,
     AuditEntryRecord,
@@ -15,6 +16,7 @@ from egide.store.models import (
 )
 
 __all__ = [
+    "MAX_ID",
     "ApiKeyRecord",
     "AuditCheckpointRecord",
     "AuditEntryRecord",

@@ -43,6 +43,10 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+MAX_ID = 2**31 - 1
+"""Largest row id of the integer primary keys (int4 on PostgreSQL): a larger id names nothing."""
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timestamp that is always timezone-aware UTC in Python, on both databases.
 

@@ -39,6 +39,7 @@ from egide.core.principals import Principal
 from egide.errors import Conflict, EgideError, Forbidden, InvalidInput, NotFound
 from egide.settings import home_label
 from egide.store import (
+    MAX_ID,
     Database,
     FlagRecord,
     LabelRecord,
@@ -475,6 +476,9 @@ class ProposalService:
         return access.readable_label_ids(principal, labels)
 
     def _readable(self, session: Session, principal: Principal, proposal_id: int) -> ProposalRecord:
+        if not 1 <= proposal_id <= MAX_ID:
+            # Beyond what the databases store: answered like any missing proposal.
+            raise NotFound(f"no proposal {proposal_id} that you may read")
         record = session.scalar(
             select(ProposalRecord)
             .options(load_only(*_SCALARS))
