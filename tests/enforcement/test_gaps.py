@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -155,3 +157,17 @@ def test_audit_paging_beyond_64_bits_is_a_clear_400(world: World, client: TestCl
     )
     assert response.status_code == 400, response.text
     assert "after_seq" in response.json()["error"]["message"]
+
+
+def test_a_refused_caller_cannot_write_kilobytes_into_the_journal(
+    world: World, client: TestClient
+) -> None:
+    """Red team: a 7 KB path and a 6 KB fake key id were copied whole into refusal entries."""
+    mark = world.mark()
+    forged = "egk_" + "a" * 6000 + "_secret"
+    response = client.get("/v1/models/" + "x" * 7000, headers={"Authorization": f"Bearer {forged}"})
+    assert response.status_code == 401
+    entries = [e for e, _ in world.entries_since(mark)]
+    assert entries and all(len(json.dumps(e.details)) < 1500 for e in entries), [
+        len(json.dumps(e.details)) for e in entries
+    ]

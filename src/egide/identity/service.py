@@ -353,7 +353,7 @@ class IdentityService:
                 actor="anonymous",
                 action=FAILED_SIGN_IN,
                 label=self.admin_label,
-                details={"method": method, "reason": reason, "subject": subject},
+                details={"method": method, "reason": reason, "subject": _clip(subject)},
             )
 
     def _provision(
@@ -497,3 +497,14 @@ def _required(value: str, what: str) -> str:
     if not value:
         raise InvalidInput(f"the {what} must not be empty")
     return value
+
+
+# What a refused caller sent is theirs to choose: kept in the journal, but not at any size.
+_CLIP = 128
+
+
+def _clip(text: str | None) -> str | None:
+    """`text` cut to `_CLIP` characters, marked when cut."""
+    if text is None or len(text) <= _CLIP:
+        return text
+    return text[:_CLIP] + "…"

@@ -296,7 +296,8 @@ class Gateway:
             # The database read (and Argon2 on a key's first use) must not block the loop.
             return await to_thread.run_sync(self.authenticator.authenticate, authorization)
         except AuthenticationFailed as error:
-            await self.refused(None, "auth.refused", error, details={"path": path})
+            # The path is the caller's to choose: journaled, but not at any length.
+            await self.refused(None, "auth.refused", error, details={"path": path[:256]})
             raise
 
     async def refused(
