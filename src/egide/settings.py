@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     """Sign an audit checkpoint every this many journal entries."""
 
     audit_seal_interval: float = 5.0
-    """Most seconds a journal entry waits for its signed seal (0: only count-based checkpoints)."""
+    """Most seconds a journal entry waits for its seal (0: count checkpoints, and at close)."""
 
     audit_witness_file: Path | None = None
     """Append-only file every seal is copied to (None: `<data_dir>/witness/audit-seals.jsonl`)."""

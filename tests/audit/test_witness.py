@@ -80,8 +80,8 @@ def test_a_seal_rolled_back_never_reaches_the_witness(data_dir: Path) -> None:
 def test_count_seals_reach_the_witness_too(data_dir: Path) -> None:
     platform = build_platform(data_dir, audit_seal_interval=0, audit_checkpoint_every=2)
     append_entries(platform, 5)
-    platform.close()
-    assert [seal.seq for seal in FileWitness(platform.settings.witness_path).seals()] == [2, 4]
+    platform.close()  # and close seals the head (5) that no count checkpoint covered
+    assert [seal.seq for seal in FileWitness(platform.settings.witness_path).seals()] == [2, 4, 5]
 
 
 def test_witness_file_is_private_and_append_only(data_dir: Path, tmp_path: Path) -> None:
@@ -105,3 +105,24 @@ def test_a_torn_last_line_is_ignored_but_an_edited_line_is_refused(tmp_path: Pat
     path.write_text("not a seal\n")
     with pytest.raises(ConfigurationError, match=r"line 1 .* not a seal"):
         FileWitness(path).seals()
+
+
+@pytest.mark.parametrize("interval", [0, 3600])
+def test_close_seals_what_was_written_after_the_sealer_last_ran(
+    data_dir: Path, interval: float
+) -> None:
+    # Interval 0 (count checkpoints only) left the last entries unsealed at close.
+    platform = build_platform(data_dir, audit_seal_interval=interval)
+    append_entries(platform, 1)
+    if interval:
+        _wait_for_seal(platform, 1)  # the background sealer has just run
+    append_entries(platform, 2)
+    platform.close()
+    assert FileWitness(platform.settings.witness_path).seals()[-1].seq == 3
+    assert 3 in _stored_seqs(platform)
+
+
+def test_close_after_no_write_adds_no_seal(data_dir: Path) -> None:
+    platform = build_platform(data_dir, audit_seal_interval=0)
+    platform.close()
+    assert _stored_seqs(platform) == []

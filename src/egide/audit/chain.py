@@ -6,24 +6,17 @@ the journal, the verifier and an offline script agree byte for byte.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from egide.core.digest import canonical_bytes, sha256_json
 
 FORMAT_VERSION = "egide-audit/1"
 GENESIS_HASH = "0" * 64
 """The ``prev_hash`` of entry 1: nothing precedes it."""
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-
-
-def canonical_json(value: Any) -> bytes:
-    """UTF-8 JSON with sorted keys, no whitespace, no ASCII escaping, no NaN."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    ).encode("utf-8")
 
 
 def format_time(moment: datetime) -> str:
@@ -58,12 +51,12 @@ def entry_hash(
         "details": details,
         "prev_hash": prev_hash,
     }
-    return hashlib.sha256(canonical_json(document)).hexdigest()
+    return sha256_json(document)
 
 
 def checkpoint_payload(*, seq: int, entry_hash: str, time: datetime, key_fingerprint: str) -> bytes:
     """The bytes an Ed25519 checkpoint signature covers."""
-    return canonical_json(
+    return canonical_bytes(
         {
             "seq": seq,
             "entry_hash": entry_hash,

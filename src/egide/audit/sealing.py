@@ -60,6 +60,7 @@ class Sealer:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._appended = 0  # highest seq appended by this process
+        self._sealed_through = 0  # highest seq this process knows to be sealed
         self._dirty = False  # an appended entry may still wait for its seal
         self._last_seal = float("-inf")
         self._flushing = False
@@ -70,11 +71,11 @@ class Sealer:
 
     def appended(self, seq: int) -> None:
         """Note that entry `seq` was appended (cheap: on the path of every append)."""
-        if self.interval <= 0:
-            return
         with self._lock:
             if seq > self._appended:
                 self._appended = seq
+            if self.interval <= 0:  # no timer: `close` still seals what is left
+                return
             if not self._dirty:
                 self._dirty = True
                 self._ensure_thread()
@@ -84,6 +85,7 @@ class Sealer:
         """A seal was committed: write it to the witness (from the background thread)."""
         with self._lock:
             self._last_seal = time.monotonic()
+            self._sealed_through = max(self._sealed_through, seal.seq)
             if self.witness is None:
                 return
             if not self._flushing:
@@ -109,7 +111,10 @@ class Sealer:
                     break
                 if isinstance(item, Checkpoint):
                     self._record(item)
-            if self._dirty:
+            # Whatever the timer did, an entry appended since the last seal is sealed now.
+            with self._lock:
+                unsealed = self._dirty or self._appended > self._sealed_through
+            if unsealed:
                 self._seal()
         finally:
             with self._lock:
@@ -161,6 +166,7 @@ class Sealer:
             return
         with self._lock:
             self._last_seal = time.monotonic()
+            self._sealed_through = max(self._sealed_through, head)
             # An entry appended meanwhile (or by a transaction still open) keeps it dirty.
             if head >= self._appended:
                 self._dirty = False

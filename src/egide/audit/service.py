@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, select
+from sqlalchemy import ColumnElement, Select, cast, exists, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from egide.audit.chain import AuditEntry, format_time
@@ -133,7 +134,9 @@ class AuditService:
             raise error
         with self._db.transaction() as session:
             readable = self._readable_label_ids(session, principal)
-            rows = session.execute(_select(query, readable).limit(query.limit + 1)).all()
+            rows = session.execute(
+                _select(query, readable, self._db.dialect).limit(query.limit + 1)
+            ).all()
             found = [to_entry(record, canonical) for record, canonical in rows[: query.limit]]
             self._journal.append(
                 session,
@@ -173,7 +176,20 @@ class AuditService:
             return max(labels[1:], key=lambda label: label.level)
 
 
-def _select(query: AuditQuery, readable: set[int]) -> Select[AuditEntryRecord, str]:
+def _has_object(dialect: str, name: str) -> ColumnElement[bool]:
+    """Whether an entry's objects list `name`, compared as parsed JSON strings.
+
+    Not as text: the same list can be written in several ways (``\\u`` escapes,
+    whitespace), and a search must find the entry however it is stored.
+    """
+    if dialect == "postgresql":
+        listed_in: ColumnElement[bool] = cast(AuditEntryRecord.objects, JSONB).has_key(name)
+        return listed_in
+    listed = func.json_each(AuditEntryRecord.objects).table_valued("value")
+    return exists().select_from(listed).where(listed.c.value == name)
+
+
+def _select(query: AuditQuery, readable: set[int], dialect: str) -> Select[AuditEntryRecord, str]:
     """The SQL for `query`, restricted to `readable` label ids."""
     statement = (
         select(AuditEntryRecord, LabelRecord.canonical)
@@ -190,12 +206,7 @@ def _select(query: AuditQuery, readable: set[int]) -> Select[AuditEntryRecord, s
             AuditEntryRecord.action.startswith(query.action, autoescape=True)
         )
     if query.object is not None:
-        # Objects are a JSON list of strings: match the quoted string in its text,
-        # which is the same on SQLite (JSON text) and PostgreSQL (json).
-        quoted = '"' + query.object.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        statement = statement.where(
-            cast(AuditEntryRecord.objects, Text).contains(quoted, autoescape=True)
-        )
+        statement = statement.where(_has_object(dialect, query.object))
     if query.since is not None:
         statement = statement.where(AuditEntryRecord.time >= query.since)
     if query.until is not None:

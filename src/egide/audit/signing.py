@@ -8,7 +8,6 @@ SHA-256 of those bytes in hex, which is what a checkpoint names.
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import stat
 from pathlib import Path
@@ -17,6 +16,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from egide.core.digest import sha256_bytes
 from egide.errors import ConfigurationError
 
 
@@ -129,7 +129,7 @@ def public_key_from_text(text: str) -> Ed25519PublicKey:
 def fingerprint(public_key: Ed25519PublicKey) -> str:
     """SHA-256 of the raw public key, in hex: the key's name in checkpoints."""
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return hashlib.sha256(raw).hexdigest()
+    return sha256_bytes(raw)
 
 
 def verify_signature(public_key: Ed25519PublicKey, signature: bytes, data: bytes) -> bool:

@@ -8,8 +8,10 @@ truncated tail (a checkpoint signed an entry that is gone). Seals read back
 from the witness (outside the database) add three more: the witness sealed
 entries the database no longer has (``witness_ahead``), an entry no longer
 has the hash the witness sealed (``witness_mismatch``), and a seal the
-witness holds is missing from the database (``checkpoint_deleted``). Entries
-appended after the newest seal can be removed without trace: see docs/audit.md.
+witness holds is missing from the database (``checkpoint_deleted``). In the
+database, an entry re-encoded so that its hash still verifies but searches
+miss it is ``reencoded`` (:mod:`egide.audit.stored`). Entries appended after
+the newest seal can be removed without trace: see docs/audit.md.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,7 @@ from egide.audit.chain import (
 )
 from egide.audit.reading import iter_entries, read_checkpoints
 from egide.audit.signing import fingerprint, public_key_from_text, verify_signature
+from egide.audit.stored import first_reencoded
 from egide.errors import ConfigurationError, IntegrityError
 
 
@@ -50,7 +53,7 @@ class VerificationReport:
         problem: ``edited``, ``deleted``, ``inserted``, ``reordered``,
             ``truncated``, ``bad_signature``, ``unknown_key``,
             ``checkpoint_mismatch``, ``checkpoint_deleted``, ``witness_ahead``,
-            ``witness_mismatch`` or ``malformed``.
+            ``witness_mismatch``, ``reencoded`` or ``malformed``.
         message: One sentence for a human.
         witnessed: Witness seals that verified (None: no witness was checked).
         warnings: What verifies but deserves a look (a witness that lags).
@@ -247,7 +250,11 @@ def _check_link(
             f"entry {seq} does not link to entry {prev_seq}: entries were reordered, "
             f"or entry {prev_seq} was rewritten",
         )
-    if entry.computed_hash() != entry.hash:
+    try:
+        computed = entry.computed_hash()
+    except (TypeError, ValueError):  # a field stored as something JSON cannot hold
+        computed = None
+    if computed != entry.hash:
         return _Problem(seq, "edited", f"entry {seq} does not match its hash (edited)")
     return None
 
@@ -322,12 +329,33 @@ def verify_database(
     # when the entries are read, even under READ COMMITTED. Witness seals are
     # read before both: a seal reaches the witness only after its commit.
     checkpoints = read_checkpoints(session)
-    return verify_chain(
-        iter_entries(session),
-        checkpoints,
-        _key_map(public_keys),
-        witnessed=witnessed,
-        witness_name=witness_name,
+    reencoded = first_reencoded(session)
+    try:
+        report = verify_chain(
+            iter_entries(session),
+            checkpoints,
+            _key_map(public_keys),
+            witnessed=witnessed,
+            witness_name=witness_name,
+        )
+    except (TypeError, ValueError) as err:  # a stored value the database layer cannot read
+        if reencoded is None:
+            return _malformed(0, f"an entry cannot be read back: {err}")
+        report = VerificationReport(ok=False, entries=0, checkpoints=0)
+    if reencoded is None:
+        return report
+    if report.first_bad_seq is not None and report.first_bad_seq <= reencoded[0]:
+        return report
+    seq, what = reencoded
+    return replace(
+        report,
+        ok=False,
+        first_bad_seq=seq,
+        problem="reencoded",
+        message=(
+            f"entry {seq} is not stored as the journal wrote it: {what}; its hash still "
+            "verifies, but searches of the journal miss it (the row was rewritten)"
+        ),
     )
 
 

@@ -27,6 +27,7 @@ from datetime import datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from egide.core.digest import sha256_text
 from egide.core.principals import Principal
 from egide.errors import AuthenticationFailed
 from egide.store import utcnow
@@ -80,7 +81,7 @@ class Verifier:
 
     def verify(self, secret: str, secret_hash: str) -> bool:
         """Whether `secret` matches `secret_hash`."""
-        fingerprint = (hashlib.sha256(secret.encode()).hexdigest(), secret_hash)
+        fingerprint = (sha256_text(secret), secret_hash)
         now = time.monotonic()
         with self._lock:
             seen_at = self._seen.get(fingerprint)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 
+from egide.core.digest import sha256_text
 from egide.core.labels import Label, join
 from egide.errors import InvalidLabel
 from egide.knowledge.extract.model import ExtractedDocument, Segment
@@ -35,7 +35,7 @@ class Chunk:
 
 def content_hash(text: str) -> str:
     """SHA-256 of the text with whitespace normalised: equal texts, equal hashes."""
-    return hashlib.sha256(" ".join(text.split()).encode("utf-8")).hexdigest()
+    return sha256_text(" ".join(text.split()))
 
 
 def chunk_document(

@@ -36,7 +36,6 @@ and the journal entry are written together or not at all.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -48,6 +47,7 @@ from egide.audit import Journal
 from egide.audit.trail import Trail
 from egide.core import access
 from egide.core.access import Action
+from egide.core.digest import sha256_bytes, sha256_text
 from egide.core.labels import Label, PolicyRegistry, join
 from egide.core.principals import Principal
 from egide.errors import ConfigurationError, Conflict, InvalidInput, NotFound
@@ -266,7 +266,7 @@ class KnowledgeService:
         ):
             access.require(access.can(principal, Action.KNOWLEDGE_INGEST))
             document = extract(data, _base_name(filename), limits=self._limits)
-            digest = hashlib.sha256(data).hexdigest()
+            digest = sha256_bytes(data)
             with self._db.transaction() as session:
                 record = self._collection(session, principal, collection)
                 default = self._label_of(session, record.default_label_id)
@@ -289,7 +289,7 @@ class KnowledgeService:
                 # An attachment is at least as protected as its message, marked or not.
                 message = self._policies.parse(results[0].label)
                 for index, attachment in enumerate(document.attachments):
-                    child = hashlib.sha256(f"{digest}:{index}".encode()).hexdigest()
+                    child = sha256_text(f"{digest}:{index}")
                     # Attachments are matched by content, not by name: "image001.png"
                     # names a different file in every message.
                     upload = _Upload(
@@ -664,7 +664,7 @@ class KnowledgeService:
         label (the home label when none is given) and of every hit's label.
         """
         details: dict[str, object] = {
-            "query_sha256": _sha(query),
+            "query_sha256": sha256_text(query),
             "collection": collection,
             "k": k,
             "mode": mode,
@@ -705,7 +705,7 @@ class KnowledgeService:
         the answer's label dominates.
         """
         details: dict[str, object] = {
-            "question_sha256": _sha(question),
+            "question_sha256": sha256_text(question),
             "collection": collection,
             "working_label": self._policies.canonical(working_label),
         }
@@ -726,7 +726,7 @@ class KnowledgeService:
             details={
                 **details,
                 "citations": [c.chunk_id for c in answer.citations],
-                "answer_sha256": _sha(answer.text),
+                "answer_sha256": sha256_text(answer.text),
                 "context": [p.chunk_id for p in answer.passages],
                 "mode": answer.mode,
             },
@@ -842,10 +842,6 @@ def _check_query(text: str, what: str) -> None:
 def _objects(collection: str | None, chunks: Sequence[int]) -> list[str]:
     """What a read names in the journal: the collection asked for and each chunk read."""
     return ([f"collection:{collection}"] if collection else []) + [f"chunk:{c}" for c in chunks]
-
-
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 __all__ = ["MAX_QUERY_CHARS", "IngestStatus", "Ingested", "KnowledgeService"]

@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 import anyio
 
+from egide.core.digest import sha256_json, sha256_text
 from egide.core.labels import Label
 from egide.core.principals import Principal
 from egide.errors import ContextOverflow, EgideError
@@ -31,7 +32,7 @@ from egide.inference import (
     ChatResult,
     StreamChunk,
 )
-from egide.serving.gateway import Admission, Gateway, sha256_json, sha256_text
+from egide.serving.gateway import Admission, Gateway
 from egide.workflows.synthesis import ModelEngine
 
 DEFAULT_MAX_TOKENS = 512

@@ -17,13 +17,13 @@ label, accreditation, digest and kill switch from the registry.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from egide.core.digest import sha256_text
 from egide.core.labels import Label, PolicyRegistry
 from egide.errors import ConfigurationError, EgideError, NotFound
 from egide.inference import Backend, create_backend
@@ -91,7 +91,7 @@ def weights_digest(files: Sequence[Any]) -> str:
     if len(weights) == 1:
         return weights[0]
     joined = "\n".join(f"{d}  {p}" for p, d in digests)
-    return hashlib.sha256(joined.encode()).hexdigest()
+    return sha256_text(joined)
 
 
 def highest_label(policies: PolicyRegistry, settings: Settings) -> Label:

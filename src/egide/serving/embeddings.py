@@ -13,9 +13,10 @@ import time
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from egide.core.digest import sha256_json, sha256_text
 from egide.errors import EgideError, InvalidInput
 from egide.inference import ChatMessage
-from egide.serving.gateway import Admission, Gateway, sha256_json, sha256_text
+from egide.serving.gateway import Admission, Gateway
 
 ENDPOINT = "embeddings"
 MAX_INPUTS = 2048

@@ -12,8 +12,6 @@ model's latency.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -48,17 +46,6 @@ class Admission:
     output_marking: str
     priority: int
     requested_model: str
-
-
-def sha256_json(value: Any) -> str:
-    """SHA-256 of the canonical JSON of `value` (how prompts are fingerprinted)."""
-    data = json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
-
-
-def sha256_text(text: str) -> str:
-    """SHA-256 of a text (how outputs are fingerprinted)."""
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class Authenticator(Protocol):

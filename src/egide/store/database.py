@@ -26,6 +26,7 @@ from sqlalchemy.engine import URL, ExceptionContext
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.types import UserDefinedType
 
+from egide.core.digest import storage_json
 from egide.errors import ConfigurationError, Conflict, Unavailable
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -101,7 +102,9 @@ class Database:
             if self.url.drivername == "postgresql":
                 # psycopg 3 is the driver we ship; plain "postgresql" would mean psycopg2.
                 self.url = self.url.set(drivername="postgresql+psycopg")
-            engine = create_engine(self.url, echo=echo, pool_pre_ping=True)
+            engine = create_engine(
+                self.url, echo=echo, pool_pre_ping=True, json_serializer=storage_json
+            )
             # Reflection (schema checks) must recognise pgvector's type.
             engine.dialect.ischema_names.setdefault("vector", PgVector)  # type: ignore[attr-defined]
             event.listen(engine, "handle_error", self._translate_postgres_error)
@@ -115,7 +118,9 @@ class Database:
         path = self.url.database or ""
         if path and path != ":memory:" and not path.startswith("file:"):
             _prepare_sqlite_directory(Path(path))
-        engine = create_engine(self.url, echo=echo, module=sqlite_module())
+        engine = create_engine(
+            self.url, echo=echo, module=sqlite_module(), json_serializer=storage_json
+        )
         event.listen(
             engine,
             "connect",

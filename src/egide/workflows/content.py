@@ -14,11 +14,11 @@ recursion limit is measured, not crashed on.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from egide.core.digest import sha256_json
 from egide.errors import InvalidInput, PayloadTooLarge
 
 MAX_DEPTH = 32
@@ -46,14 +46,9 @@ def depth_exceeds(value: object, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-def canonical_json(value: object) -> str:
-    """The canonical JSON of a value: sorted keys, no spaces, UTF-8 kept."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def content_digest(content: Mapping[str, Any]) -> str:
     """SHA-256 of the canonical JSON of a proposal's content: what an approval binds to."""
-    return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
+    return sha256_json(content)
 
 
 def plain(value: object, what: str, *, max_bytes: int) -> Any:
@@ -99,7 +94,6 @@ def stored_problem(value: object, *, expect: type, max_bytes: int) -> str | None
 __all__ = [
     "DEFAULT_MAX_BYTES",
     "MAX_DEPTH",
-    "canonical_json",
     "content_digest",
     "depth_exceeds",
     "plain",

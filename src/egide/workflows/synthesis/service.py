@@ -14,7 +14,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ from egide.audit import Journal
 from egide.audit.trail import Trail
 from egide.core import access
 from egide.core.access import Action
+from egide.core.digest import sha256_json, sha256_text
 from egide.core.labels import Label, PolicyRegistry, join
 from egide.core.principals import Principal
 from egide.errors import EgideError, InvalidInput, NotFound
@@ -387,7 +387,7 @@ class SynthesisService:
             [engine.label] if mode == "generated" and engine else []
         )
         details = {
-            "tasking_sha256": hashlib.sha256(request.tasking.encode("utf-8")).hexdigest(),
+            "tasking_sha256": sha256_text(request.tasking),
             "collection": request.collection,
             "document_ids": list(request.document_ids),
             "gradings": {
@@ -398,7 +398,7 @@ class SynthesisService:
             "fallback_reason": reason,
             "model": engine.name if engine else None,
             "model_digest": engine.digest if engine else None,
-            "report_sha256": _sha_json(report),
+            "report_sha256": sha256_json(report),
         }
 
         def journal_synthesis(session: Session, proposal: Proposal) -> None:
@@ -547,11 +547,6 @@ def _involvement(mode: str, engine: ModelEngine | None, reason: str | None) -> d
 def _short(text: str, width: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= width else text[: width - 1].rstrip() + "…"
-
-
-def _sha_json(value: Any) -> str:
-    data = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
 __all__ = ["WORKFLOW", "ModelEngine", "Synthesis", "SynthesisRequest", "SynthesisService"]
