@@ -38,7 +38,7 @@ def installation(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, st
         "EGIDE_TRUSTED_PROXIES": '["127.0.0.0/8"]',
     }
     env.pop("EGIDE_ALLOW_MODEL_REQUESTS", None)
-    egide(env, "init", "--clearance", "SECRET")
+    admin = egide(env, "init", "--clearance", "SECRET").strip().splitlines()[-1]
     egide(env, "models", "demo")
     for org in ("DRM", "EMA"):
         egide(env, "orgs", "add", org)
@@ -46,8 +46,9 @@ def installation(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, st
         egide(
             env, "users", "add", user, "--clearance", "SECRET", "--roles", "analyst", "--org", org
         )
-    egide(env, "collections", "add", "commune")
-    egide(env, "collections", "add", "renseignement", "--org", "DRM")
+    as_admin = {**env, "EGIDE_API_KEY": admin}
+    egide(as_admin, "collections", "add", "commune")
+    egide(as_admin, "collections", "add", "renseignement", "--org", "DRM")
     alice = egide(env, "keys", "create", "alice@drm").strip().splitlines()[-1]
     bob = egide(env, "keys", "create", "bob@ema").strip().splitlines()[-1]
     return env, alice, bob
