@@ -137,6 +137,18 @@ class Settings(BaseSettings):
     oidc_provision_clearance: str | None = None
     """Clearance of provisioned users (None: the lowest level of the home policy)."""
 
+    trusted_proxy_header: str | None = None
+    """Header naming the user a trusted front end (Open WebUI) signed in, e.g.
+    `X-OpenWebUI-User-Email` (None: off). Honoured only from `trusted_proxies`."""
+
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses or CIDR networks (`10.0.4.7`, `10.0.4.0/28`) whose identity header is
+    believed; the same header from any other address is refused (401, journaled)."""
+
+    marking_in_content: Literal["off", "first-line"] = "first-line"
+    """`first-line`: a free-text answer's content starts with its marking line, for
+    clients that drop headers and extra fields; `off`: header and `egide` field only."""
+
     rate_user_requests_per_minute: int = 600
     """Requests a user may make per minute (token bucket; 0: unlimited)."""
 

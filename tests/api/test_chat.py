@@ -19,7 +19,11 @@ def test_chat_answers_with_label_digest_and_usage(site: Site, client: TestClient
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["object"] == "chat.completion"
-    assert body["choices"][0]["message"] == {"role": "assistant", "content": "echo: hello world"}
+    # The marking line first (EGIDE_MARKING_IN_CONTENT defaults to first-line).
+    assert body["choices"][0]["message"] == {
+        "role": "assistant",
+        "content": "NON PROTÉGÉ\n\necho: hello world",
+    }
     assert body["choices"][0]["finish_reason"] == "stop"
     assert body["usage"]["total_tokens"] == body["usage"]["prompt_tokens"] + 3
     info = body["egide"]
@@ -46,7 +50,7 @@ def test_stream_sends_chunks_then_done(site: Site, client: TestClient) -> None:
     chunks = [json.loads(e) for e in events[:-1]]
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
     text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
-    assert text == "echo: un deux trois"
+    assert text == "NON PROTÉGÉ\n\necho: un deux trois"
     assert chunks[-2]["choices"][0]["finish_reason"] == "stop"
     assert chunks[-1]["usage"]["completion_tokens"] == 4
     entries = site.journal()
@@ -120,4 +124,4 @@ def test_content_parts_and_developer_role(site: Site, client: TestClient) -> Non
         ],
     }
     response = client.post("/v1/chat/completions", json=body, headers=site.auth())
-    assert response.json()["choices"][0]["message"]["content"] == "echo: ab"
+    assert response.json()["choices"][0]["message"]["content"] == "NON PROTÉGÉ\n\necho: ab"

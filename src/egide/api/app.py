@@ -29,6 +29,7 @@ from egide.api.limits import BodyLimitMiddleware
 from egide.api.models.router import router as models_router
 from egide.api.oidc import OidcVerifier
 from egide.api.proposals.router import router as proposals_router
+from egide.api.proxy import TrustedProxy, trusted_networks
 from egide.api.synthesis.router import router as synthesis_router
 from egide.app import Platform
 from egide.inference import BackendInfo
@@ -93,6 +94,9 @@ def create_app(
         },
     )
     app.state.platform = platform
+    # Checked now: a user header without trusted addresses stops start-up.
+    trusted = trusted_networks(settings)
+    app.state.proxy_header = trusted[0] if trusted else None
     routers = (
         chat_router,
         embeddings_router,
@@ -127,10 +131,12 @@ def _gateway(platform: Platform, deployments: Deployments, metrics: Metrics) -> 
     oidc = (
         OidcVerifier(settings, platform.policies, platform.identity) if settings.oidc_jwks else None
     )
+    trusted = trusted_networks(settings)
+    proxy = TrustedProxy(*trusted, platform.identity) if trusted else None
     return Gateway(
         platform,
         deployments,
-        Authenticator(platform.identity, oidc),
+        Authenticator(platform.identity, oidc, proxy),
         platform.limiter,
         metrics,
         platform.models,

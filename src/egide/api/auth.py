@@ -1,8 +1,10 @@
-"""Who is calling: an API key (`egk_…`) or an OIDC token in `Authorization: Bearer`."""
+"""Who is calling: an API key (`egk_…`) or an OIDC token in `Authorization: Bearer`, or the
+user a trusted front end names (`egide.api.proxy`)."""
 
 from __future__ import annotations
 
 from egide.api.oidc import OidcVerifier, looks_like_jwt
+from egide.api.proxy import TrustedProxy
 from egide.core.principals import Principal
 from egide.errors import AuthenticationFailed
 from egide.identity.service import IdentityService
@@ -13,9 +15,31 @@ API_KEY_PREFIX = "egk_"
 class Authenticator:
     """Turns the `Authorization` header into a `Principal`."""
 
-    def __init__(self, identity: IdentityService, oidc: OidcVerifier | None) -> None:
+    def __init__(
+        self,
+        identity: IdentityService,
+        oidc: OidcVerifier | None,
+        proxy: TrustedProxy | None = None,
+    ) -> None:
         self._identity = identity
         self._oidc = oidc
+        self._proxy = proxy
+
+    @property
+    def proxy_header(self) -> str | None:
+        """The header a trusted front end names its user in, if one is configured."""
+        return self._proxy.header if self._proxy is not None else None
+
+    def proxied(self, value: str, peer: str | None) -> Principal:
+        """The user a trusted front end names (refused from any other address).
+
+        Raises:
+            AuthenticationFailed: no front end configured, an untrusted address, or an
+                unknown or disabled user.
+        """
+        if self._proxy is None:
+            raise AuthenticationFailed("no trusted front end is configured")
+        return self._proxy.authenticate(value, peer)
 
     def authenticate(self, authorization: str | None) -> Principal:
         """The principal of a request.

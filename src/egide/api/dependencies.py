@@ -25,9 +25,20 @@ def get_gateway(request: Request) -> Gateway:
 
 
 async def get_principal(request: Request) -> Principal:
-    """The authenticated caller (a refused credential is journaled by the gateway)."""
-    return await get_gateway(request).principal(
-        request.headers.get("authorization"), request.scope["path"]
+    """The authenticated caller (a refused credential is journaled by the gateway).
+
+    When a trusted front end is configured and its user header is present, the
+    caller is the user it names, from a trusted address only (`egide.api.proxy`).
+    """
+    gateway = get_gateway(request)
+    proxied = None
+    header = request.app.state.proxy_header
+    if header is not None:
+        value = request.headers.get(header)
+        if value is not None:
+            proxied = (value, request.client.host if request.client else None)
+    return await gateway.principal(
+        request.headers.get("authorization"), request.scope["path"], proxied=proxied
     )
 
 

@@ -31,8 +31,17 @@ def serve(
             port=port,
             workers=workers,
             log_level=log_level,
+            proxy_headers=False,
         )
         return
     from egide.api import create_app
 
-    uvicorn.run(create_app(platform, server=True), host=host, port=port, log_level=log_level)
+    # proxy_headers=False: the peer address is the TCP peer's, never an
+    # X-Forwarded-For a client wrote (egide.api.proxy decides whom to trust).
+    uvicorn.run(
+        create_app(platform, server=True),
+        host=host,
+        port=port,
+        log_level=log_level,
+        proxy_headers=False,
+    )

@@ -158,7 +158,8 @@ class EchoBackend:
 
 
 def _example(fmt: JsonSchemaFormat | JsonObjectFormat) -> Any:
-    """A small value satisfying a simple schema (objects, arrays, scalars, enums)."""
+    """A small value satisfying a simple schema (objects, arrays, scalars, enums, the first
+    branch of anyOf/oneOf)."""
     schema = fmt.schema if isinstance(fmt, JsonSchemaFormat) else {"type": "object"}
     return _example_for(schema)
 
@@ -168,6 +169,9 @@ def _example_for(schema: Mapping[str, Any]) -> Any:
         return schema["enum"][0]
     if "const" in schema:
         return schema["const"]
+    for choice in ("anyOf", "oneOf"):
+        if schema.get(choice):
+            return _example_for(schema[choice][0])
     kind = schema.get("type", "object")
     if isinstance(kind, list):
         kind = kind[0]

@@ -225,6 +225,22 @@ class KnowledgeService:
         )
         return found
 
+    def askable_collections(self, principal: Principal) -> list[str]:
+        """Names of the collections the principal may ask (`egide-rag:<name>` models).
+
+        Not journaled here: the model listing that calls it journals what it shows.
+        Empty without the role that asks the knowledge base.
+        """
+        if not access.can(principal, Action.KNOWLEDGE_ASK).allowed:
+            return []
+        with self._db.transaction() as session:
+            rows = session.execute(
+                select(CollectionRecord.name, CollectionRecord.organisations).order_by(
+                    CollectionRecord.name
+                )
+            ).all()
+        return [name for name, orgs in rows if access.may_use_collection(principal, orgs or [])]
+
     def admit_ingest(self, principal: Principal, collection: str) -> None:
         """Refuse a whole batch early: the role and the collection are the same for every file."""
         with self._trail.guard(principal, "document.ingest", objects=[f"collection:{collection}"]):

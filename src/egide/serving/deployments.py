@@ -33,6 +33,8 @@ from egide.workflows.synthesis import ModelEngine
 log = logging.getLogger(__name__)
 
 Kind = Literal["chat", "embedding"]
+RAG_MODEL_PREFIX = "egide-rag:"
+"""Model names `egide-rag:<collection>` ask the knowledge base instead of a model."""
 _DEPLOYMENT_KEYS = ("family", "label", "accreditation", "digest", "kind", "demo")
 
 

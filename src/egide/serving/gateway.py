@@ -25,7 +25,13 @@ from egide.core.access import Action
 from egide.core.labels import Label, join
 from egide.core.principals import Principal
 from egide.errors import AuthenticationFailed, EgideError, InvalidLabel, ModelDisabled, NotFound
-from egide.serving.deployments import Deployment, Deployments, Kind, ModelSource
+from egide.serving.deployments import (
+    RAG_MODEL_PREFIX,
+    Deployment,
+    Deployments,
+    Kind,
+    ModelSource,
+)
 from egide.serving.metrics import Metrics
 from egide.serving.ratelimit import RateLimiter
 
@@ -48,6 +54,15 @@ class Admission:
     requested_model: str
 
 
+@dataclass(frozen=True)
+class Catalogue:
+    """What a caller may use at its working label: deployments and askable collections."""
+
+    working: Label
+    deployments: list[Deployment]
+    collections: list[str]
+
+
 class Authenticator(Protocol):
     """Turns an `Authorization` header into a principal (`egide.api.auth`)."""
 
@@ -57,6 +72,10 @@ class Authenticator(Protocol):
 
     def remembered(self, authorization: str | None) -> Principal | None:
         """The caller if its credential was checked moments ago (no I/O), else None."""
+        ...
+
+    def proxied(self, value: str, peer: str | None) -> Principal:
+        """The user a trusted front end names in its header (`egide.api.proxy`)."""
         ...
 
 
@@ -240,20 +259,27 @@ class Gateway:
 
     async def listing(
         self, principal: Principal, label_header: str | None, *, name: str | None = None
-    ) -> list[Deployment]:
+    ) -> Catalogue:
         """The models the caller may use at its working label; journaled (`model.list`).
 
-        With `name`, only that model: one the caller may not use answers `NotFound`
-        exactly as a missing one does, and the refusal is journaled naming it.
+        Besides the deployments, one `egide-rag:<collection>` model per knowledge
+        collection the caller may ask (its organisation may use it, it holds the
+        analyst role); nothing names the others. With `name`, only that model: one
+        the caller may not use answers `NotFound` exactly as a missing one does, and
+        the refusal is journaled naming it.
         """
         objects = [f"model:{name}"] if name is not None else []
         try:
             access.require(access.can(principal, Action.MODEL_USE))
             working = self.working_label(principal, label_header)
             usable = self.usable(principal, working)
+            collections = await to_thread.run_sync(
+                self.platform.knowledge.askable_collections, principal
+            )
             if name is not None:
                 usable = [d for d in usable if d.name == name]
-                if not usable:
+                collections = [c for c in collections if RAG_MODEL_PREFIX + c == name]
+                if not usable and not collections:
                     raise NotFound(
                         f"the model {name!r} does not exist or you may not use it at your "
                         "working label; list the models you may use with GET /v1/models"
@@ -266,21 +292,31 @@ class Gateway:
         await self.journal.append(
             actor=principal.actor,
             action="model.list",
-            objects=[f"model:{d.name}" for d in usable],
+            objects=[f"model:{d.name}" for d in usable]
+            + [f"model:{RAG_MODEL_PREFIX}{c}" for c in collections],
             label=self.marking(working),
             details={"working_label": self.marking(working)},
         )
-        return usable
+        return Catalogue(working, usable, collections)
 
     # callers -------------------------------------------------------------------------
 
-    async def principal(self, authorization: str | None, path: str) -> Principal:
-        """The authenticated caller; a failed sign-in is journaled (`auth.refused`)."""
-        principal = self.authenticator.remembered(authorization)
-        if principal is not None:
-            return principal
+    async def principal(
+        self, authorization: str | None, path: str, *, proxied: tuple[str, str | None] | None = None
+    ) -> Principal:
+        """The authenticated caller; a failed sign-in is journaled (`auth.refused`).
+
+        With `proxied` (the trusted front end's user header and the peer address),
+        the caller is the user it names, believed only from a trusted address.
+        """
+        if proxied is None:
+            principal = self.authenticator.remembered(authorization)
+            if principal is not None:
+                return principal
         try:
             # The database read (and Argon2 on a key's first use) must not block the loop.
+            if proxied is not None:
+                return await to_thread.run_sync(self.authenticator.proxied, *proxied)
             return await to_thread.run_sync(self.authenticator.authenticate, authorization)
         except AuthenticationFailed as error:
             # The path is the caller's to choose: journaled, but not at any length.

@@ -6,9 +6,21 @@ send vendor extensions — the Mistral SDK's `safe_prompt`, for instance — wor
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
+from pydantic_core import PydanticCustomError
+
+MAX_CHOICES = 8
+"""Most answers one request may ask for (`n`): each is a whole model run."""
 
 
 class TextPart(BaseModel):
@@ -16,6 +28,23 @@ class TextPart(BaseModel):
 
     type: Literal["text"]
     text: str
+
+
+class FunctionCallIn(BaseModel):
+    """The function an earlier assistant turn called, with its JSON arguments."""
+
+    name: str
+    arguments: str
+
+
+class ToolCallIn(BaseModel):
+    """A tool call of an earlier assistant turn, as the client sends it back."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCallIn
 
 
 class ChatMessageIn(BaseModel):
@@ -26,14 +55,79 @@ class ChatMessageIn(BaseModel):
     role: Literal["system", "developer", "user", "assistant", "tool"]
     content: str | list[TextPart] | None = None
     name: str | None = None
+    tool_calls: list[ToolCallIn] | None = None
+    tool_call_id: str | None = None
+
+    @field_validator("content", mode="before")
+    @classmethod
+    def _text_only(cls, value: Any) -> Any:
+        # Refused by name, before pydantic's generic "does not match" message.
+        if isinstance(value, list):
+            for part in value:
+                kind = part.get("type") if isinstance(part, dict) else None
+                if kind != "text":
+                    raise PydanticCustomError(
+                        "unsupported_content",
+                        "content parts of type {kind} are not supported: the models served "
+                        "here read text only; send the content as a string or as parts of "
+                        'type "text" (image_url, input_audio and file parts are refused)',
+                        {"kind": repr(kind)},
+                    )
+        return value
 
     def text(self) -> str:
-        """The content as one string (text parts joined)."""
+        """The content as one string (text parts joined; earlier tool calls as their JSON)."""
         if self.content is None:
+            if self.tool_calls:
+                return json.dumps(
+                    [
+                        {"name": c.function.name, "arguments": _arguments(c.function.arguments)}
+                        for c in self.tool_calls
+                    ],
+                    ensure_ascii=False,
+                )
             return ""
         if isinstance(self.content, str):
             return self.content
         return "".join(part.text for part in self.content)
+
+
+def _arguments(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+class FunctionSpec(BaseModel):
+    """A function the model may call: its name, what it does, its JSON-schema parameters."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool | None = None
+
+
+class ToolIn(BaseModel):
+    """One tool of the request (`type: function`, the only kind OpenAI defines for chat)."""
+
+    type: Literal["function"]
+    function: FunctionSpec
+
+
+class NamedFunction(BaseModel):
+    """The function `tool_choice` forces."""
+
+    name: str
+
+
+class NamedToolChoice(BaseModel):
+    """`tool_choice: {"type": "function", "function": {"name": ...}}`."""
+
+    type: Literal["function"]
+    function: NamedFunction
 
 
 class JsonSchemaSpec(BaseModel):
@@ -72,7 +166,8 @@ class ChatCompletionRequest(BaseModel):
     frequency_penalty: float | None = None
     max_tokens: int | None = Field(default=None, ge=1)
     max_completion_tokens: int | None = Field(default=None, ge=1)
-    n: int | None = Field(default=None, ge=1, le=1)
+    n: int | None = Field(default=None, ge=1, le=MAX_CHOICES)
+    parallel_tool_calls: bool | None = None
     presence_penalty: float | None = None
     response_format: ResponseFormatIn | None = None
     seed: int | None = None
@@ -82,19 +177,45 @@ class ChatCompletionRequest(BaseModel):
     stream: bool = False
     stream_options: StreamOptions | None = None
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)
+    tools: list[ToolIn] | None = Field(default=None, max_length=128)
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     top_p: float | None = Field(default=None, gt=0.0, le=1.0)
     user: str | None = None
 
 
+class FunctionCallOut(BaseModel):
+    """The function the model called and its arguments, as a JSON text."""
+
+    name: str
+    arguments: str
+
+
+class ToolCallOut(BaseModel):
+    """A tool call of the answer."""
+
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCallOut
+
+
 class ChatMessageOut(BaseModel):
-    """The assistant's answer."""
+    """The assistant's answer: text, or tool calls (then `content` is null)."""
 
     role: Literal["assistant"] = "assistant"
-    content: str
+    content: str | None
+    tool_calls: list[ToolCallOut] | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_empty_calls(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A plain answer has no `tool_calls` member at all, as OpenAI sends it.
+        data: dict[str, Any] = handler(self)
+        if data.get("tool_calls") is None:
+            data.pop("tool_calls", None)
+        return data
 
 
 class Choice(BaseModel):
-    """One answer (Égide always returns one)."""
+    """One answer (several when the request asks for `n`)."""
 
     index: int = 0
     message: ChatMessageOut

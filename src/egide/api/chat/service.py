@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
+from egide.api.chat.marking import marking_line
 from egide.api.chat.protocol import (
     ChatCompletionRequest,
     ChatCompletionResponse,
@@ -129,9 +130,11 @@ class ChatService:
             "created": int(time.time()),
             "model": admission.deployment.name,
         }
+        line = marking_line(self._gateway, admission, body)
         first = {
             **base,
-            "choices": [_delta({"role": "assistant", "content": ""}, None)],
+            # The marking line, for clients that show only the text (api.chat.marking).
+            "choices": [_delta({"role": "assistant", "content": line}, None)],
             "egide": self._info(admission).model_dump(),
         }
         yield _event(first)

@@ -24,9 +24,10 @@ from egide.api.dependencies import LABEL_HEADER, label_header
 from egide.api.knowledge.router import answer_out
 from egide.core.principals import Principal
 from egide.errors import InvalidInput
+from egide.serving.deployments import RAG_MODEL_PREFIX
 from egide.serving.gateway import Gateway
 
-PREFIX = "egide-rag:"
+PREFIX = RAG_MODEL_PREFIX
 
 
 def is_rag_model(model: str) -> bool:

@@ -24,6 +24,8 @@ class ModelCard(BaseModel):
     model_digest: str
     demo_model: bool
     context_size: int | None
+    collection: str | None = None
+    """For `egide-rag:<collection>`: the knowledge collection the model answers from."""
 
 
 class ModelList(BaseModel):
