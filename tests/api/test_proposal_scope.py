@@ -229,3 +229,41 @@ def test_malformed_evidence_is_400(people: World, client: TestClient, evidence: 
     reply = _create(people, client, "analyst", evidence)
     assert reply.status_code == 400, reply.text
     assert "evidence" in reply.json()["error"]["message"]
+
+
+def test_organisation_and_nationality_both_decide(people: World, client: TestClient) -> None:
+    """Evidence released to FRA and DEU in a CPCO collection: CPCO and FRA or DEU, both needed."""
+    world = people
+    identity, policies = world.platform.identity, world.platform.policies
+    for name, org, clearance in (
+        ("cpcodeu", "CPCO", "TRÈS SECRET NAT DEU"),
+        ("cpcopol", "CPCO", "TRÈS SECRET NAT POL"),
+        ("drmdeu", "DRM", "TRÈS SECRET NAT DEU"),
+    ):
+        if name not in world.tokens:
+            identity.add_user(
+                "test",
+                name,
+                clearance=policies.parse_clearance(clearance),
+                roles=[Role.APPROVER, Role.ANALYST],
+                organisation=org,
+            )
+            _, world.tokens[name] = identity.create_key("test", name)
+    document = world.document("NATO SECRET REL TO FRA, DEU")
+    reply = _create(world, client, "analyst", [{"document": document}], label="NATO UNCLASSIFIED")
+    assert reply.status_code == 201, reply.text
+    body = reply.json()
+    assert policies.parse(body["label"]) == policies.parse("NATO SECRET REL TO DEU, FRA")
+    assert body["organisations"] == ["CPCO"]
+    pid = body["id"]
+    shown = client.get(f"/v1/proposals/{pid}", headers=world.headers("cpcodeu"))
+    assert shown.status_code == 200, shown.text
+    for who in ("cpcopol", "drmdeu"):
+        _assert_hidden(world, client, pid, who)
+    approved = client.post(
+        f"/v1/proposals/{pid}/approve", json={"rationale": "vu"}, headers=world.headers("cpcodeu")
+    )
+    assert approved.status_code == 200, approved.text
+    # The same evidence is refused to a DEU reader of another organisation, as missing.
+    refused = _create(world, client, "drmdeu", [{"document": document}])
+    assert refused.status_code == 404
