@@ -62,7 +62,7 @@ def draft(
         kind=kind,
         title="Synthèse secteur nord",
         content={"text": "Le convoi est arrivé."},
-        evidence=[{"chunk": 12}],
+        evidence=[{"note": "compte rendu du convoi"}],
         input_labels=[r.parse("NP"), r.parse(top)],
         model="smollm2-135m-demo",
         model_digest="ab" * 32,

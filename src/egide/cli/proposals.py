@@ -199,6 +199,8 @@ def _print(p: Proposal) -> None:
         f"may not approve this version: {', '.join(p.authors)}",
         markup=False,
     )
+    if p.organisations:
+        console.print(f"organisations: {', '.join(p.organisations)} only", markup=False)
     if p.problem:
         console.print(f"damaged record: {p.problem}", style="bold", markup=False)
     console.print(json.dumps(p.content, ensure_ascii=False, indent=2), markup=False)

@@ -14,20 +14,25 @@ proposal is approved and its approval has not expired. Every step is
 journaled with who, when, why and the hash of the content concerned, in the
 same transaction as the step.
 
-Content is plain JSON within limits of depth and size (`egide.workflows.content`),
-and a stored record that breaks them is listed as damaged, never rendered, so
-one bad record cannot break the list for everyone.
+A proposal rests on passages and documents: those its evidence names and,
+for a workflow's proposal, those it was built from. The server resolves them
+(`egide.workflows.evidence`): each must be readable by the author, the
+proposal's label is never below any of them, and the proposal is kept to the
+organisations that may use every collection they come from — anyone else is
+answered as if it did not exist, on every read and decision.
+
+Content is plain JSON within limits of depth and size (`egide.workflows.content`);
+how a stored record is shown is `egide.workflows.views`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, exists, false, or_, select
 from sqlalchemy.orm import Session, load_only
 
 from egide.audit import Journal
@@ -36,18 +41,9 @@ from egide.core import access
 from egide.core.access import Action
 from egide.core.labels import Label, PolicyRegistry, join
 from egide.core.principals import Principal
-from egide.errors import Conflict, EgideError, Forbidden, InvalidInput, NotFound
+from egide.errors import Conflict, Forbidden, InvalidInput, NotFound
 from egide.settings import home_label
-from egide.store import (
-    MAX_ID,
-    Database,
-    FlagRecord,
-    LabelRecord,
-    PrincipalRecord,
-    all_labels,
-    intern_label,
-    utcnow,
-)
+from egide.store import MAX_ID, Database, FlagRecord, all_labels, intern_label, utcnow
 from egide.workflows.approvals import (
     ApprovalRules,
     author_ids,
@@ -56,8 +52,14 @@ from egide.workflows.approvals import (
     known_kind,
     parse_kind,
 )
-from egide.workflows.content import DEFAULT_MAX_BYTES, content_digest, plain, stored_problem
-from egide.workflows.records import ProposalEventRecord, ProposalRecord
+from egide.workflows.content import DEFAULT_MAX_BYTES, content_digest, plain
+from egide.workflows.evidence import resolve
+from egide.workflows.records import (
+    ProposalEventRecord,
+    ProposalOrganisationRecord,
+    ProposalRecord,
+)
+from egide.workflows.views import Event, Proposal, Views, events_of
 
 AI_SUSPENDED_FLAG = "ai.suspended"
 MANUAL = "manual"
@@ -78,47 +80,8 @@ _SCALARS = (
     ProposalRecord.approval_expires_at,
     ProposalRecord.created_at,
     ProposalRecord.updated_at,
+    ProposalRecord.scoped,
 )
-
-
-@dataclass(frozen=True)
-class Event:
-    """One step of a proposal's history."""
-
-    action: str
-    actor: str
-    rationale: str
-    content_hash: str
-    at: datetime
-    expires_at: datetime | None
-
-
-@dataclass(frozen=True)
-class Proposal:
-    """A proposal as its reader sees it."""
-
-    id: int
-    kind: str
-    title: str
-    state: str
-    label: Label
-    marking: str
-    content: dict[str, Any]
-    content_hash: str
-    original_content: dict[str, Any] | None
-    evidence: list[dict[str, Any]]
-    model: str | None
-    model_digest: str | None
-    workflow: str
-    author: str
-    required_approvals: int
-    approvals: tuple[str, ...]
-    approval_expires_at: datetime | None
-    history: tuple[Event, ...]
-    authors: tuple[str, ...] = ()
-    """Who wrote or amended the current version: none of them may approve it."""
-    problem: str | None = None
-    """Why the stored content cannot be shown (a damaged record), or None."""
 
 
 class ProposalService:
@@ -149,6 +112,7 @@ class ProposalService:
         self._max_bytes = max_content_bytes
         self._home = home or home_label(policies)
         self._trail = trail or Trail(database, journal, policies.canonical(self._home))
+        self._views = Views(policies, max_bytes=max_content_bytes, home=self._home)
         # The rate limiter's admission (a costly creation takes one request token).
         self._admit = admit
 
@@ -203,6 +167,7 @@ class ProposalService:
         title: str,
         content: Mapping[str, Any],
         evidence: Sequence[Mapping[str, Any]] = (),
+        sources: Sequence[int] = (),
         input_labels: Sequence[Label] = (),
         label: Label | None = None,
         model: str | None = None,
@@ -211,18 +176,23 @@ class ProposalService:
         submit: bool = True,
         record_also: Callable[[Session, Proposal], None] | None = None,
     ) -> Proposal:
-        """Record a proposal; its label is the join of its inputs and any label given.
+        """Record a proposal; its label is the join of its inputs, any label given and
+        its evidence's and sources' labels; it is kept to the organisations that may
+        use all of them.
 
-        AI workflows pass `model`; the manual path (`workflow="manual"`) works
+        `evidence` items that name a passage (``chunk``) or a document
+        (``document``) are resolved on the server (`egide.workflows.evidence`);
+        `sources` are the passages a workflow built the content from. AI workflows
+        pass `model`; the manual path (`workflow="manual"`) works
         even while AI is suspended. `record_also` lets the workflow journal what
         only it knows (gradings, fallbacks) in the same transaction as the
         proposal: both are written, or neither.
         """
-        parts = [*input_labels, *([label] if label else [])]
-        final = join(*parts) if parts else self._lowest()
+        typed = [*input_labels, *([label] if label else [])]
         with self._trail.guard(principal, "proposal.create", details={"kind": kind}):
             access.require(access.can(principal, Action.PROPOSAL_CREATE))
-            access.require(access.can_work_at(principal, final))
+            if typed:
+                access.require(access.can_work_at(principal, join(*typed)))
             if workflow != MANUAL:
                 self.ensure_ai_allowed()
         chosen = parse_kind(kind)
@@ -233,7 +203,23 @@ class ProposalService:
         if self._admit is not None and workflow == MANUAL:
             self._admit(principal)  # an AI workflow took its token when it started
         digest = content_digest(body)
-        with self._db.transaction() as session:
+        with (
+            self._trail.guard(principal, "proposal.create", details={"kind": kind}),
+            self._db.transaction() as session,
+        ):
+            # The evidence and sources are checked against the author's rights in the
+            # transaction that writes the proposal: what was readable is what is recorded.
+            resolved = resolve(
+                session,
+                principal,
+                self._policies,
+                self._readable_ids(session, principal),
+                proofs,
+                sources,
+            )
+            parts = [*typed, *resolved.labels]
+            final = join(*parts) if parts else self._lowest()
+            access.require(access.can_work_at(principal, final))
             record = ProposalRecord(
                 kind=chosen.value,
                 title=title.strip(),
@@ -241,16 +227,21 @@ class ProposalService:
                 content=body,
                 content_hash=digest,
                 original_content=None,
-                evidence=proofs,
+                evidence=plain(resolved.evidence, "proposal's evidence", max_bytes=self._max_bytes),
                 model=model,
                 model_digest=model_digest,
                 workflow=workflow,
                 author_id=principal.id,
                 label_id=intern_label(session, self._policies.canonical(final)),
                 required_approvals=self._rules.required(chosen, final),
+                scoped=resolved.organisations is not None,
             )
             session.add(record)
             session.flush()
+            for organisation in sorted(resolved.organisations or ()):
+                session.add(
+                    ProposalOrganisationRecord(proposal_id=record.id, organisation=organisation)
+                )
             self._event(
                 session,
                 record,
@@ -264,10 +255,14 @@ class ProposalService:
                     "model": model,
                     "model_digest": model_digest,
                     "evidence": record.evidence,
+                    "sources": sorted(set(sources)),
+                    "organisations": sorted(resolved.organisations)
+                    if resolved.organisations is not None
+                    else None,
                     "state": record.state,
                 },
             )
-            proposal = self._view(session, record)
+            proposal = self._views.view(session, record)
             if record_also is not None:
                 record_also(session, proposal)
             return proposal
@@ -284,7 +279,7 @@ class ProposalService:
             self._expect(record, "draft")
             record.state = "proposed"
             self._event(session, record, principal, "submit", "")
-            return self._view(session, record)
+            return self._views.view(session, record)
 
     # decisions -----------------------------------------------------------------------
 
@@ -311,7 +306,7 @@ class ProposalService:
             self._db.transaction() as session,
         ):
             record = self._decidable(session, principal, proposal_id)
-            events = self._events(session, record)
+            events = events_of(session, record)
             if principal.id in author_ids(record, events):
                 raise Forbidden(
                     "you wrote or amended this version of the proposal, so you cannot approve "
@@ -324,7 +319,7 @@ class ProposalService:
             # kind of an older version is held to the strictest: never fewer.
             record.required_approvals = max(
                 record.required_approvals,
-                self._rules.required(known_kind(record.kind), self._label(session, record)),
+                self._rules.required(known_kind(record.kind), self._views.label(session, record)),
             )
             self._event(session, record, principal, "approve", rationale, expires_at=expires_at)
             if len({e.actor_id for e in approvals}) + 1 >= record.required_approvals:
@@ -333,7 +328,7 @@ class ProposalService:
                 if expires_at is not None:
                     expiries.append(expires_at)
                 record.approval_expires_at = min(expiries) if expiries else None
-            return self._view(session, record)
+            return self._views.view(session, record)
 
     def reject(self, principal: Principal, proposal_id: int, rationale: str) -> Proposal:
         """Reject the proposal, with a written rationale."""
@@ -345,7 +340,7 @@ class ProposalService:
             record = self._decidable(session, principal, proposal_id)
             record.state = "rejected"
             self._event(session, record, principal, "reject", text)
-            return self._view(session, record)
+            return self._views.view(session, record)
 
     def amend(
         self, principal: Principal, proposal_id: int, content: Mapping[str, Any], rationale: str
@@ -365,7 +360,7 @@ class ProposalService:
             record.content = body
             record.content_hash = content_digest(body)
             self._event(session, record, principal, "amend", text)
-            return self._view(session, record)
+            return self._views.view(session, record)
 
     def dissent(self, principal: Principal, proposal_id: int, rationale: str) -> Proposal:
         """Record a reader's disagreement; it changes no state but stays in the record."""
@@ -377,7 +372,7 @@ class ProposalService:
             access.require(access.can(principal, Action.PROPOSAL_DISSENT))
             record = self._readable(session, principal, proposal_id)
             self._event(session, record, principal, "dissent", text)
-            return self._view(session, record)
+            return self._views.view(session, record)
 
     def release(self, principal: Principal, proposal_id: int, purpose: str) -> Proposal:
         """Authorise an export, dissemination or action of an approved, unexpired proposal."""
@@ -397,14 +392,14 @@ class ProposalService:
                     f"the approval of proposal {proposal_id} expired at "
                     f"{record.approval_expires_at:%Y-%m-%d %H:%M} UTC; ask for a new decision"
                 )
-            view = self._view(session, record)
+            view = self._views.view(session, record)
             if view.problem is not None:
                 raise Conflict(
                     f"proposal {proposal_id} is damaged ({view.problem}) and cannot be released; "
                     "ask an administrator to restore it from a backup"
                 )
             self._event(session, record, principal, "release", purpose)
-            return self._view(session, record)
+            return self._views.view(session, record)
 
     # reading ---------------------------------------------------------------------------
 
@@ -418,7 +413,7 @@ class ProposalService:
             self._db.transaction() as session,
         ):
             access.require(access.can(principal, Action.PROPOSAL_READ))
-            view = self._view(session, self._readable(session, principal, proposal_id))
+            view = self._views.view(session, self._readable(session, principal, proposal_id))
         self._trail.read(
             principal,
             "proposal.read",
@@ -448,17 +443,18 @@ class ProposalService:
     def _list(self, principal: Principal, state: str | None) -> list[Proposal]:
         with self._db.transaction() as session:
             readable = self._readable_ids(session, principal)
-            # The JSON columns are read one record at a time (in `_view`), so one
+            # The JSON columns are read one record at a time (in `Views.view`), so one
             # damaged record is reported as such instead of failing the whole list.
             query = (
                 select(ProposalRecord)
                 .options(load_only(*_SCALARS))
                 .where(ProposalRecord.label_id.in_(readable))
+                .where(_in_scope(principal))
                 .order_by(ProposalRecord.id.desc())
             )
             if state is not None:
                 query = query.where(ProposalRecord.state == state)
-            return [self._listed(session, r) for r in session.scalars(query)]
+            return [self._views.listed(session, r) for r in session.scalars(query)]
 
     # helpers ---------------------------------------------------------------------------
 
@@ -484,6 +480,7 @@ class ProposalService:
             .options(load_only(*_SCALARS))
             .where(ProposalRecord.id == proposal_id)
             .where(ProposalRecord.label_id.in_(self._readable_ids(session, principal)))
+            .where(_in_scope(principal))
         )
         if record is None:
             raise NotFound(f"no proposal {proposal_id} that you may read")
@@ -495,9 +492,11 @@ class ProposalService:
         record = self._readable(session, principal, proposal_id)
         self._expect(record, "proposed")
         access.require(
-            access.can_approve(principal, self._label(session, record), author_id=record.author_id)
+            access.can_approve(
+                principal, self._views.label(session, record), author_id=record.author_id
+            )
         )
-        problem = self._stored(session, record)[3]
+        problem = self._views.stored(session, record)[3]
         if problem is not None:
             raise Conflict(
                 f"proposal {proposal_id} is damaged ({problem}); it cannot be decided on: "
@@ -510,83 +509,11 @@ class ProposalService:
         if record.state != state:
             raise Conflict(f"proposal {record.id} is {record.state}; this needs it {state}")
 
-    def _label(self, session: Session, record: ProposalRecord) -> Label:
-        canonical = session.get(LabelRecord, record.label_id)
-        assert canonical is not None
-        return self._policies.parse(canonical.canonical)
-
-    def _listed(self, session: Session, record: ProposalRecord) -> Proposal:
-        """The view of one listed record; a record that cannot be viewed is listed as damaged."""
-        try:
-            return self._view(session, record)
-        except (EgideError, ValueError, TypeError, RecursionError) as error:
-            message = error.message if isinstance(error, EgideError) else type(error).__name__
-            return Proposal(
-                id=record.id,
-                kind=record.kind,
-                title=record.title,
-                state=record.state,
-                label=self._lowest(),
-                marking="?",
-                content={},
-                content_hash=record.content_hash,
-                original_content=None,
-                evidence=[],
-                model=record.model,
-                model_digest=record.model_digest,
-                workflow=record.workflow,
-                author="?",
-                required_approvals=record.required_approvals,
-                approvals=(),
-                approval_expires_at=record.approval_expires_at,
-                history=(),
-                problem=f"this record cannot be shown ({message}); ask an administrator",
-            )
-
     def _content(self, content: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(content, Mapping):
             raise InvalidInput("a proposal's content must be a JSON object")
         body: dict[str, Any] = plain(dict(content), "proposal's content", max_bytes=self._max_bytes)
         return body
-
-    def _stored(
-        self, session: Session, record: ProposalRecord
-    ) -> tuple[dict[str, Any], dict[str, Any] | None, list[dict[str, Any]], str | None]:
-        """Content, original content and evidence of a stored record, or why they are damaged."""
-        try:
-            row = session.execute(
-                select(
-                    ProposalRecord.content,
-                    ProposalRecord.original_content,
-                    ProposalRecord.evidence,
-                ).where(ProposalRecord.id == record.id)
-            ).one()
-        except (RecursionError, ValueError, TypeError):
-            return {}, None, [], "its stored content cannot be shown: its JSON cannot be decoded"
-        # Stored values may be larger than today's limit (it can be lowered), not deeper.
-        limit = self._max_bytes * 4
-        problem = (
-            stored_problem(row.content, expect=dict, max_bytes=limit)
-            or stored_problem(row.evidence, expect=list, max_bytes=limit)
-            or (
-                stored_problem(row.original_content, expect=dict, max_bytes=limit)
-                if row.original_content is not None
-                else None
-            )
-        )
-        if problem is not None:
-            return {}, None, [], f"its stored content cannot be shown: {problem}"
-        return row.content, row.original_content, row.evidence, None
-
-    @staticmethod
-    def _events(session: Session, record: ProposalRecord) -> list[ProposalEventRecord]:
-        return list(
-            session.scalars(
-                select(ProposalEventRecord)
-                .where(ProposalEventRecord.proposal_id == record.id)
-                .order_by(ProposalEventRecord.id)
-            )
-        )
 
     def _event(
         self,
@@ -615,7 +542,7 @@ class ProposalService:
             actor=principal.actor,
             action=f"proposal.{action}",
             objects=[f"proposal:{record.id}"],
-            label=self._policies.canonical(self._label(session, record)),
+            label=self._policies.canonical(self._views.label(session, record)),
             details={
                 "rationale": rationale,
                 "content_hash": record.content_hash,
@@ -625,47 +552,17 @@ class ProposalService:
             },
         )
 
-    def _view(self, session: Session, record: ProposalRecord) -> Proposal:
-        events = self._events(session, record)
-        ids = {record.author_id, *(e.actor_id for e in events)}
-        rows = session.execute(
-            select(PrincipalRecord.id, PrincipalRecord.username).where(PrincipalRecord.id.in_(ids))
-        )
-        names = {row.id: row.username for row in rows}
-        label = self._label(session, record)
-        content, original, evidence, problem = self._stored(session, record)
-        return Proposal(
-            id=record.id,
-            kind=record.kind,
-            title=record.title,
-            state=record.state,
-            label=label,
-            marking=self._policies.format(label),
-            content=content,
-            content_hash=record.content_hash,
-            original_content=original,
-            evidence=evidence,
-            model=record.model,
-            model_digest=record.model_digest,
-            workflow=record.workflow,
-            author=names.get(record.author_id, "?"),
-            required_approvals=record.required_approvals,
-            approvals=tuple(names.get(e.actor_id, "?") for e in current_approvals(record, events)),
-            approval_expires_at=record.approval_expires_at,
-            history=tuple(
-                Event(
-                    e.action,
-                    names.get(e.actor_id, "?"),
-                    e.rationale,
-                    e.content_hash,
-                    e.created_at,
-                    e.expires_at,
-                )
-                for e in events
-            ),
-            authors=tuple(names.get(i, "?") for i in sorted(author_ids(record, events))),
-            problem=problem,
-        )
+
+def _in_scope(principal: Principal) -> ColumnElement[bool]:
+    """The SQL condition for a proposal the principal's organisation may see."""
+    unscoped = ProposalRecord.scoped == false()
+    if principal.organisation is None:
+        return unscoped
+    member = exists().where(
+        ProposalOrganisationRecord.proposal_id == ProposalRecord.id,
+        ProposalOrganisationRecord.organisation == principal.organisation,
+    )
+    return or_(unscoped, member)
 
 
 def _rationale(text: str, what: str) -> str:

@@ -1,11 +1,12 @@
-"""Tables of proposals and their decision history (migration 0004_proposals)."""
+"""Tables of proposals, their decision history (migration 0004_proposals) and the
+organisations a proposal is kept to (migration 0009_proposal_organisations)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from egide.store import Base, utcnow
@@ -34,6 +35,18 @@ class ProposalRecord(Base):
     approval_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # True: only members of the organisations in `proposal_organisations` may see it
+    # (none listed: nobody). False: no collection of its sources restricts it.
+    scoped: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class ProposalOrganisationRecord(Base):
+    """An organisation whose members may see a scoped proposal (they may use all its sources)."""
+
+    __tablename__ = "proposal_organisations"
+
+    proposal_id: Mapped[int] = mapped_column(ForeignKey("proposals.id"), primary_key=True)
+    organisation: Mapped[str] = mapped_column(String(200), primary_key=True)
 
 
 class ProposalEventRecord(Base):

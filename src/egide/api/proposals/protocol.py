@@ -29,7 +29,11 @@ class CreateProposal(BaseModel):
     label: str | None = Field(
         default=None, description="marking of the content, if above its inputs"
     )
-    evidence: list[dict[str, Any]] = Field(default_factory=list)
+    evidence: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description='passages ({"chunk": ID}) and documents ({"document": ID}) the proposal '
+        "rests on; each must be readable by the author, and raises the label to its own",
+    )
 
     _depth = field_validator("content", "evidence", mode="before")(_shallow)
 
@@ -105,6 +109,11 @@ class ProposalOut(BaseModel):
     history: list[EventOut]
     authors: list[str] = Field(description="who wrote or amended this version (may not approve)")
     problem: str | None = Field(description="why a damaged record's content is not shown")
+    organisations: list[str] = Field(
+        default_factory=list,
+        description="organisations whose members may see it (those that may use every "
+        "collection of its sources); empty: no collection restricts it",
+    )
 
     @classmethod
     def of(cls, proposal: Proposal) -> ProposalOut:
@@ -128,6 +137,7 @@ class ProposalOut(BaseModel):
             history=[EventOut(**vars(e)) for e in proposal.history],
             authors=list(proposal.authors),
             problem=proposal.problem,
+            organisations=list(proposal.organisations),
         )
 
 

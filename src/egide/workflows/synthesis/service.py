@@ -417,6 +417,9 @@ class SynthesisService:
             title=title,
             content={"report": report, "blocks": blocks, "text": text},
             evidence=evidence,
+            # Every source is in the report, cited or not: the proposal is kept to the
+            # organisations that may use all of their collections.
+            sources=[s.chunk_id for s in sources],
             input_labels=inputs,
             label=request.working_label,
             # A model is named when the sources were sent to it (even if its draft was
