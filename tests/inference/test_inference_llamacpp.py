@@ -30,6 +30,12 @@ LONG = ChatRequest(
     temperature=0.0,
 )
 
+LONG_ENOUGH = ChatRequest(
+    [ChatMessage("user", "Write a very long story about a lighthouse keeper.")],
+    max_tokens=48,
+    temperature=0.0,
+)
+
 
 async def _idle(backend: LlamaCppBackend, within: float) -> bool:
     deadline = time.monotonic() + within
@@ -63,6 +69,26 @@ def test_chat_and_stream_agree(llama: LlamaCppBackend) -> None:
         assert all(c.finish_reason is None for c in chunks[:-1])
         assert chunks[-1].finish_reason == result.finish_reason
         assert "".join(c.text for c in chunks) == result.text  # greedy: same answer
+
+    asyncio.run(main())
+
+
+def test_tokens_made_while_the_reader_is_busy_come_as_one_chunk(llama: LlamaCppBackend) -> None:
+    async def main() -> None:
+        whole = await llama.chat(LONG_ENOUGH)
+        chunks = []
+        async with aclosing(llama.stream(LONG_ENOUGH)) as stream:
+            async for chunk in stream:
+                chunks.append(chunk)
+                await asyncio.sleep(0.05)  # a slow reader: several tokens come meanwhile
+        texts = [c.text for c in chunks[:-1]]
+        assert "".join(texts) == whole.text  # the same answer, nothing lost or reordered
+        assert all(texts)
+        last = chunks[-1]
+        assert last.text == "" and last.finish_reason == whole.finish_reason
+        assert last.completion_tokens == whole.completion_tokens  # counted in tokens
+        # Fewer chunks than tokens: one per hand-over to the loop, not one per token.
+        assert len(texts) < whole.completion_tokens / 2
 
     asyncio.run(main())
 
