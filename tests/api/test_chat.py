@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import strategies as st
 
+from egide.api.chat.service import ContentEvents
 from tests.api.conftest import Site, chat_body
 
 
@@ -55,6 +59,27 @@ def test_stream_sends_chunks_then_done(site: Site, client: TestClient) -> None:
     assert chunks[-1]["usage"]["completion_tokens"] == 4
     entries = site.journal()
     assert len(entries) == 1 and entries[0][0].details["stream"] is True
+
+
+@given(
+    model=st.one_of(st.text(), st.just('x", "content": null, "y')),
+    text=st.one_of(st.text(), st.sampled_from(['"content": null', '\\"', "\u2028\n", "é 🛡"])),
+)
+def test_a_content_event_is_the_chunk_json_dumps_would_make(model: str, text: str) -> None:
+    base: dict[str, Any] = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": model,
+    }
+    chunk = {
+        **base,
+        "choices": [
+            {"index": 0, "delta": {"content": text}, "logprobs": None, "finish_reason": None}
+        ],
+    }
+    expected = b"data: " + json.dumps(chunk, ensure_ascii=False).encode("utf-8") + b"\n\n"
+    assert ContentEvents(base).encode(text) == expected
 
 
 def test_output_label_is_join_of_working_label_and_model_label(

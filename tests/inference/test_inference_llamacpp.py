@@ -30,6 +30,12 @@ LONG = ChatRequest(
     temperature=0.0,
 )
 
+LONG_ENOUGH = ChatRequest(
+    [ChatMessage("user", "Write a very long story about a lighthouse keeper.")],
+    max_tokens=48,
+    temperature=0.0,
+)
+
 
 async def _idle(backend: LlamaCppBackend, within: float) -> bool:
     deadline = time.monotonic() + within
@@ -63,6 +69,25 @@ def test_chat_and_stream_agree(llama: LlamaCppBackend) -> None:
         assert all(c.finish_reason is None for c in chunks[:-1])
         assert chunks[-1].finish_reason == result.finish_reason
         assert "".join(c.text for c in chunks) == result.text  # greedy: same answer
+
+    asyncio.run(main())
+
+
+def test_tokens_made_while_the_reader_is_busy_come_as_one_chunk(llama: LlamaCppBackend) -> None:
+    async def main() -> None:
+        whole = await llama.chat(LONG_ENOUGH)
+        async with aclosing(llama.stream(LONG_ENOUGH)) as stream:
+            chunks = [await anext(stream)]
+            # A reader busy until the whole answer is generated: every other token
+            # was waiting when it came back.
+            assert await _idle(llama, within=120)
+            chunks += [chunk async for chunk in stream]
+        texts = [c.text for c in chunks[:-1]]
+        assert "".join(texts) == whole.text  # the same answer, nothing lost or reordered
+        last = chunks[-1]
+        assert last.text == "" and last.finish_reason == whole.finish_reason
+        assert last.completion_tokens == whole.completion_tokens == 48  # counted in tokens
+        assert len(texts) == 2  # the first token, then all the others as one chunk
 
     asyncio.run(main())
 

@@ -283,11 +283,13 @@ def test_relay_hands_every_event_over_in_order_across_threads() -> None:
             relay.emit(None)
 
         threading.Thread(target=produce).start()
-        received = []
-        while (event := await relay.next()) is not None:
-            assert isinstance(event, StreamChunk)
-            received.append(event.text)
-        return received
+        received: list[str] = []
+        while True:
+            for event in await relay.take():
+                if event is None:
+                    return received
+                assert isinstance(event, StreamChunk)
+                received.append(event.text)
 
     assert asyncio.run(run()) == [str(i) for i in range(2000)]
 

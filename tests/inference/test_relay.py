@@ -34,13 +34,11 @@ def test_a_fast_stream_arrives_whole_and_in_order_with_few_wake_ups() -> None:
         loop.call_soon(worker.start)  # runs once the consumer below is waiting
         events: list[object] = []
         woken_by_first = 0
-        while True:
-            event = await relay.next()
+        while not events or not isinstance(events[-1], _Finished):
+            taken = await relay.take()
             if not events:
                 woken_by_first = wake_ups
-            events.append(event)
-            if isinstance(event, _Finished):
-                break
+            events.extend(taken)
         await asyncio.to_thread(worker.join)
         return events, wake_ups, woken_by_first
 
@@ -50,3 +48,18 @@ def test_a_fast_stream_arrives_whole_and_in_order_with_few_wake_ups() -> None:
     assert events[-1] == _Finished("stop", 100)
     assert woken_by_first == 1  # the first token woke the waiting loop: not held back
     assert wake_ups < 50  # about one every WAKE_INTERVAL, not one per token
+
+
+def test_the_loop_takes_every_waiting_token_at_once_in_order() -> None:
+    async def consume() -> tuple[list[object], list[object]]:
+        relay = _Relay(asyncio.get_running_loop())
+        for i in range(5):  # generated while the loop was busy elsewhere
+            relay.emit(StreamChunk(text=f"t{i}"))
+        first = await relay.take()
+        relay.emit(_Finished("stop", 5))
+        relay.emit(None)
+        return first, await relay.take()
+
+    first, last = asyncio.run(consume())
+    assert first == [StreamChunk(text=f"t{i}") for i in range(5)]  # one hand-over, not five
+    assert last == [_Finished("stop", 5), None]

@@ -138,11 +138,12 @@ class ChatService:
             "egide": self._info(admission).model_dump(),
         }
         yield _event(first)
+        content = ContentEvents(base)
         try:
             async with aclosing(self._runner.stream(admission, prepared, started)) as chunks:
                 async for chunk in chunks:
                     if chunk.text:
-                        yield _event({**base, "choices": [_delta({"content": chunk.text}, None)]})
+                        yield content.encode(chunk.text)
                     if chunk.finish_reason:
                         yield _event({**base, "choices": [_delta({}, chunk.finish_reason)]})
                         if include_usage:
@@ -167,4 +168,25 @@ def _event(payload: dict[str, Any]) -> bytes:
     return b"data: " + json.dumps(payload, ensure_ascii=False).encode("utf-8") + b"\n\n"
 
 
-__all__ = ["ChatService", "to_chat_request"]
+class ContentEvents:
+    """The content-delta events of one stream, the same bytes as `_event` builds, made cheaply.
+
+    Every content event of a stream differs only by its text: the bytes
+    before and after it are encoded once, and each event costs one string
+    encoding instead of a dictionary and a `json.dumps` of the whole chunk
+    (measured reason for not building the chunk per token: docs/inference.md).
+    """
+
+    def __init__(self, base: dict[str, Any]) -> None:
+        template = _event({**base, "choices": [_delta({"content": None}, None)]})
+        # The first `"content": null` is the delta's: inside a JSON string a quote
+        # is escaped, so the base's values cannot contain it.
+        self._head, self._tail = template.split(b'"content": null', 1)
+        self._head += b'"content": '
+
+    def encode(self, text: str) -> bytes:
+        """The `data:` event carrying `text` as the delta's content."""
+        return self._head + json.dumps(text, ensure_ascii=False).encode("utf-8") + self._tail
+
+
+__all__ = ["ChatService", "ContentEvents", "to_chat_request"]
