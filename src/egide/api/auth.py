@@ -17,6 +17,11 @@ class Authenticator:
         self._identity = identity
         self._oidc = oidc
 
+    @property
+    def oidc(self) -> OidcVerifier | None:
+        """The OIDC verifier, None when OIDC is not configured."""
+        return self._oidc
+
     def authenticate(self, authorization: str | None) -> Principal:
         """The principal of a request.
 
