@@ -22,6 +22,7 @@ import httpx
 
 from egide.api.oidc import _check_url, check_oidc_settings
 from egide.errors import AuthenticationFailed, ConfigurationError
+from egide.identity.service import IdentityService
 from egide.identity.sessions import PendingLogin
 from egide.settings import Settings
 
@@ -35,7 +36,8 @@ def challenge(verifier: str) -> str:
 class OidcClient:
     """Talks to the identity provider for the console's sign-in."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, identity: IdentityService) -> None:
+        self._identity = identity
         self._issuer, audience = check_oidc_settings(settings)
         self.client_id = settings.oidc_client_id or audience
         self._secret = settings.oidc_client_secret
@@ -93,8 +95,22 @@ class OidcClient:
         """The ID token the provider gives for `code` and our PKCE verifier.
 
         Raises:
-            AuthenticationFailed: the provider refused the code (or answered no ID token).
+            AuthenticationFailed: the provider refused the code (or answered no ID token);
+                journaled.
         """
+        try:
+            return self._exchange(code, redirect_uri, pending)
+        except AuthenticationFailed as error:
+            self._identity.record_failed_sign_in("oidc", error.message, subject=None)
+            raise
+
+    def refused(self, said: str) -> AuthenticationFailed:
+        """The provider's own refusal (`error` on the return), journaled."""
+        message = f"the identity provider refused the sign-in ({said[:100]}); start again"
+        self._identity.record_failed_sign_in("oidc", message, subject=None)
+        return AuthenticationFailed(message)
+
+    def _exchange(self, code: str, redirect_uri: str, pending: PendingLogin) -> str:
         form = {
             "grant_type": "authorization_code",
             "code": code,

@@ -9,7 +9,6 @@ the nonce and the PKCE verifier).
 from __future__ import annotations
 
 from fastapi import Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from egide.console import i18n
 from egide.console.oidc import OidcClient
@@ -88,11 +87,12 @@ async def signin_oidc_callback(
     client = _client(view)
     sessions = view.platform.sessions
     try:
+        # Each step journals its own refusal (the services, the verifier, the client).
         pending = await view.call(
             sessions.finish_login, view.request.cookies.get(LOGIN_COOKIE, ""), state
         )
         if error or not code:
-            raise AuthenticationFailed(f"the identity provider answered {error or 'no code'}")
+            raise await view.call(client.refused, error or "no code")
         id_token = await view.call(client.exchange, code, _redirect_uri(view.request), pending)
         verifier = view.request.app.state.gateway.authenticator.oidc
         if verifier is None:
@@ -102,10 +102,6 @@ async def signin_oidc_callback(
             sessions.sign_in_with_oidc, username, claims, provision=verifier.provision
         )
     except AuthenticationFailed as failed:
-        if error:  # not journaled yet: the provider's own refusal
-            await run_in_threadpool(
-                view.platform.identity.record_failed_sign_in, "oidc", failed.message, subject=None
-            )
         response = view.render(
             "signin.html",
             title=view.t("signin.title"),
@@ -161,7 +157,7 @@ def _client(view: View) -> OidcClient:
         )
     client: OidcClient | None = getattr(view.request.app.state, "console_oidc", None)
     if client is None:
-        client = OidcClient(view.platform.settings)
+        client = OidcClient(view.platform.settings, view.platform.identity)
         view.request.app.state.console_oidc = client
     return client
 
