@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cached_property
 
 from egide.audit import Journal, SigningKey
@@ -18,6 +19,7 @@ from egide.core.labels import Label, PolicyRegistry
 from egide.datadir import check_private, make_private
 from egide.errors import ConfigurationError
 from egide.identity.service import IdentityService
+from egide.identity.sessions import SessionService
 from egide.knowledge.embedder import embedder_factory
 from egide.knowledge.extract import ExpansionLimits
 from egide.knowledge.service import KnowledgeService
@@ -111,6 +113,18 @@ class Platform:
     @cached_property
     def identity(self) -> IdentityService:
         return IdentityService(self.database, self.journal, self.policies, home=self.home_label)
+
+    @cached_property
+    def sessions(self) -> SessionService:
+        """Console sessions: opened at sign-in, re-checked on every request."""
+        return SessionService(
+            self.database,
+            self.journal,
+            self.policies,
+            self.identity,
+            idle=timedelta(minutes=self.settings.console_idle_minutes),
+            absolute=timedelta(hours=self.settings.console_session_hours),
+        )
 
     @cached_property
     def models(self) -> ModelRegistry:

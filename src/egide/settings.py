@@ -149,6 +149,29 @@ class Settings(BaseSettings):
     """`first-line`: a free-text answer's content starts with its marking line, for
     clients that drop headers and extra fields; `off`: header and `egide` field only."""
 
+    oidc_client_id: str | None = None
+    """Client id the console signs in with at the provider (None: `oidc_audience`)."""
+
+    oidc_client_secret: str | None = None
+    """Client secret of a confidential console client (None: a public client with PKCE)."""
+
+    # --- console (docs/console.md) -------------------------------------------------
+
+    console_language: Literal["fr", "en"] = "fr"
+    """Language of the console when the browser asks for neither French nor English."""
+
+    console_secure_cookies: bool = True
+    """Mark the console's cookies Secure (HTTPS only); off only for plain-http loopback tests."""
+
+    console_idle_minutes: int = Field(default=30, ge=1)
+    """A console session unused this long is closed."""
+
+    console_session_hours: int = Field(default=10, ge=1)
+    """A console session is closed this long after sign-in, used or not."""
+
+    console_url: str | None = None
+    """The console's public address behind a proxy, for the OIDC redirect (None: as requested)."""
+
     rate_user_requests_per_minute: int = 600
     """Requests a user may make per minute (token bucket; 0: unlimited)."""
 

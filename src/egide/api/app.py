@@ -17,6 +17,7 @@ from contextlib import asynccontextmanager
 from anyio import to_thread
 from fastapi import FastAPI
 
+from egide import console
 from egide.api.audit.router import router as audit_router
 from egide.api.auth import Authenticator
 from egide.api.chat.router import router as chat_router
@@ -90,7 +91,8 @@ def create_app(
         max_bytes=settings.api_max_body_bytes,
         # An upload carries a whole document, plus the multipart envelope and fields.
         routes={
-            "/v1/documents": (settings.max_document_bytes + (1 << 20), "EGIDE_MAX_DOCUMENT_BYTES")
+            path: (settings.max_document_bytes + (1 << 20), "EGIDE_MAX_DOCUMENT_BYTES")
+            for path in ("/v1/documents", console.UPLOAD_PATH)
         },
     )
     app.state.platform = platform
@@ -110,6 +112,8 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
+    # The console's pages, on the same app and the same services (docs/console.md).
+    console.install_console(app, platform)
     return app
 
 

@@ -41,6 +41,11 @@ class Authenticator:
             raise AuthenticationFailed("no trusted front end is configured")
         return self._proxy.authenticate(value, peer)
 
+    @property
+    def oidc(self) -> OidcVerifier | None:
+        """The OIDC verifier, None when OIDC is not configured."""
+        return self._oidc
+
     def authenticate(self, authorization: str | None) -> Principal:
         """The principal of a request.
 

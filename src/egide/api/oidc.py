@@ -19,6 +19,7 @@ users are refused, and every refusal is journaled.
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import json
 import logging
@@ -195,6 +196,35 @@ class OidcVerifier:
             raise
         # Unknown and disabled users are refused (and journaled) by the identity service.
         return self._identity.sign_in(username, asked, method=_METHOD, provision=self._provision)
+
+    @property
+    def provision(self) -> Clearance | None:
+        """The clearance unknown users are created with, or None when provisioning is off."""
+        return self._provision
+
+    def identify(self, token: str, *, nonce: str) -> tuple[str, Claims]:
+        """The username and narrowing of an ID token the console's sign-in received.
+
+        The token must carry the `nonce` of the sign-in that asked for it, so a
+        token issued to another sign-in (replayed or injected) is refused.
+
+        Raises:
+            AuthenticationFailed: as `authenticate`, or a missing or different nonce
+                (journaled).
+        """
+        try:
+            claims = self._verified(token)
+            given = claims.get("nonce")
+            if not isinstance(given, str) or not hmac.compare_digest(
+                given.encode(), nonce.encode()
+            ):
+                raise AuthenticationFailed(
+                    "the ID token was not issued for this sign-in (nonce); start again"
+                )
+            return self._claims(claims)
+        except AuthenticationFailed as error:
+            self._identity.record_failed_sign_in(_METHOD, error.message, subject=None)
+            raise
 
     def _verified(self, token: str) -> Mapping[str, Any]:
         try:

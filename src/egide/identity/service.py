@@ -384,21 +384,44 @@ class IdentityService:
         """The principal of `token` if it was checked within the recheck time (no I/O)."""
         return self._recent.get(token)
 
+    def key_principal(self, key_id: str) -> Principal:
+        """The principal of an API key already verified (a console session signed in with it).
+
+        The key and its account are read again: a key revoked or expired, or an
+        account disabled, since the sign-in is refused (and journaled) at once.
+
+        Raises:
+            AuthenticationFailed: unknown, revoked or expired key, or disabled user.
+        """
+        try:
+            with self._db.transaction() as session:
+                record = session.scalar(select(ApiKeyRecord).where(ApiKeyRecord.key_id == key_id))
+                if record is None:
+                    raise AuthenticationFailed("this API key no longer exists; sign in again")
+                return self._key_principal(session, record)
+        except AuthenticationFailed as error:
+            self.record_failed_sign_in("console-session", error.message, subject=key_id)
+            raise
+
     def _authenticate(self, key_id: str, secret: str) -> tuple[Principal, datetime | None]:
         with self._db.transaction() as session:
             record = session.scalar(select(ApiKeyRecord).where(ApiKeyRecord.key_id == key_id))
             # One message for unknown and wrong keys, so probing learns nothing.
             if record is None or not self._verifier.verify(secret, record.secret_hash):
                 raise AuthenticationFailed("invalid API key; check the key or create a new one")
-            if record.revoked_at is not None:
-                raise AuthenticationFailed("this API key has been revoked; create a new one")
-            if record.expires_at is not None and record.expires_at <= utcnow():
-                raise AuthenticationFailed("this API key has expired; create a new one")
-            user = session.get(PrincipalRecord, record.principal_id)
-            if user is None or user.disabled:
-                raise AuthenticationFailed("the account of this API key is disabled")
-            scopes = None if record.scopes == ["*"] else frozenset(map(Role, record.scopes))
-            return self._principal(session, user, scopes), record.expires_at
+            return self._key_principal(session, record), record.expires_at
+
+    def _key_principal(self, session: Session, record: ApiKeyRecord) -> Principal:
+        """The principal of a key whose secret checked out, unless revoked, expired or disabled."""
+        if record.revoked_at is not None:
+            raise AuthenticationFailed("this API key has been revoked; create a new one")
+        if record.expires_at is not None and record.expires_at <= utcnow():
+            raise AuthenticationFailed("this API key has expired; create a new one")
+        user = session.get(PrincipalRecord, record.principal_id)
+        if user is None or user.disabled:
+            raise AuthenticationFailed("the account of this API key is disabled")
+        scopes = None if record.scopes == ["*"] else frozenset(map(Role, record.scopes))
+        return self._principal(session, user, scopes)
 
     # helpers -----------------------------------------------------------------------
 

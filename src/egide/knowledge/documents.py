@@ -186,8 +186,12 @@ class Catalogue:
         collection: int | None,
         limit: int,
         after: int | None,
+        text: str | None = None,
     ) -> DocumentPage:
-        """Documents the principal may read, by id, `limit` at a time after id `after`."""
+        """Documents the principal may read, by id, `limit` at a time after id `after`.
+
+        `text` keeps those whose title or file name contains it (any case).
+        """
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
         if after is not None and not 0 <= after <= MAX_ID:
@@ -201,6 +205,12 @@ class Catalogue:
             query = query.where(DocumentRecord.collection_id == collection)
         if after is not None:
             query = query.where(DocumentRecord.id > after)
+        if text:
+            needle = text.lower()
+            query = query.where(
+                func.lower(DocumentRecord.title).contains(needle, autoescape=True)
+                | func.lower(DocumentRecord.filename).contains(needle, autoescape=True)
+            )
         records = list(session.scalars(query.order_by(DocumentRecord.id).limit(limit + 1)))
         shown = records[:limit]
         counts = self._passages(session, [r.id for r in shown], readable)

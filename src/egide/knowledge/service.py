@@ -556,8 +556,11 @@ class KnowledgeService:
         collection: str | None = None,
         limit: int = 50,
         after: int | None = None,
+        text: str | None = None,
     ) -> DocumentPage:
         """The documents the principal may read (label and collection), oldest first.
+
+        `text` keeps those whose title or file name contains it.
 
         The listing is journaled (`document.list`) with the ids it showed, as is a refusal.
         """
@@ -569,7 +572,7 @@ class KnowledgeService:
             access.require(access.can(principal, Action.DOCUMENT_READ))
             scope = self._collection(session, principal, collection).id if collection else None
             page = self._catalogue.page(
-                session, principal, collection=scope, limit=limit, after=after
+                session, principal, collection=scope, limit=limit, after=after, text=text
             )
         labels = [self._policies.parse(d.label) for d in page.documents]
         self._trail.read(
@@ -577,7 +580,7 @@ class KnowledgeService:
             "document.list",
             objects=objects + [f"document:{d.id}" for d in page.documents],
             label=self._policies.canonical(join(self._home, *labels)),
-            details={"after": after, "limit": limit},
+            details={"after": after, "limit": limit, **({"text": text[:200]} if text else {})},
         )
         return page
 

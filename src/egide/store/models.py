@@ -179,3 +179,39 @@ class FlagRecord(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ConsoleSessionRecord(Base):
+    """A signed-in console session; only a hash of its token is kept (docs/console.md)."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The synchronizer token every state-changing request of this session must carry.
+    csrf: Mapped[str] = mapped_column(String(64))
+    principal_id: Mapped[int] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), index=True
+    )
+    method: Mapped[str] = mapped_column(String(16))
+    # The API key signed in with (checked again on every request), None for OIDC.
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    # What the identity provider narrowed for the session (clearance, roles, label).
+    claims: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+class ConsoleLoginRecord(Base):
+    """An OIDC sign-in under way: its state, nonce and PKCE verifier, keyed by a cookie's hash."""
+
+    __tablename__ = "console_logins"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[str] = mapped_column(String(64))
+    verifier: Mapped[str] = mapped_column(String(128))
+    return_to: Mapped[str] = mapped_column(Text, default="/")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -74,7 +74,7 @@ async def upload_document(
     how it is read. A file larger than `EGIDE_MAX_DOCUMENT_BYTES` is refused
     (413) as soon as the limit is crossed.
     """
-    data = await _read(file, platform.settings.max_document_bytes)
+    data = await read_upload(file, platform.settings.max_document_bytes)
     given = platform.policies.parse(label) if label else None
     results = await run_in_threadpool(
         lambda: platform.knowledge.ingest(
@@ -114,7 +114,7 @@ async def delete_document(
     return Deleted(id=document_id)
 
 
-async def _read(file: UploadFile, limit: int) -> bytes:
+async def read_upload(file: UploadFile, limit: int) -> bytes:
     """The upload's bytes, refused with 413 as soon as they exceed `limit`."""
     pieces, size = [], 0
     while piece := await file.read(_PIECE):

@@ -1,0 +1,253 @@
+"""The console's words in French and English: one catalogue, one lookup.
+
+Every string a page shows goes through `Catalogue.text(lang, key)`. A key
+missing from a language is a bug caught by `tests/console/test_i18n.py`
+(both languages hold the same keys). Placeholders use `str.format` names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+LANGUAGES = ("fr", "en")
+
+_TEXTS: Mapping[str, Mapping[str, str]] = {
+    "fr": {
+        "app.name": "Égide",
+        "skip": "Aller au contenu",
+        "nav.home": "Accueil",
+        "nav.documents": "Documents",
+        "nav.upload": "Verser un document",
+        "nav.label": "Navigation principale",
+        "user.clearance": "Habilitation",
+        "user.organisation": "Organisation",
+        "user.none": "aucune",
+        "user.roles": "Rôles",
+        "signout": "Se déconnecter",
+        "language": "Langue",
+        "language.switch": "English",
+        "banner.label": "Classification de la page",
+        "signin.title": "Connexion",
+        "signin.intro": (
+            "Connectez-vous avec le fournisseur d'identité du ministère ou avec une "
+            "clé d'API Égide."
+        ),
+        "signin.oidc": "Se connecter avec le fournisseur d'identité",
+        "signin.key": "Clé d'API",
+        "signin.key.help": (
+            "La clé commence par egk_ ; elle vous a été remise par un administrateur."
+        ),
+        "signin.submit": "Se connecter",
+        "signin.continue": "Connexion réussie. Continuer",
+        "signin.failed": "Connexion refusée : {reason}",
+        "signin.expired": "Votre session a expiré ou n'est plus valable ; reconnectez-vous.",
+        "home.title": "Accueil",
+        "home.welcome": "Bienvenue, {name}.",
+        "home.may": "Ce que vous pouvez faire",
+        "home.nothing": "Aucun rôle ne vous est attribué : demandez-le à un administrateur.",
+        "action.model.use": "Utiliser les modèles",
+        "action.knowledge.search": "Rechercher dans la base documentaire",
+        "action.knowledge.ask": "Interroger la base documentaire",
+        "action.knowledge.ingest": "Verser des documents",
+        "action.document.read": "Consulter les documents",
+        "action.document.relabel": "Reclassifier des documents",
+        "action.document.declassify": "Déclassifier des documents",
+        "action.document.delete": "Supprimer des documents",
+        "action.collection.list": "Lister les collections",
+        "action.synthesis.run": "Lancer une synthèse de renseignement",
+        "action.proposal.create": "Créer des propositions",
+        "action.proposal.read": "Consulter les propositions",
+        "action.proposal.decide": "Décider des propositions",
+        "action.proposal.dissent": "Exprimer un avis divergent",
+        "action.proposal.release": "Diffuser des propositions",
+        "action.audit.read": "Consulter le journal d'audit",
+        "action.administer": "Administrer la plateforme",
+        "action.models.manage": "Gérer les modèles",
+        "documents.title": "Documents",
+        "documents.search": "Rechercher par titre ou nom de fichier",
+        "documents.search.submit": "Rechercher",
+        "documents.empty": "Aucun document que vous puissiez lire.",
+        "documents.col.marking": "Marquage",
+        "documents.col.title": "Titre",
+        "documents.col.collection": "Collection",
+        "documents.col.version": "Version",
+        "documents.col.passages": "Passages",
+        "documents.col.created": "Versé le",
+        "documents.more": "Documents suivants",
+        "upload.title": "Verser un document",
+        "upload.file": "Fichier",
+        "upload.collection": "Collection",
+        "upload.label": "Classification",
+        "upload.label.auto": "Lue dans le document (marquages)",
+        "upload.label.help": (
+            "Seuls les niveaux que couvre votre habilitation sont proposés. Un "
+            "marquage plus élevé dans le document l'emporte."
+        ),
+        "upload.submit": "Verser",
+        "upload.progress": "Envoi",
+        "upload.done": "Document versé : {title} ({marking}).",
+        "upload.nocollection": "Aucune collection ne vous est ouverte.",
+        "document.versions": "Versions",
+        "document.passages": "Passages",
+        "document.passage": "Passage {n}",
+        "document.page": "page {n}",
+        "document.relabel": "Reclassifier",
+        "document.relabel.label": "Nouvelle classification",
+        "document.relabel.rationale": "Motif (obligatoire pour abaisser)",
+        "document.relabel.submit": "Reclassifier",
+        "document.relabelled": "Classification modifiée : {label}.",
+        "document.delete": "Supprimer",
+        "document.delete.confirm": "Je confirme la suppression définitive de ce document.",
+        "document.delete.submit": "Supprimer le document",
+        "document.deleted": "Document {id} supprimé.",
+        "document.col.version": "Version",
+        "document.col.file": "Fichier",
+        "document.col.by": "Par",
+        "document.col.date": "Date",
+        "error.title": "Refusé",
+        "error.401": "Connexion requise",
+        "error.403": "Accès refusé",
+        "error.404": "Introuvable",
+        "error.400": "Demande invalide",
+        "error.409": "Conflit",
+        "error.413": "Trop volumineux",
+        "error.429": "Trop de demandes",
+        "error.500": "Erreur interne",
+        "error.back": "Retour à l'accueil",
+        "error.csrf": (
+            "La page a expiré ou la demande ne vient pas de la console ; rechargez "
+            "la page et recommencez."
+        ),
+    },
+    "en": {
+        "app.name": "Égide",
+        "skip": "Skip to content",
+        "nav.home": "Home",
+        "nav.documents": "Documents",
+        "nav.upload": "Upload a document",
+        "nav.label": "Main navigation",
+        "user.clearance": "Clearance",
+        "user.organisation": "Organisation",
+        "user.none": "none",
+        "user.roles": "Roles",
+        "signout": "Sign out",
+        "language": "Language",
+        "language.switch": "Français",
+        "banner.label": "Page classification",
+        "signin.title": "Sign in",
+        "signin.intro": "Sign in with the ministry's identity provider or with an Égide API key.",
+        "signin.oidc": "Sign in with the identity provider",
+        "signin.key": "API key",
+        "signin.key.help": "The key starts with egk_; an administrator gave it to you.",
+        "signin.submit": "Sign in",
+        "signin.continue": "Signed in. Continue",
+        "signin.failed": "Sign-in refused: {reason}",
+        "signin.expired": "Your session has expired or is no longer valid; sign in again.",
+        "home.title": "Home",
+        "home.welcome": "Welcome, {name}.",
+        "home.may": "What you may do",
+        "home.nothing": "You hold no role: ask an administrator for one.",
+        "action.model.use": "Use the models",
+        "action.knowledge.search": "Search the knowledge base",
+        "action.knowledge.ask": "Ask the knowledge base",
+        "action.knowledge.ingest": "Upload documents",
+        "action.document.read": "Read documents",
+        "action.document.relabel": "Relabel documents",
+        "action.document.declassify": "Declassify documents",
+        "action.document.delete": "Delete documents",
+        "action.collection.list": "List collections",
+        "action.synthesis.run": "Run an intelligence synthesis",
+        "action.proposal.create": "Create proposals",
+        "action.proposal.read": "Read proposals",
+        "action.proposal.decide": "Decide on proposals",
+        "action.proposal.dissent": "Record a dissent",
+        "action.proposal.release": "Release proposals",
+        "action.audit.read": "Read the audit journal",
+        "action.administer": "Administer the platform",
+        "action.models.manage": "Manage models",
+        "documents.title": "Documents",
+        "documents.search": "Search by title or file name",
+        "documents.search.submit": "Search",
+        "documents.empty": "No document you may read.",
+        "documents.col.marking": "Marking",
+        "documents.col.title": "Title",
+        "documents.col.collection": "Collection",
+        "documents.col.version": "Version",
+        "documents.col.passages": "Passages",
+        "documents.col.created": "Uploaded",
+        "documents.more": "Next documents",
+        "upload.title": "Upload a document",
+        "upload.file": "File",
+        "upload.collection": "Collection",
+        "upload.label": "Classification",
+        "upload.label.auto": "Read from the document (markings)",
+        "upload.label.help": (
+            "Only levels your clearance covers are offered. A higher marking in the "
+            "document prevails."
+        ),
+        "upload.submit": "Upload",
+        "upload.progress": "Upload",
+        "upload.done": "Document uploaded: {title} ({marking}).",
+        "upload.nocollection": "No collection is open to you.",
+        "document.versions": "Versions",
+        "document.passages": "Passages",
+        "document.passage": "Passage {n}",
+        "document.page": "page {n}",
+        "document.relabel": "Relabel",
+        "document.relabel.label": "New classification",
+        "document.relabel.rationale": "Rationale (required to lower)",
+        "document.relabel.submit": "Relabel",
+        "document.relabelled": "Label changed: {label}.",
+        "document.delete": "Delete",
+        "document.delete.confirm": "I confirm this document is deleted for good.",
+        "document.delete.submit": "Delete the document",
+        "document.deleted": "Document {id} deleted.",
+        "document.col.version": "Version",
+        "document.col.file": "File",
+        "document.col.by": "By",
+        "document.col.date": "Date",
+        "error.title": "Refused",
+        "error.401": "Sign-in required",
+        "error.403": "Access refused",
+        "error.404": "Not found",
+        "error.400": "Invalid request",
+        "error.409": "Conflict",
+        "error.413": "Too large",
+        "error.429": "Too many requests",
+        "error.500": "Internal error",
+        "error.back": "Back to the home page",
+        "error.csrf": (
+            "The page has expired or the request did not come from the console; "
+            "reload the page and try again."
+        ),
+    },
+}
+
+
+def text(lang: str, key: str, **values: object) -> str:
+    """The string `key` in `lang` (French when `lang` is unknown), with `values` filled in."""
+    catalogue = _TEXTS.get(lang, _TEXTS["fr"])
+    template = catalogue.get(key) or _TEXTS["fr"].get(key) or key
+    return template.format(**values) if values else template
+
+
+def keys(lang: str) -> frozenset[str]:
+    """The keys of one language (for the test that both languages match)."""
+    return frozenset(_TEXTS[lang])
+
+
+def negotiate(accept_language: str | None, default: str) -> str:
+    """The first of our languages the browser's `Accept-Language` names, else `default`."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate((accept_language or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LANGUAGES and quality > 0:
+            ranked.append((-quality, index, primary))
+    return sorted(ranked)[0][2] if ranked else default
