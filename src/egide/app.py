@@ -20,6 +20,7 @@ from egide.datadir import check_private, make_private
 from egide.errors import ConfigurationError
 from egide.identity.service import IdentityService
 from egide.identity.sessions import SessionService
+from egide.knowledge.conversations import ConversationService
 from egide.knowledge.embedder import embedder_factory
 from egide.knowledge.extract import ExpansionLimits
 from egide.knowledge.service import KnowledgeService
@@ -154,6 +155,13 @@ class Platform:
             home=self.home_label,
             trail=self.trail,
             admit=self.limiter.admit,
+        )
+
+    @cached_property
+    def conversations(self) -> ConversationService:
+        """Per-user labelled conversations with the knowledge base (the console's Ask page)."""
+        return ConversationService(
+            self.database, self.journal, self.policies, self.knowledge, trail=self.trail
         )
 
     @cached_property

@@ -118,6 +118,32 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
             "La page a expiré ou la demande ne vient pas de la console ; rechargez "
             "la page et recommencez."
         ),
+        "ask.title": "Poser une question",
+        "ask.history": "Mes conversations",
+        "ask.history.empty": "Aucune conversation.",
+        "ask.new": "Nouvelle conversation",
+        "ask.working": "Niveau de travail",
+        "ask.working.help": (
+            "Choisi avant de poser la question : seuls les niveaux couverts par votre "
+            "habilitation sont proposés. La réponse est classifiée au moins à ce niveau."
+        ),
+        "ask.collection": "Collection",
+        "ask.collection.all": "toutes celles que vous pouvez consulter",
+        "ask.question": "Question",
+        "ask.submit": "Demander",
+        "ask.pending": "Recherche dans les documents…",
+        "ask.answer.label": "Classification de la réponse :",
+        "ask.conversation.label": "Classification de la conversation :",
+        "ask.citations": "Sources citées",
+        "ask.citation.untitled": "Document sans titre",
+        "ask.citation.hidden": "Passage d'un document d'un niveau supérieur (titre masqué)",
+        "ask.delete": "Supprimer la conversation",
+        "ask.deleted": "La conversation a été supprimée.",
+        "ask.nocollection": "Aucune collection ne vous est ouverte.",
+        "ask.col.title": "Première question",
+        "ask.col.messages": "Messages",
+        "ask.col.updated": "Mise à jour",
+        "nav.ask": "Poser une question",
     },
     "en": {
         "app.name": "Égide",
@@ -220,6 +246,32 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
             "The page has expired or the request did not come from the console; "
             "reload the page and try again."
         ),
+        "ask.title": "Ask a question",
+        "ask.history": "My conversations",
+        "ask.history.empty": "No conversation.",
+        "ask.new": "New conversation",
+        "ask.working": "Working label",
+        "ask.working.help": (
+            "Chosen before asking: only the levels your clearance covers are offered. "
+            "The answer is classified at least at this level."
+        ),
+        "ask.collection": "Collection",
+        "ask.collection.all": "every one you may use",
+        "ask.question": "Question",
+        "ask.submit": "Ask",
+        "ask.pending": "Searching the documents…",
+        "ask.answer.label": "Answer's classification:",
+        "ask.conversation.label": "Conversation's classification:",
+        "ask.citations": "Cited sources",
+        "ask.citation.untitled": "Untitled document",
+        "ask.citation.hidden": "Passage of a higher-marked document (title hidden)",
+        "ask.delete": "Delete the conversation",
+        "ask.deleted": "The conversation was deleted.",
+        "ask.nocollection": "No collection is open to you.",
+        "ask.col.title": "First question",
+        "ask.col.messages": "Messages",
+        "ask.col.updated": "Updated",
+        "nav.ask": "Ask",
     },
 }
 

@@ -49,6 +49,8 @@ class Passage:
     label: Label
     marking: str
     text: str
+    document_id: int | None = None
+    """The passage's document (a citation links to the passage in it)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class Citation:
     page: int | None
     marking: str
     quote: str
+    document_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +201,7 @@ def _citation(passage: Passage, quote: str) -> Citation:
         page=passage.page,
         marking=passage.marking,
         quote=quote,
+        document_id=passage.document_id,
     )
 
 

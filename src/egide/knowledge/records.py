@@ -1,4 +1,4 @@
-"""Tables of the knowledge base (migrations 0003_knowledge, 0008_document_versions).
+"""Tables of the knowledge base (migrations 0003_knowledge, 0008_document_versions, 0010).
 
 The vector and full-text columns differ by database and are reached with
 plain SQL in `egide.knowledge.ranking`: on SQLite, `chunk_vectors` (float32
@@ -12,8 +12,10 @@ full-text statistics per (collection, label).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     ForeignKey,
     Index,
@@ -134,3 +136,42 @@ class EmbeddingCacheRecord(Base):
     embedder: Mapped[str] = mapped_column(String(100), primary_key=True)
     content_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ConversationRecord(Base):
+    """A user's conversation with the knowledge base (migration 0011_conversations).
+
+    `label_id` is the join of its messages' labels and of its working label;
+    `working_label_id` is the label chosen before the first question, at which
+    every question of the conversation is asked.
+    """
+
+    __tablename__ = "conversations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(
+        ForeignKey("principals.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(Text)
+    collection: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    working_label_id: Mapped[int] = mapped_column(ForeignKey("labels.id"))
+    label_id: Mapped[int] = mapped_column(ForeignKey("labels.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConversationMessageRecord(Base):
+    """One message of a conversation: a question or an answer, with its own label."""
+
+    __tablename__ = "conversation_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    content: Mapped[str] = mapped_column(Text)
+    label_id: Mapped[int] = mapped_column(ForeignKey("labels.id"))
+    # The answer's checked citations (number, chunk, document, title, page, marking, quote).
+    citations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

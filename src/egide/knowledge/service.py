@@ -803,6 +803,7 @@ class KnowledgeService:
             label=label,
             marking=self._policies.format(label),
             text=hit.text,
+            document_id=hit.document_id,
         )
 
     # helpers -------------------------------------------------------------------------

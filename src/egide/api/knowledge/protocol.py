@@ -51,6 +51,7 @@ class CitationOut(BaseModel):
     page: int | None
     marking: str
     quote: str
+    document_id: int | None = None
 
 
 class AskResponse(BaseModel):

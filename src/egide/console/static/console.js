@@ -1,6 +1,7 @@
 // Égide console: the only script, and an enhancement: every page works without it.
 // Upload progress: the upload form is sent with XMLHttpRequest (whose upload events
 // report progress), then the browser follows to the page the server answered with.
+// Ask: answers streamed as Server-Sent Events read from fetch (see enhanceAsk below).
 "use strict";
 (function () {
   function enhanceUpload(form) {
@@ -37,4 +38,124 @@
     });
   }
   document.querySelectorAll("form[data-upload]").forEach(enhanceUpload);
+
+  // Ask: the form is posted with fetch to its data-stream address, whose answer is a
+  // stream of Server-Sent Events (see egide/console/pages/ask.py). The answer's text is
+  // shown as it arrives; then the server's own rendering of the turn (markings,
+  // citations) replaces it and the banners rise to the page's new high-water mark.
+  // Without fetch streams the form posts normally and the server renders the page.
+  function events(text) {
+    var found = [];
+    text.split("\n\n").forEach(function (block) {
+      var name = "message", data = "";
+      block.split("\n").forEach(function (line) {
+        if (line.indexOf("event: ") === 0) { name = line.slice(7); }
+        if (line.indexOf("data: ") === 0) { data += line.slice(6); }
+      });
+      if (data) { found.push({ name: name, data: JSON.parse(data) }); }
+    });
+    return found;
+  }
+
+  function raiseBanners(marking, level) {
+    document.querySelectorAll("[data-banner]").forEach(function (banner) {
+      banner.textContent = marking;
+      banner.className = "banner " + level;
+    });
+    var rest = document.title.indexOf(" — ");
+    document.title = marking + (rest >= 0 ? document.title.slice(rest) : "");
+  }
+
+  function enhanceAsk(form) {
+    var turns = document.querySelector("[data-turns]");
+    var status = form.querySelector("[data-ask-status]");
+    var button = form.querySelector("button[type=submit]");
+    form.addEventListener("submit", function (event) {
+      if (!window.fetch || !window.TextDecoder || !window.ReadableStream) { return; }
+      event.preventDefault();
+      var data = new FormData(form);
+      var live = document.createElement("article");
+      live.className = "turn streaming";
+      var asked = document.createElement("div");
+      asked.className = "question";
+      asked.textContent = data.get("question");
+      var answer = document.createElement("div");
+      answer.className = "answer";
+      var text = document.createElement("div");
+      text.className = "text";
+      answer.appendChild(text);
+      live.appendChild(asked);
+      live.appendChild(answer);
+      turns.appendChild(live);
+      button.disabled = true;
+      status.textContent = status.getAttribute("data-pending");
+      var answered = false;
+      fetch(form.getAttribute("data-stream"), {
+        method: "POST", body: data, credentials: "same-origin",
+        headers: { "X-CSRF-Token": data.get("csrf") }
+      }).then(function (response) {
+        answered = true;
+        var type = response.headers.get("Content-Type") || "";
+        if (!response.ok || type.indexOf("text/event-stream") !== 0) {
+          // A refusal: show the console's own error page the server rendered.
+          return response.text().then(function (page) {
+            document.open(); document.write(page); document.close();
+          });
+        }
+        var reader = response.body.getReader();
+        var decoder = new TextDecoder();
+        var buffer = "";
+        function handle(e) {
+          if (e.name === "meta") {
+            var field = form.querySelector("[data-conversation]");
+            if (!field) {
+              field = document.createElement("input");
+              field.type = "hidden"; field.name = "conversation";
+              field.setAttribute("data-conversation", "");
+              form.appendChild(field);
+              var choose = form.querySelector("[data-choose]");
+              if (choose) { choose.remove(); }
+            }
+            field.value = e.data.conversation;
+            window.history.replaceState(null, "", e.data.url);
+          } else if (e.name === "delta") {
+            text.textContent += e.data.text;
+          } else if (e.name === "turn") {
+            var holder = document.createElement("div");
+            holder.innerHTML = e.data.html;
+            live.replaceWith(holder.firstElementChild);
+            var marking = document.querySelector("[data-conversation-marking]");
+            if (marking) {
+              marking.innerHTML = e.data.conversation_marking;
+              marking.parentElement.hidden = false;
+            }
+          } else if (e.name === "label") {
+            raiseBanners(e.data.marking, e.data.level);
+          } else if (e.name === "done") {
+            status.textContent = "";
+            button.disabled = false;
+            form.querySelector("textarea").value = "";
+          }
+        }
+        function pump() {
+          return reader.read().then(function (chunk) {
+            if (chunk.done) { return; }
+            buffer += decoder.decode(chunk.value, { stream: true });
+            var end = buffer.lastIndexOf("\n\n");
+            if (end >= 0) {
+              events(buffer.slice(0, end)).forEach(handle);
+              buffer = buffer.slice(end + 2);
+            }
+            return pump();
+          });
+        }
+        return pump();
+      }).catch(function () {
+        // Nothing came back: ask the plain way. A stream cut midway is not asked again
+        // (the turn is kept): reloading the page shows it.
+        if (!answered) { form.submit(); } else { window.location.reload(); }
+      });
+    });
+  }
+  document.querySelectorAll("form[data-ask]").forEach(enhanceAsk);
 })();
