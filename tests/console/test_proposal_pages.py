@@ -30,7 +30,9 @@ PEOPLE = {
     "both": ("DRM", "SECRET", [Role.ANALYST, Role.APPROVER]),
     "ally": ("OTAN-DEU", "NATO SECRET NAT DEU", [Role.ANALYST, Role.APPROVER]),
     "inspector": ("DRM", "SECRET", [Role.AUDITOR]),
+    "root": ("DRM", "TRÈS SECRET", [Role.ADMIN]),
 }
+NOTE = "SECRET\n\n(S) Le convoi HIBOU part de nuit.\n\nSECRET\n"
 SECRET_CONTENT = {
     "blocks": [
         {"kind": "heading", "text": "Synthèse"},
@@ -55,6 +57,11 @@ def site(tmp_path: Path) -> Iterator[Site]:
             organisation=org,
         )
         _, built.tokens[name] = identity.create_key("test", name)
+    root = identity.principal("root")
+    platform.knowledge.create_collection(root, "notes")
+    document = platform.knowledge.ingest(root, "notes", "hibou.txt", NOTE.encode())[0].document_id
+    chunk = platform.knowledge.document(root, document).portions[0].chunk_id
+    built.evidence = (document, chunk)  # type: ignore[attr-defined]
     proposals = platform.proposals
     author = identity.principal("both")
     proposals.create(
@@ -62,7 +69,9 @@ def site(tmp_path: Path) -> Iterator[Site]:
         kind="report",
         title="Rapport HIBOU",
         content=SECRET_CONTENT,
-        evidence=[{"chunk": 7, "document": 3, "title": "hibou-s.txt", "marking": "SECRET"}],
+        evidence=[
+            {"chunk": chunk, "document": document, "title": "hibou.txt", "marking": "SECRET"}
+        ],
         label=policies.parse("SECRET"),
     )
     proposals.create(
@@ -122,7 +131,8 @@ def test_the_page_shows_the_two_person_rule_and_evidence_one_click_away(
     page = client.get(f"/proposals/{secret}").text
     assert 'data-required="2" data-given="0"' in page
     assert "data-sensitive" in page and "both" in page  # the author, named as such
-    assert 'href="/documents/3#passage-7"' in page
+    document, chunk = site.evidence  # type: ignore[attr-defined]
+    assert f'href="/documents/{document}#passage-{chunk}"' in page
     assert 'data-form="approve"' in page and 'data-form="reject"' in page
     assert "(S)" in page and "(NP)" in page  # portion marks of the blocks
     assert 'data-banner="top">SECRET<' in page

@@ -85,6 +85,8 @@ async def proposal_page(view: SignedIn, proposal_id: int, done: str = "") -> Res
         current=current,
         original=original,
         evidence=[_evidence(view, item) for item in proposal.evidence],
+        # A role that may not read documents (an approver alone) gets no dead link.
+        may_open=view.may(Action.DOCUMENT_READ),
         required=_required(view, proposal),
         rule=_rule(view, proposal),
         content_json=json.dumps(proposal.content, ensure_ascii=False, indent=2),
