@@ -132,10 +132,14 @@ def test_the_page_shows_the_two_person_rule_and_evidence_one_click_away(
     assert 'data-required="2" data-given="0"' in page
     assert "data-sensitive" in page and "both" in page  # the author, named as such
     document, chunk = site.evidence  # type: ignore[attr-defined]
-    assert f'href="/documents/{document}#passage-{chunk}"' in page
+    link = f'href="/documents/{document}#passage-{chunk}"'
+    assert "hibou.txt" in page and link not in page  # an approver alone may not open documents
     assert 'data-form="approve"' in page and 'data-form="reject"' in page
     assert "(S)" in page and "(NP)" in page  # portion marks of the blocks
     assert 'data-banner="top">SECRET<' in page
+    client.cookies.clear()
+    sign_in(client, site, "alice")  # an analyst opens the cited passage in one click
+    assert link in client.get(f"/proposals/{secret}").text
 
 
 def test_the_author_sees_no_approve_button_and_is_refused_when_posting_anyway(
