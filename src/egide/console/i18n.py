@@ -144,6 +144,88 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "ask.col.messages": "Messages",
         "ask.col.updated": "Mise à jour",
         "nav.ask": "Poser une question",
+        # proposals (console/pages/proposals.py)
+        "nav.proposals": "Propositions",
+        "proposals.title": "Propositions",
+        "proposals.filter": "État",
+        "proposals.filter.submit": "Filtrer",
+        "proposals.state.all": "Tous",
+        "proposals.state.proposed": "À décider",
+        "proposals.state.approved": "Approuvée",
+        "proposals.state.rejected": "Rejetée",
+        "proposals.state.draft": "Brouillon",
+        "proposals.col.title": "Proposition",
+        "proposals.col.kind": "Nature",
+        "proposals.col.state": "État",
+        "proposals.col.approvals": "Approbations",
+        "proposals.col.author": "Auteur",
+        "proposals.col.updated": "Dernier événement",
+        "proposals.empty": "Aucune proposition que vous puissiez consulter.",
+        "proposal.by": "rédigée par {author}",
+        "proposal.workflow": "chaîne",
+        "proposal.model": "modèle",
+        "proposal.rule": "Règle des deux personnes",
+        "proposal.rule.count": "{given} approbation(s) sur {required} requise(s)",
+        "proposal.rule.kind": (
+            "Une proposition de nature « {kind} » demande {n} approbateur(s) distinct(s)."
+        ),
+        "proposal.rule.sensitive": (
+            "Classifiée SECRET ou au-dessus : deux approbateurs distincts au moins, quelle "
+            "que soit sa nature."
+        ),
+        "proposal.rule.authors": "Auteurs de cette version (ne peuvent pas l'approuver) : {names}",
+        "proposal.rule.approved_by": "Approuvée (pour cette version) par :",
+        "proposal.rule.expires": "approbation valable jusqu'au {at}",
+        "proposal.content": "Contenu",
+        "proposal.version.original": "Original",
+        "proposal.version.current": "Version amendée (en vigueur)",
+        "proposal.version.only": "Texte proposé",
+        "proposal.evidence": "Éléments à l'appui",
+        "proposal.evidence.none": "Aucun élément à l'appui n'est cité.",
+        "proposal.evidence.passage": "passage {n}",
+        "proposal.evidence.document": "document {n}",
+        "proposal.decide": "Décision",
+        "proposal.decide.author": (
+            "Vous avez rédigé ou amendé cette version : un autre approbateur doit l'approuver."
+        ),
+        "proposal.decide.already": (
+            "Vous avez déjà approuvé cette version ; un autre approbateur est nécessaire."
+        ),
+        "proposal.rationale": "Motif (obligatoire)",
+        "proposal.rationale.optional": "Motif (facultatif)",
+        "proposal.approve": "Approuver",
+        "proposal.reject": "Rejeter",
+        "proposal.amend": "Amender",
+        "proposal.amend.content": "Contenu amendé (JSON)",
+        "proposal.amend.help": (
+            "L'original est conservé à côté ; les approbations déjà données tombent et vous "
+            "devenez auteur de la nouvelle version."
+        ),
+        "proposal.dissent": "Exprimer un désaccord",
+        "proposal.dissent.submit": "Enregistrer le désaccord",
+        "proposal.export": "Exporter",
+        "proposal.export.format": "Format",
+        "proposal.export.help": (
+            "Le document porte le marquage en tête et en pied de page ; l'export est journalisé."
+        ),
+        "proposal.export.submit": "Télécharger",
+        "proposal.history": "Historique",
+        "proposal.col.action": "Étape",
+        "proposal.col.rationale": "Motif",
+        "proposal.col.version": "Version (SHA-256)",
+        "proposal.event.create": "Création",
+        "proposal.event.submit": "Soumission",
+        "proposal.event.approve": "Approbation",
+        "proposal.event.reject": "Rejet",
+        "proposal.event.amend": "Amendement",
+        "proposal.event.dissent": "Désaccord",
+        "proposal.event.release": "Diffusion",
+        "proposal.done.approved": "Approbation enregistrée.",
+        "proposal.done.rejected": "Proposition rejetée.",
+        "proposal.done.amended": (
+            "Amendement enregistré ; les approbations précédentes sont tombées."
+        ),
+        "proposal.done.dissented": "Désaccord enregistré.",
     },
     "en": {
         "app.name": "Égide",
@@ -272,6 +354,84 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "ask.col.messages": "Messages",
         "ask.col.updated": "Updated",
         "nav.ask": "Ask",
+        # proposals (console/pages/proposals.py)
+        "nav.proposals": "Proposals",
+        "proposals.title": "Proposals",
+        "proposals.filter": "State",
+        "proposals.filter.submit": "Filter",
+        "proposals.state.all": "All",
+        "proposals.state.proposed": "Awaiting decision",
+        "proposals.state.approved": "Approved",
+        "proposals.state.rejected": "Rejected",
+        "proposals.state.draft": "Draft",
+        "proposals.col.title": "Proposal",
+        "proposals.col.kind": "Kind",
+        "proposals.col.state": "State",
+        "proposals.col.approvals": "Approvals",
+        "proposals.col.author": "Author",
+        "proposals.col.updated": "Last event",
+        "proposals.empty": "No proposal that you may read.",
+        "proposal.by": "written by {author}",
+        "proposal.workflow": "workflow",
+        "proposal.model": "model",
+        "proposal.rule": "Two-person rule",
+        "proposal.rule.count": "{given} of {required} required approval(s)",
+        "proposal.rule.kind": "A proposal of kind “{kind}” needs {n} distinct approver(s).",
+        "proposal.rule.sensitive": (
+            "Labelled SECRET or above: at least two distinct approvers, whatever its kind."
+        ),
+        "proposal.rule.authors": "Authors of this version (may not approve it): {names}",
+        "proposal.rule.approved_by": "Approved (this version) by:",
+        "proposal.rule.expires": "approval valid until {at}",
+        "proposal.content": "Content",
+        "proposal.version.original": "Original",
+        "proposal.version.current": "Amended version (current)",
+        "proposal.version.only": "Proposed text",
+        "proposal.evidence": "Evidence",
+        "proposal.evidence.none": "No evidence is cited.",
+        "proposal.evidence.passage": "passage {n}",
+        "proposal.evidence.document": "document {n}",
+        "proposal.decide": "Decision",
+        "proposal.decide.author": (
+            "You wrote or amended this version: another approver must approve it."
+        ),
+        "proposal.decide.already": (
+            "You have already approved this version; another approver is needed."
+        ),
+        "proposal.rationale": "Rationale (required)",
+        "proposal.rationale.optional": "Rationale (optional)",
+        "proposal.approve": "Approve",
+        "proposal.reject": "Reject",
+        "proposal.amend": "Amend",
+        "proposal.amend.content": "Amended content (JSON)",
+        "proposal.amend.help": (
+            "The original is kept beside it; approvals already given lapse and you become an "
+            "author of the new version."
+        ),
+        "proposal.dissent": "Record a dissent",
+        "proposal.dissent.submit": "Record the dissent",
+        "proposal.export": "Export",
+        "proposal.export.format": "Format",
+        "proposal.export.help": (
+            "The document carries its marking at the top and bottom of each page; the export "
+            "is journaled."
+        ),
+        "proposal.export.submit": "Download",
+        "proposal.history": "History",
+        "proposal.col.action": "Step",
+        "proposal.col.rationale": "Rationale",
+        "proposal.col.version": "Version (SHA-256)",
+        "proposal.event.create": "Created",
+        "proposal.event.submit": "Submitted",
+        "proposal.event.approve": "Approved",
+        "proposal.event.reject": "Rejected",
+        "proposal.event.amend": "Amended",
+        "proposal.event.dissent": "Dissent",
+        "proposal.event.release": "Released",
+        "proposal.done.approved": "Approval recorded.",
+        "proposal.done.rejected": "Proposal rejected.",
+        "proposal.done.amended": "Amendment recorded; earlier approvals have lapsed.",
+        "proposal.done.dissented": "Dissent recorded.",
     },
 }
 

@@ -80,6 +80,7 @@ NAV: list[NavItem] = [
     NavItem("/documents", "nav.documents", Action.DOCUMENT_READ),
     NavItem("/documents/upload", "nav.upload", Action.KNOWLEDGE_INGEST),
     NavItem("/ask", "nav.ask", Action.KNOWLEDGE_ASK),
+    NavItem("/proposals", "nav.proposals", Action.PROPOSAL_READ),
 ]
 """The navigation, in order; a page module appends its entry (see docs/console.md)."""
 
