@@ -258,12 +258,6 @@ def test_a_reader_below_the_label_or_of_another_nation_sees_nothing_of_it(
         shoot(page, world, "proposal-refused")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="proposals are kept to their sources' organisations by branch proposals-scope "
-    "(ProposalService); until it is merged, a SECRET reader of another organisation reads "
-    "a proposal built on a CPCO-only collection",
-)
 def test_a_reader_of_another_organisation_sees_nothing_of_it(
     ppage: Any, proposals_world: ProposalsWorld
 ) -> None:
