@@ -18,6 +18,7 @@ from egide.core.labels import Label, PolicyRegistry
 from egide.datadir import check_private, make_private
 from egide.errors import ConfigurationError
 from egide.identity.service import IdentityService
+from egide.identity.throttle import SignInThrottle
 from egide.knowledge.embedder import embedder_factory
 from egide.knowledge.extract import ExpansionLimits
 from egide.knowledge.service import KnowledgeService
@@ -78,6 +79,16 @@ class Platform:
         return RateLimiter(self.settings)
 
     @cached_property
+    def sign_in_throttle(self) -> SignInThrottle:
+        """Failed sign-ins per client of this process, shared by every app built on it."""
+        settings = self.settings
+        return SignInThrottle(
+            failures=settings.auth_throttle_failures,
+            window=settings.auth_throttle_window_seconds,
+            max_clients=settings.auth_throttle_max_clients,
+        )
+
+    @cached_property
     def trail(self) -> Trail:
         """Journals refusals and served reads for the services."""
         return Trail(self.database, self.journal, self.policies.canonical(self.home_label))
@@ -106,7 +117,9 @@ class Platform:
     @cached_property
     def audit(self) -> AuditService:
         home = Label(policy=self.policies.get(self.settings.home_policy), level=0)
-        return AuditService(self.database, self.journal, self.policies, home)
+        return AuditService(
+            self.database, self.journal, self.policies, home, admit=self.limiter.admit
+        )
 
     @cached_property
     def identity(self) -> IdentityService:

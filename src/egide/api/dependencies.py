@@ -26,8 +26,9 @@ def get_gateway(request: Request) -> Gateway:
 
 async def get_principal(request: Request) -> Principal:
     """The authenticated caller (a refused credential is journaled by the gateway)."""
+    client = request.client.host if request.client is not None else None
     return await get_gateway(request).principal(
-        request.headers.get("authorization"), request.scope["path"]
+        request.headers.get("authorization"), request.scope["path"], client
     )
 
 
