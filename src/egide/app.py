@@ -23,7 +23,7 @@ from egide.knowledge.embedder import embedder_factory
 from egide.knowledge.extract import ExpansionLimits
 from egide.knowledge.service import KnowledgeService
 from egide.modelhub import ModelRegistry
-from egide.serving.ratelimit import RateLimiter
+from egide.serving.ratelimit import Limiter, RateLimiter
 from egide.settings import Settings, home_label
 from egide.store import Database
 from egide.workflows.approvals import ApprovalRules
@@ -74,8 +74,12 @@ class Platform:
         return home_label(self.policies, self.settings.home_policy)
 
     @cached_property
-    def limiter(self) -> RateLimiter:
-        """Request and token quotas of this process, shared by every face and service."""
+    def limiter(self) -> Limiter:
+        """Request, token and ingestion quotas of this process, shared by every face and service.
+
+        In memory; a limiter keeping its buckets in a store the processes share would
+        be built here instead, behind the same `Limiter` interface.
+        """
         return RateLimiter(self.settings)
 
     @cached_property

@@ -30,7 +30,7 @@ from egide.errors import AuthenticationFailed, EgideError, InvalidLabel, ModelDi
 from egide.identity.throttle import ThrottleSummary
 from egide.serving.deployments import Deployment, Deployments, Kind, ModelSource
 from egide.serving.metrics import Metrics
-from egide.serving.ratelimit import RateLimiter
+from egide.serving.ratelimit import Limiter
 
 if TYPE_CHECKING:
     from egide.app import Platform
@@ -88,7 +88,7 @@ class Gateway:
         platform: Platform,
         deployments: Deployments,
         authenticator: Authenticator,
-        limiter: RateLimiter,
+        limiter: Limiter,
         metrics: Metrics,
         models: ModelSource | None,
     ) -> None:
