@@ -20,12 +20,13 @@ from egide.datadir import check_private, make_private
 from egide.errors import ConfigurationError
 from egide.identity.service import IdentityService
 from egide.identity.sessions import SessionService
+from egide.identity.throttle import SignInThrottle
 from egide.knowledge.conversations import ConversationService
 from egide.knowledge.embedder import embedder_factory
 from egide.knowledge.extract import ExpansionLimits
 from egide.knowledge.service import KnowledgeService
 from egide.modelhub import ModelRegistry
-from egide.serving.ratelimit import RateLimiter
+from egide.serving.ratelimit import Limiter, RateLimiter
 from egide.settings import Settings, home_label
 from egide.store import Database
 from egide.workflows.approvals import ApprovalRules
@@ -76,9 +77,23 @@ class Platform:
         return home_label(self.policies, self.settings.home_policy)
 
     @cached_property
-    def limiter(self) -> RateLimiter:
-        """Request and token quotas of this process, shared by every face and service."""
+    def limiter(self) -> Limiter:
+        """Request, token and ingestion quotas of this process, shared by every face and service.
+
+        In memory; a limiter keeping its buckets in a store the processes share would
+        be built here instead, behind the same `Limiter` interface.
+        """
         return RateLimiter(self.settings)
+
+    @cached_property
+    def sign_in_throttle(self) -> SignInThrottle:
+        """Failed sign-ins per client of this process, shared by every app built on it."""
+        settings = self.settings
+        return SignInThrottle(
+            failures=settings.auth_throttle_failures,
+            window=settings.auth_throttle_window_seconds,
+            max_clients=settings.auth_throttle_max_clients,
+        )
 
     @cached_property
     def trail(self) -> Trail:
@@ -109,7 +124,9 @@ class Platform:
     @cached_property
     def audit(self) -> AuditService:
         home = Label(policy=self.policies.get(self.settings.home_policy), level=0)
-        return AuditService(self.database, self.journal, self.policies, home)
+        return AuditService(
+            self.database, self.journal, self.policies, home, admit=self.limiter.admit
+        )
 
     @cached_property
     def identity(self) -> IdentityService:

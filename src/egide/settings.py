@@ -184,8 +184,25 @@ class Settings(BaseSettings):
     rate_org_tokens_per_minute: int = 2_000_000
     """Tokens an organisation may spend per minute (0: unlimited)."""
 
+    rate_user_ingest_mb_per_minute: int = 20
+    """Megabytes of documents a user may upload per minute, one per started MB (0: unlimited)."""
+
+    rate_org_ingest_mb_per_minute: int = 200
+    """Megabytes of documents an organisation may upload per minute (0: unlimited)."""
+
     rate_overrides: dict[str, dict[str, int]] = Field(default_factory=dict)
-    """Per `user:<name>` / `org:<name>` limits: `{"requests_per_minute", "tokens_per_minute"}`."""
+    """Per `user:<name>` / `org:<name>` limits: `{"requests_per_minute", "tokens_per_minute",
+    "ingest_mb_per_minute"}`."""
+
+    auth_throttle_failures: int = 20
+    """Failed sign-ins a client (address, or claimed API key id) may make per window before
+    further attempts are refused with 429, unchecked and summarised in one entry (0: off)."""
+
+    auth_throttle_window_seconds: float = 60.0
+    """Length of the failed sign-in window, in seconds."""
+
+    auth_throttle_max_clients: int = 10_000
+    """Most clients whose failed sign-ins are counted at once (the oldest are forgotten first)."""
 
     priority_organisations: list[str] = Field(default_factory=list)
     """Organisations whose requests are served first when models queue up."""

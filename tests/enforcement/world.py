@@ -130,6 +130,12 @@ def build_world(data_dir: Path, database_url: str, **settings: Any) -> World:
         "database_url": database_url,
         "embeddings": False,
         "deployments": echo_deployments(),
+        # Every case signs in wrongly from the same test address on purpose: what is
+        # proven here is each route's refusal and its entry, not the sign-in throttle
+        # nor the quotas (tests/api/test_rate_limits.py proves those).
+        "auth_throttle_failures": 0,
+        # The world's administrator ingests a fresh document for many cases.
+        "rate_user_ingest_mb_per_minute": 0,
         **settings,
     }
     platform = Platform(Settings(**values))

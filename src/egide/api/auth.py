@@ -70,6 +70,15 @@ class Authenticator:
         self._identity.record_failed_sign_in("none", message, subject=None)
         raise AuthenticationFailed(message)
 
+    @staticmethod
+    def claimed_key_id(authorization: str | None) -> str | None:
+        """The key id an API key credential claims (unverified), or None."""
+        token = _bearer(authorization) if authorization else None
+        if not token or not token.startswith(API_KEY_PREFIX):
+            return None
+        parts = token.split("_", 2)
+        return parts[1] or None if len(parts) == 3 else None
+
     def remembered(self, authorization: str | None) -> Principal | None:
         """The caller, if its API key was checked moments ago (no I/O); else None."""
         token = _bearer(authorization) if authorization else None

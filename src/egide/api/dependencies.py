@@ -31,14 +31,15 @@ async def get_principal(request: Request) -> Principal:
     caller is the user it names, from a trusted address only (`egide.api.proxy`).
     """
     gateway = get_gateway(request)
+    client = request.client.host if request.client is not None else None
     proxied = None
     header = request.app.state.proxy_header
     if header is not None:
         value = request.headers.get(header)
         if value is not None:
-            proxied = (value, request.client.host if request.client else None)
+            proxied = (value, client)
     return await gateway.principal(
-        request.headers.get("authorization"), request.scope["path"], proxied=proxied
+        request.headers.get("authorization"), request.scope["path"], client, proxied=proxied
     )
 
 

@@ -5,11 +5,14 @@ whose label their clearance dominates (``egide.core.access.can_read_audit_entry`
 the label filter runs inside the SQL query, so an entry above the auditor's
 clearance is neither returned nor counted, and paging never reveals that one
 was skipped. Every read, and every refusal, is itself journaled
-(``audit.read``) with the filters used: auditors are audited too.
+(``audit.read``) with the filters used: auditors are audited too. A read scans
+and journals up to a thousand entries, so each one takes a request from the
+auditor's rate limit (``admit``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -105,10 +108,17 @@ class AuditService:
         journal: The journal read and appended to.
         policies: To parse entry labels for the policy decision.
         home_label: The label of a refused read's entry (the home policy's lowest).
+        admit: The rate limiter's admission (each read takes one request).
     """
 
     def __init__(
-        self, database: Database, journal: Journal, policies: PolicyRegistry, home_label: Label
+        self,
+        database: Database,
+        journal: Journal,
+        policies: PolicyRegistry,
+        home_label: Label,
+        *,
+        admit: Callable[[Principal], None] | None = None,
     ) -> None:
         self._db = database
         self._journal = journal
@@ -116,6 +126,7 @@ class AuditService:
         self._home = home_label
         # Refusals are journaled the way every service journals them (who, why, status).
         self._trail = Trail(database, journal, policies.canonical(home_label))
+        self._admit = admit
 
     def entries(self, principal: Principal, query: AuditQuery) -> AuditPage:
         """The entries matching `query` that `principal` may read, and journal the read.
@@ -123,6 +134,7 @@ class AuditService:
         Raises:
             InvalidInput: a filter is out of range, or a time has no time zone.
             Forbidden: the principal is not an auditor (the refusal is journaled).
+            RateLimited: the auditor's request budget is spent.
         """
         query.check()
         # The clearance as a label is always within the clearance: only the role can refuse.
@@ -132,6 +144,8 @@ class AuditService:
             details = {"outcome": "refused", "filters": query.described()}
             self._trail.refused(principal, "audit.read", error, details=details)
             raise error
+        if self._admit is not None:
+            self._admit(principal)
         with self._db.transaction() as session:
             readable = self._readable_label_ids(session, principal)
             rows = session.execute(

@@ -6,6 +6,9 @@ be within their clearance, and what they search or ask is filtered by it.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +18,8 @@ from rich.progress import Progress
 from rich.table import Table
 
 from egide.cli.context import ApiKey, authenticated, initialised_platform
-from egide.errors import EgideError, InvalidInput
+from egide.errors import EgideError, InvalidInput, RateLimited
+from egide.knowledge.service import Ingested
 
 collections_app = typer.Typer(help="Collections of documents.", no_args_is_help=True)
 Collection = Annotated[str | None, typer.Option("--collection", "-c", help="Collection name.")]
@@ -81,9 +85,16 @@ def ingest(
         for path in files:
             progress.update(task, description=path.name)
             try:
-                results = platform.knowledge.ingest(
-                    me, collection, path.name, path.read_bytes(), label=given, replace=replace
+                ingest_one = partial(
+                    platform.knowledge.ingest,
+                    me,
+                    collection,
+                    path.name,
+                    path.read_bytes(),
+                    label=given,
+                    replace=replace,
                 )
+                results = _paced(ingest_one, console)
             except EgideError as error:
                 if replace is not None:  # one file, one document: exit with what went wrong
                     raise
@@ -102,6 +113,17 @@ def ingest(
     if failures:
         typer.echo(f"{failures} of {len(files)} files failed; the others were ingested", err=True)
         raise typer.Exit(2)
+
+
+def _paced(ingest: Callable[[], list[Ingested]], console: Console) -> list[Ingested]:
+    """Run `ingest`, waiting out the ingestion quota when it is spent (a batch is paced,
+    not failed: the quota is the service's, the waiting is this command's)."""
+    while True:
+        try:
+            return ingest()
+        except RateLimited as limited:
+            console.print(f"quota reached: waiting {limited.retry_after:.0f} s", highlight=False)
+            time.sleep(limited.retry_after)
 
 
 _STATUS = {

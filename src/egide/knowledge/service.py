@@ -71,6 +71,7 @@ from egide.knowledge.records import (
     DocumentVersionRecord,
 )
 from egide.knowledge.search import Hit, Mode, search
+from egide.serving.ratelimit import Admit
 from egide.settings import home_label
 from egide.store import Database, LabelRecord, intern_label
 
@@ -123,14 +124,15 @@ class KnowledgeService:
         limits: ExpansionLimits | None = None,
         home: Label | None = None,
         trail: Trail | None = None,
-        admit: Callable[[Principal], None] | None = None,
+        admit: Admit | None = None,
     ) -> None:
         self._db = database
         self._journal = journal
         self._policies = policies
         self._home = home or home_label(policies)
         self._trail = trail or Trail(database, journal, policies.canonical(self._home))
-        # The rate limiter's admission: each search or question takes one request token.
+        # The rate limiter's admission: each search, question and document read or change
+        # takes one request token; an upload also one unit per started megabyte.
         self._admit = admit
         self._embedder_factory = embedder_factory
         self._embedder: CachedEmbedder | None = None
@@ -281,6 +283,7 @@ class KnowledgeService:
             details={"filename": filename},
         ):
             access.require(access.can(principal, Action.KNOWLEDGE_INGEST))
+            self._take(principal, ingest_bytes=len(data))
             document = extract(data, _base_name(filename), limits=self._limits)
             digest = sha256_bytes(data)
             with self._db.transaction() as session:
@@ -570,6 +573,7 @@ class KnowledgeService:
             self._db.transaction() as session,
         ):
             access.require(access.can(principal, Action.DOCUMENT_READ))
+            self._take(principal)
             scope = self._collection(session, principal, collection).id if collection else None
             page = self._catalogue.page(
                 session, principal, collection=scope, limit=limit, after=after, text=text
@@ -591,6 +595,7 @@ class KnowledgeService:
             self._db.transaction() as session,
         ):
             access.require(access.can(principal, Action.DOCUMENT_READ))
+            self._take(principal)
             return self._catalogue.show(session, principal, document_id)
 
     def relabel(
@@ -602,6 +607,7 @@ class KnowledgeService:
             self._db.transaction() as session,
         ):
             access.require(access.can(principal, Action.DOCUMENT_RELABEL))
+            self._take(principal)
             record = self._catalogue.visible(session, principal, document_id, lock=True)
             done = self._catalogue.relabel(session, principal, record, label, rationale)
             if done.status == "unchanged":
@@ -623,6 +629,7 @@ class KnowledgeService:
             self._trail.guard(principal, "document.delete", objects=[f"document:{document_id}"]),
             self._db.transaction() as session,
         ):
+            self._take(principal)
             record = self._catalogue.visible(session, principal, document_id, lock=True)
             label = self._catalogue.label_of(session, record.label_id)
             access.require(access.can_delete_document(principal, label))
@@ -807,6 +814,11 @@ class KnowledgeService:
         )
 
     # helpers -------------------------------------------------------------------------
+
+    def _take(self, principal: Principal, *, ingest_bytes: int = 0) -> None:
+        """Take the request's rate-limit cost, or raise `RateLimited` (answered, not journaled)."""
+        if self._admit is not None:
+            self._admit(principal, ingest_bytes=ingest_bytes)
 
     def _readable(self, session: Session, principal: Principal) -> set[int]:
         return self._catalogue.readable(session, principal)

@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from anyio import to_thread
 
-from egide.audit.trail import REFUSALS, actor_of, refusal_details
+from egide.audit.trail import ANONYMOUS, REFUSALS, actor_of, refusal_details
 from egide.audit.writer import JournalWriter
 from egide.core import access
 from egide.core.access import Action
 from egide.core.labels import Label, join
 from egide.core.principals import Principal
 from egide.errors import AuthenticationFailed, EgideError, InvalidLabel, ModelDisabled, NotFound
+from egide.identity.throttle import ThrottleSummary
 from egide.serving.deployments import (
     RAG_MODEL_PREFIX,
     Deployment,
@@ -33,12 +34,14 @@ from egide.serving.deployments import (
     ModelSource,
 )
 from egide.serving.metrics import Metrics
-from egide.serving.ratelimit import RateLimiter
+from egide.serving.ratelimit import Limiter
 
 if TYPE_CHECKING:
     from egide.app import Platform
 
 _LABEL_CACHE_SIZE = 1024
+THROTTLED = "auth.throttled"
+"""Journal action summarising the sign-in attempts a throttled client made in one window."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,10 @@ class Authenticator(Protocol):
         """The user a trusted front end names in its header (`egide.api.proxy`)."""
         ...
 
+    def claimed_key_id(self, authorization: str | None) -> str | None:
+        """The API key id the credential claims, unverified (None: not an API key)."""
+        ...
+
 
 class Gateway:
     """Authentication, labels, model choice, quotas and journaling for one app."""
@@ -87,7 +94,7 @@ class Gateway:
         platform: Platform,
         deployments: Deployments,
         authenticator: Authenticator,
-        limiter: RateLimiter,
+        limiter: Limiter,
         metrics: Metrics,
         models: ModelSource | None,
     ) -> None:
@@ -97,6 +104,7 @@ class Gateway:
         self.deployments = deployments
         self.authenticator = authenticator
         self.limiter = limiter
+        self.throttle = platform.sign_in_throttle
         self.metrics = metrics
         self._models = models
         # Request entries are committed in groups by one thread (egide.audit.writer).
@@ -302,26 +310,63 @@ class Gateway:
     # callers -------------------------------------------------------------------------
 
     async def principal(
-        self, authorization: str | None, path: str, *, proxied: tuple[str, str | None] | None = None
+        self,
+        authorization: str | None,
+        path: str,
+        client: str | None = None,
+        *,
+        proxied: tuple[str, str | None] | None = None,
     ) -> Principal:
         """The authenticated caller; a failed sign-in is journaled (`auth.refused`).
+
+        `client` is the remote address. A client that has failed too often in its
+        window is refused with `RateLimited` before its credential is checked, and
+        not journaled one attempt at a time: each window that refused attempts is
+        journaled once (`auth.throttled`) when it ends (`egide.identity.throttle`).
+        A credential checked moments ago (held in memory) is answered without I/O
+        whatever the throttle says: it is not a guess.
 
         With `proxied` (the trusted front end's user header and the peer address),
         the caller is the user it names, believed only from a trusted address.
         """
+        await self._journal_throttled(self.throttle.closed())
+        key_id = None
         if proxied is None:
             principal = self.authenticator.remembered(authorization)
             if principal is not None:
                 return principal
+            key_id = self.authenticator.claimed_key_id(authorization)
+        self.throttle.check(client, key_id)
         try:
             # The database read (and Argon2 on a key's first use) must not block the loop.
             if proxied is not None:
                 return await to_thread.run_sync(self.authenticator.proxied, *proxied)
             return await to_thread.run_sync(self.authenticator.authenticate, authorization)
         except AuthenticationFailed as error:
+            self.throttle.failed(client, key_id)
             # The path is the caller's to choose: journaled, but not at any length.
             await self.refused(None, "auth.refused", error, details={"path": path[:256]})
             raise
+
+    async def _journal_throttled(self, summaries: Sequence[ThrottleSummary]) -> None:
+        for summary in summaries:
+            await self.journal.append(**self._throttled_entry(summary))
+
+    def _throttled_entry(self, summary: ThrottleSummary) -> dict[str, Any]:
+        return {
+            "actor": ANONYMOUS,
+            "action": THROTTLED,
+            "objects": [],
+            "label": self.marking(self._lowest),
+            "details": {
+                "client": summary.client,
+                "failures": summary.failures,
+                "refused": summary.refused,
+                "first": summary.first,
+                "last": summary.last,
+                "window_seconds": self.settings.auth_throttle_window_seconds,
+            },
+        }
 
     async def refused(
         self,
@@ -370,5 +415,10 @@ class Gateway:
         )
 
     def close(self) -> None:
-        """Write the journal entries still queued and stop the writer thread."""
+        """Write the journal entries still queued (and open throttle windows), stop the writer."""
         self.journal.close()
+        summaries = self.throttle.drain()
+        if summaries:
+            with self.platform.database.transaction() as session:
+                for summary in summaries:
+                    self.platform.journal.append(session, **self._throttled_entry(summary))

@@ -1,10 +1,17 @@
-"""Quotas per user and per organisation: requests and tokens per minute, as token buckets.
+"""Quotas per user and per organisation: requests, tokens and ingested megabytes per minute.
 
 A request must find a whole request in each of its buckets and a token budget
 that is not in debt; the tokens it actually used are charged when it ends
 (they are unknown before), so one long answer may drive a bucket into debt and
-the next request waits until it is repaid. Buckets live in the API process:
-with N replicas behind a load balancer, give each replica 1/N of the quota.
+the next request waits until it is repaid. A document upload also costs one
+unit per started megabyte from the ingestion bucket (reading and embedding a
+file costs in proportion to its size, far more than a request): a file larger
+than the whole bucket is admitted when the bucket is full and leaves it in debt.
+
+Buckets live in the API process: with N replicas behind a load balancer, give
+each replica 1/N of the quota. The services only see `Admit` (the limiter's
+`admit` method), so a limiter whose buckets live in a store the processes share
+(PostgreSQL) can replace this one behind the same interface.
 """
 
 from __future__ import annotations
@@ -13,10 +20,38 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from egide.core.principals import Principal
 from egide.errors import RateLimited
 from egide.settings import Settings
+
+MEGABYTE = 1 << 20
+
+
+def started_megabytes(size: int) -> int:
+    """What an upload of `size` bytes costs: one unit per started megabyte (at least one)."""
+    return max(1, -(-size // MEGABYTE))
+
+
+class Admit(Protocol):
+    """A service's admission of one costly request (`RateLimiter.admit`)."""
+
+    def __call__(self, principal: Principal, *, ingest_bytes: int = 0) -> None:
+        """Take the request's cost from the principal's budgets, or raise `RateLimited`."""
+        ...
+
+
+class Limiter(Protocol):
+    """What the faces and services ask of a limiter, whatever keeps its buckets."""
+
+    def admit(self, principal: Principal, *, ingest_bytes: int = 0) -> None:
+        """Take one request (and the megabytes of an upload), or raise `RateLimited`."""
+        ...
+
+    def charge(self, principal: Principal, tokens: int) -> None:
+        """Charge the tokens a finished request used."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -25,6 +60,7 @@ class Limits:
 
     requests_per_minute: int
     tokens_per_minute: int
+    ingest_mb_per_minute: int = 0
 
 
 class Bucket:
@@ -59,15 +95,20 @@ class RateLimiter:
 
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
         self._user = Limits(
-            settings.rate_user_requests_per_minute, settings.rate_user_tokens_per_minute
+            settings.rate_user_requests_per_minute,
+            settings.rate_user_tokens_per_minute,
+            settings.rate_user_ingest_mb_per_minute,
         )
         self._org = Limits(
-            settings.rate_org_requests_per_minute, settings.rate_org_tokens_per_minute
+            settings.rate_org_requests_per_minute,
+            settings.rate_org_tokens_per_minute,
+            settings.rate_org_ingest_mb_per_minute,
         )
         self._overrides: Mapping[str, Mapping[str, int]] = settings.rate_overrides
         self._clock = clock
         self._requests: dict[str, Bucket] = {}
         self._tokens: dict[str, Bucket] = {}
+        self._ingest: dict[str, Bucket] = {}
         self._lock = threading.Lock()
 
     def limits(self, key: str) -> Limits:
@@ -77,6 +118,7 @@ class RateLimiter:
         return Limits(
             int(override.get("requests_per_minute", default.requests_per_minute)),
             int(override.get("tokens_per_minute", default.tokens_per_minute)),
+            int(override.get("ingest_mb_per_minute", default.ingest_mb_per_minute)),
         )
 
     @staticmethod
@@ -87,8 +129,11 @@ class RateLimiter:
             keys.append(f"org:{principal.organisation}")
         return keys
 
-    def admit(self, principal: Principal) -> None:
+    def admit(self, principal: Principal, *, ingest_bytes: int = 0) -> None:
         """Take one request from each bucket of the principal, or refuse.
+
+        `ingest_bytes`: the size of an uploaded file, which also takes one unit
+        per started megabyte from the ingestion buckets.
 
         Raises:
             RateLimited: with the seconds after which a retry can succeed.
@@ -96,13 +141,20 @@ class RateLimiter:
         now = self._clock()
         with self._lock:
             waits: list[tuple[float, str]] = []
-            takes: list[Bucket] = []
+            takes: list[tuple[Bucket, float]] = []
+            megabytes = started_megabytes(ingest_bytes) if ingest_bytes > 0 else 0
             for key in self.keys(principal):
                 limits = self.limits(key)
                 if limits.requests_per_minute > 0:
                     bucket = self._bucket(self._requests, key, limits.requests_per_minute, now)
                     waits.append((bucket.wait_for(1.0), f"{key} requests per minute"))
-                    takes.append(bucket)
+                    takes.append((bucket, 1.0))
+                if megabytes and limits.ingest_mb_per_minute > 0:
+                    bucket = self._bucket(self._ingest, key, limits.ingest_mb_per_minute, now)
+                    # More than the whole bucket: admitted when it is full, leaving a debt.
+                    need = min(float(megabytes), bucket.capacity)
+                    waits.append((bucket.wait_for(need), f"{key} megabytes ingested per minute"))
+                    takes.append((bucket, float(megabytes)))
                 if limits.tokens_per_minute > 0:
                     bucket = self._bucket(self._tokens, key, limits.tokens_per_minute, now)
                     # Any positive balance admits: the cost is charged afterwards.
@@ -114,8 +166,8 @@ class RateLimiter:
                     "or ask an administrator to raise the quota",
                     retry_after=wait,
                 )
-            for bucket in takes:
-                bucket.level -= 1.0
+            for bucket, amount in takes:
+                bucket.level -= amount
 
     def charge(self, principal: Principal, tokens: int) -> None:
         """Charge the tokens a finished request used (may leave a bucket in debt)."""

@@ -381,6 +381,8 @@ class ProposalService:
             self._db.transaction() as session,
         ):
             access.require(access.can(principal, Action.PROPOSAL_RELEASE))
+            if self._admit is not None:
+                self._admit(principal)  # an export renders a PDF or DOCX: a costly request
             record = self._readable(session, principal, proposal_id)
             if record.state != "approved":
                 raise Forbidden(
