@@ -142,6 +142,7 @@ class Platform:
             self.identity,
             idle=timedelta(minutes=self.settings.console_idle_minutes),
             absolute=timedelta(hours=self.settings.console_session_hours),
+            throttle=self.sign_in_throttle,
         )
 
     @cached_property

@@ -147,3 +147,31 @@ def test_insecure_cookies_are_refused_off_loopback(tmp_path: Path) -> None:
             assert "set-cookie" not in response.headers
     finally:
         site.platform.close()
+
+
+def test_failed_key_sign_ins_are_throttled_like_the_api(tmp_path: Path) -> None:
+    """A browser guessing keys is refused (429) once past the API's failure budget."""
+    built = build_site(tmp_path / "data", auth_throttle_failures=3)
+    try:
+        app = create_app(built.platform)
+        with TestClient(app, base_url="https://testserver", follow_redirects=False) as guesser:
+            codes = []
+            for attempt in range(6):
+                token = csrf_of(guesser.get("/signin").text)
+                response = guesser.post(
+                    "/signin/key", data={"key": f"egk_guess{attempt}_nope", "csrf": token}
+                )
+                codes.append(response.status_code)
+            assert codes[:3] == [401, 401, 401]
+            assert codes[3:] == [429, 429, 429]
+            assert int(response.headers["Retry-After"]) >= 1
+            # Throttled attempts are not checked, so not journaled one by one.
+            assert len(journal(built, "auth.failed")) == 3
+            # The right key from the same browser is refused too until the window ends...
+            token = csrf_of(guesser.get("/signin").text)
+            refused = guesser.post(
+                "/signin/key", data={"key": built.tokens["alice"], "csrf": token}
+            )
+            assert refused.status_code == 429
+    finally:
+        built.platform.close()

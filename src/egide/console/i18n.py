@@ -40,6 +40,9 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "signin.submit": "Se connecter",
         "signin.continue": "Connexion réussie. Continuer",
         "signin.failed": "Connexion refusée : {reason}",
+        "signin.throttled": (
+            "Trop de tentatives de connexion échouées depuis ce poste : réessayez dans {seconds} s."
+        ),
         "signin.expired": "Votre session a expiré ou n'est plus valable ; reconnectez-vous.",
         "home.title": "Accueil",
         "home.welcome": "Bienvenue, {name}.",
@@ -250,6 +253,9 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         "signin.submit": "Sign in",
         "signin.continue": "Signed in. Continue",
         "signin.failed": "Sign-in refused: {reason}",
+        "signin.throttled": (
+            "Too many failed sign-ins from this computer: try again in {seconds} s."
+        ),
         "signin.expired": "Your session has expired or is no longer valid; sign in again.",
         "home.title": "Home",
         "home.welcome": "Welcome, {name}.",

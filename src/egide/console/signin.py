@@ -8,6 +8,8 @@ the nonce and the PKCE verifier).
 
 from __future__ import annotations
 
+import math
+
 from fastapi import Request, Response
 
 from egide.console import i18n
@@ -27,7 +29,7 @@ from egide.console.web import (
     set_cookie,
     signed_in_view,
 )
-from egide.errors import AuthenticationFailed, ConfigurationError
+from egide.errors import AuthenticationFailed, ConfigurationError, RateLimited
 
 router = page_router()
 
@@ -51,8 +53,22 @@ async def signin_key(view: Anonymous) -> Response:
     await require_csrf(view)
     form = await view.request.form()
     target = safe_path(form_text(form, "next") or "/")
+    client = view.request.client.host if view.request.client is not None else None
     try:
-        opened, _ = await view.call(view.platform.sessions.sign_in_with_key, form_text(form, "key"))
+        opened, _ = await view.call(
+            view.platform.sessions.sign_in_with_key, form_text(form, "key"), client
+        )
+    except RateLimited as error:
+        response = view.render(
+            "signin.html",
+            title=view.t("signin.title"),
+            status=429,
+            next=target,
+            notice=view.t("signin.throttled", seconds=math.ceil(error.retry_after)),
+            oidc=view.console.oidc_enabled,
+        )
+        response.headers["Retry-After"] = str(math.ceil(error.retry_after))
+        return response
     except AuthenticationFailed as error:
         return view.render(
             "signin.html",

@@ -36,6 +36,7 @@ from egide.errors import AuthenticationFailed
 from egide.identity import apikeys
 from egide.identity.claims import Claims
 from egide.identity.service import IdentityService
+from egide.identity.throttle import SignInThrottle
 from egide.store import (
     ConsoleLoginRecord,
     ConsoleSessionRecord,
@@ -102,8 +103,10 @@ class SessionService:
         *,
         idle: timedelta,
         absolute: timedelta,
+        throttle: SignInThrottle | None = None,
     ) -> None:
         self._db = database
+        self._throttle = throttle
         self._journal = journal
         self._policies = policies
         self._identity = identity
@@ -112,14 +115,29 @@ class SessionService:
 
     # signing in ----------------------------------------------------------------------
 
-    def sign_in_with_key(self, key: str) -> tuple[OpenedSession, Principal]:
+    def sign_in_with_key(
+        self, key: str, client: str | None = None
+    ) -> tuple[OpenedSession, Principal]:
         """Open a session for the holder of an API key (a refused key is journaled).
 
+        `client` is the browser's address: failed sign-ins count against it and the
+        key id it claimed in the same throttle as the API's (`egide.identity.throttle`).
+
         Raises:
+            RateLimited: the client has failed too often in its window (not checked).
             AuthenticationFailed: the key does not verify.
         """
-        principal = self._identity.authenticate(key.strip())
-        key_id, _ = apikeys.split(key.strip())
+        key = key.strip()
+        claimed = _claimed_key_id(key)
+        if self._throttle is not None:
+            self._throttle.check(client, claimed)
+        try:
+            principal = self._identity.authenticate(key)
+        except AuthenticationFailed:
+            if self._throttle is not None:
+                self._throttle.failed(client, claimed)
+            raise
+        key_id, _ = apikeys.split(key)
         return self._open(principal, "api-key", key_id=key_id, claims={}), principal
 
     def sign_in_with_oidc(
@@ -294,3 +312,11 @@ class SessionService:
             roles=parse_roles(roles) if roles is not None else None,
             default_label=p.parse(label) if label else None,
         )
+
+
+def _claimed_key_id(key: str) -> str | None:
+    """The key id a typed key claims, unverified (None: not shaped like a key)."""
+    try:
+        return apikeys.split(key)[0]
+    except AuthenticationFailed:
+        return None
