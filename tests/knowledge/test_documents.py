@@ -30,8 +30,8 @@ from egide.store import AuditEntryRecord, intern_label
 from egide.store.database import _alembic_config
 
 MISSING = 999_999
-# Ids no database holds: out of a 32-bit integer's range, zero, negative.
-ABSURD = (2**63, 2**31, 0, -1)
+# Ids no database holds: past the random ids' range (2**53 - 1), past bigint's, zero, negative.
+ABSURD = (2**63, 2**53, 2**31, 0, -1)
 
 # name -> (clearance, roles, organisation)
 PEOPLE = {

@@ -72,7 +72,7 @@ from egide.knowledge.records import (
 )
 from egide.knowledge.search import Hit, Mode, search
 from egide.settings import home_label
-from egide.store import Database, LabelRecord, intern_label
+from egide.store import Database, LabelRecord, fresh_ids, intern_label
 
 IngestStatus = Literal["new", "new-version", "unchanged", "relabelled"]
 
@@ -396,7 +396,8 @@ class KnowledgeService:
                 DocumentRecord.label_id.in_(readable),
                 same,
             )
-            .order_by(DocumentRecord.id)
+            # The oldest: ids are random (egide.store.ids), so not in order of arrival.
+            .order_by(DocumentRecord.created_at, DocumentRecord.id)
             .limit(1)
             .with_for_update()
         ).first()
@@ -452,6 +453,7 @@ class KnowledgeService:
         label_id = intern_label(session, canonical)
         if target is None:
             record = DocumentRecord(
+                id=fresh_ids(session, DocumentRecord.id, 1)[0],
                 collection_id=collection.id,
                 title=document.title,
                 filename=document.filename,
@@ -482,8 +484,10 @@ class KnowledgeService:
                 actor=principal.actor,
             )
         )
+        ids = fresh_ids(session, ChunkRecord.id, len(portions))
         records = [
             ChunkRecord(
+                id=chunk_id,
                 document_id=record.id,
                 collection_id=collection.id,
                 ordinal=c.ordinal,
@@ -496,7 +500,7 @@ class KnowledgeService:
                 label_id=intern_label(session, self._policies.canonical(lb)),
                 tokens=token_count(c.text),
             )
-            for c, lb in portions
+            for chunk_id, (c, lb) in zip(ids, portions, strict=True)
         ]
         session.add_all(records)
         session.flush()
@@ -541,7 +545,7 @@ class KnowledgeService:
         limit: int = 50,
         after: int | None = None,
     ) -> DocumentPage:
-        """The documents the principal may read (label and collection), oldest first.
+        """The documents the principal may read (label and collection), in id order.
 
         The listing is journaled (`document.list`) with the ids it showed, as is a refusal.
         """

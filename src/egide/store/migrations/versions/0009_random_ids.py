@@ -1,0 +1,47 @@
+"""Documents and passages get random ids: an id no longer counts hidden rows.
+
+From this version on, new documents and chunks take ids drawn at random up to
+2**53 - 1 (`egide.store.ids`) instead of the next number of a sequence, so a
+reader who sees two ids learns nothing of how many documents or passages,
+readable or not, were added between them. Existing rows keep their ids
+(journal entries and citations name them).
+
+SQLite needs no change: an INTEGER PRIMARY KEY holds 64 bits. On PostgreSQL
+the id columns and those that refer to them widen from integer to bigint;
+their sequences stay, unused (the application always gives the id).
+
+Revision ID: 0009_random_ids
+Revises: 0008_document_versions
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0009_random_ids"
+down_revision = "0008_document_versions"
+branch_labels = None
+depends_on = None
+
+COLUMNS = (
+    ("documents", "id"),
+    ("document_versions", "document_id"),
+    ("chunks", "id"),
+    ("chunks", "document_id"),
+    ("chunk_terms", "chunk_id"),
+)
+
+
+def upgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    for table, column in COLUMNS:
+        op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE bigint")
+
+
+def downgrade() -> None:
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    # Fails (integer out of range) once a random id is stored: such a database cannot go back.
+    for table, column in reversed(COLUMNS):
+        op.execute(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE integer")
