@@ -286,19 +286,40 @@ class KnowledgeService:
                         by_name=True,
                     )
                 ]
-                # An attachment is at least as protected as its message, marked or not.
-                message = self._policies.parse(results[0].label)
-                for index, attachment in enumerate(document.attachments):
-                    child = hashlib.sha256(f"{digest}:{index}".encode()).hexdigest()
-                    # Attachments are matched by content, not by name: "image001.png"
-                    # names a different file in every message.
-                    upload = _Upload(
-                        record, attachment, child, label, default, progress, inherited=message
-                    )
-                    results.append(
-                        self._ingest_one(session, principal, upload, target=None, by_name=False)
-                    )
+                parent = _Upload(record, document, digest, label, default, progress)
+                self._attachments(session, principal, parent, results[0], results)
                 return results
+
+    def _attachments(
+        self,
+        session: Session,
+        principal: Principal,
+        parent: _Upload,
+        ingested: Ingested,
+        results: list[Ingested],
+    ) -> None:
+        """Ingest each attachment of `parent`, and theirs (an attached message's), in turn.
+
+        An attachment is at least as protected as its message, marked or not, and
+        so as every message that encloses it.
+        """
+        message = self._policies.parse(ingested.label)
+        for index, attachment in enumerate(parent.document.attachments):
+            child = hashlib.sha256(f"{parent.digest}:{index}".encode()).hexdigest()
+            # Attachments are matched by content, not by name: "image001.png"
+            # names a different file in every message.
+            upload = _Upload(
+                parent.collection,
+                attachment,
+                child,
+                parent.given,
+                parent.default,
+                parent.progress,
+                inherited=message,
+            )
+            done = self._ingest_one(session, principal, upload, target=None, by_name=False)
+            results.append(done)
+            self._attachments(session, principal, upload, done, results)
 
     def _replacement_target(
         self, session: Session, principal: Principal, collection: CollectionRecord, document: int
