@@ -72,9 +72,9 @@ def extract_docx(data: bytes, filename: str) -> ExtractedDocument:
     properties = document.core_properties
     for name in _PROPERTIES:
         builder.carry(f"DOCX property {name}", getattr(properties, name, None))
-    for name, value in _custom_properties(data):
+    for name, value in _custom_properties(data, filename):
         builder.carry(f"DOCX custom property {name}", value, explicit=True)
-    for number, text in enumerate(_comments(data), start=1):
+    for number, text in enumerate(_comments(data, filename), start=1):
         builder.carry(f"DOCX comment {number}", text)
     return builder.build(title=properties.title or filename)
 
@@ -122,20 +122,26 @@ def _text(element: etree._Element) -> str:
     return element.text if isinstance(element, CT_P) else ""
 
 
-def _part(data: bytes, name: str) -> etree._Element | None:
+def _part(data: bytes, name: str, filename: str) -> etree._Element | None:
     """The XML part `name` of the package, if it has one (entities never resolved)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         if name not in archive.namelist():
             return None
+        content = archive.read(name)
+    try:
         return etree.fromstring(
-            archive.read(name),
-            etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False),
+            content, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
         )
+    except etree.XMLSyntaxError:
+        # A part that may hold a marking and cannot be read: refuse, never skip.
+        raise InvalidInput(
+            f"{filename}: its part {name} is not well-formed XML; save the file again as .docx"
+        ) from None
 
 
-def _comments(data: bytes) -> list[str]:
+def _comments(data: bytes, filename: str) -> list[str]:
     """The text of each review comment (Word shows them in the margin), one line a paragraph."""
-    root = _part(data, "word/comments.xml")
+    root = _part(data, "word/comments.xml", filename)
     if root is None:
         return []
     found = []
@@ -148,9 +154,9 @@ def _comments(data: bytes) -> list[str]:
     return found
 
 
-def _custom_properties(data: bytes) -> list[tuple[str, str]]:
+def _custom_properties(data: bytes, filename: str) -> list[tuple[str, str]]:
     """Custom properties whose name says they hold a classification ("Classification")."""
-    root = _part(data, "docProps/custom.xml")
+    root = _part(data, "docProps/custom.xml", filename)
     if root is None:
         return []
     found = []
