@@ -243,3 +243,44 @@ def test_bad_requests_are_one_json_error(docs_site: Site, client: TestClient) ->
     assert absurd.status_code == 404 and absurd.json()["error"]["code"] == "not_found"
     paging = client.get("/v1/documents?limit=0", headers=site.auth("alice"))
     assert paging.status_code == 400 and paging.json()["error"]["param"] == "query.limit"
+
+
+def test_ids_count_no_hidden_document_or_passage(docs_site: Site, client: TestClient) -> None:
+    """F7: a DR analyst's two uploads around SECRET ones say nothing of how many came between."""
+    site = docs_site
+    first = upload(client, site, "bob", "avant.txt", b"DR\n\nmarqueuravant du convoi.")
+    hidden = [
+        upload(client, site, "alice", f"s{i}.txt", SECRET_REPORT + f"Note {i}.".encode())
+        for i in range(3)
+    ]
+    second = upload(client, site, "bob", "apres.txt", b"DR\n\nmarqueurapres du convoi.")
+    before, after = first.json()["data"][0], second.json()["data"][0]
+    hidden_ids = [h.json()["data"][0]["document_id"] for h in hidden]
+    ids = [before["document_id"], *hidden_ids, after["document_id"]]
+    assert len(set(ids)) == len(ids) and all(1 <= i <= 2**53 - 1 for i in ids)
+    # Sequential ids would differ by 4 here (and the passages' by the hidden passages):
+    # random ones are neither close nor in the order of arrival.
+    assert abs(after["document_id"] - before["document_id"]) > 1_000_000
+    passages = []
+    for word in ("marqueuravant", "marqueurapres"):
+        found = client.post(
+            "/v1/knowledge/search",
+            json={"query": word, "collection": "c", "mode": "fulltext"},
+            headers=site.auth("bob"),
+        )
+        assert found.status_code == 200, found.text
+        passages.append(found.json()["data"][0]["chunk_id"])
+    assert abs(passages[1] - passages[0]) > 1_000_000
+
+    # Probing a hidden id answers as a missing one, and both probes are journaled.
+    for target in hidden_ids:
+        _same_404(
+            client.get(f"/v1/documents/{target}", headers=site.auth("bob")),
+            client.get(f"/v1/documents/{MISSING}", headers=site.auth("bob")),
+            target,
+        )
+        probes = [(e, lb) for e, lb in site.journal("document.read") if e.actor.endswith("bob")]
+        (hid, hid_label), (mis, mis_label) = probes[-2:]
+        assert (hid.objects, mis.objects) == ([f"document:{target}"], [f"document:{MISSING}"])
+        same = dict(mis.details, reason=mis.details["reason"].replace(str(MISSING), str(target)))
+        assert hid.details == same and hid.details["refused"] and hid_label == mis_label

@@ -146,3 +146,41 @@ def eml(
                 data, maintype="application", subtype="octet-stream", filename=filename
             )
     return message.as_bytes()
+
+
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_COMMENTS_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.comments+xml"
+_COMMENTS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/comments"
+
+
+def with_comments(data: bytes, *comments: str) -> bytes:
+    """`data` (a DOCX) with review comments, wired as Word writes them (part, type, relation)."""
+    body = "".join(
+        f'<w:comment w:id="{i}" w:author="relecteur" w:initials="R">'
+        + "".join(f"<w:p><w:r><w:t>{line}</w:t></w:r></w:p>" for line in text.split("\n"))
+        + "</w:comment>"
+        for i, text in enumerate(comments)
+    )
+    xml = f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:comments xmlns:w="{_W}">'
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(data)) as source,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
+    ):
+        for item in source.infolist():
+            content = source.read(item.filename)
+            if item.filename == "[Content_Types].xml":
+                override = (
+                    f'<Override PartName="/word/comments.xml" ContentType="{_COMMENTS_TYPE}"/>'
+                )
+                content = content.replace(b"</Types>", override.encode() + b"</Types>")
+            elif item.filename == "word/_rels/document.xml.rels":
+                relation = (
+                    f'<Relationship Id="rIdC1" Type="{_COMMENTS_REL}" Target="comments.xml"/>'
+                )
+                content = content.replace(
+                    b"</Relationships>", relation.encode() + b"</Relationships>"
+                )
+            target.writestr(item, content)
+        target.writestr("word/comments.xml", (xml + body + "</w:comments>").encode())
+    return out.getvalue()

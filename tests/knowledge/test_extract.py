@@ -15,6 +15,7 @@ from egide.errors import InvalidInput, PayloadTooLarge
 from egide.knowledge.chunking import chunk_document
 from egide.knowledge.extract import detect, extract
 from egide.knowledge.markings import detect_markings
+from tests.knowledge import formats
 
 R = PolicyRegistry.builtin()
 
@@ -168,3 +169,12 @@ def test_chunks_keep_provenance_and_label_purity() -> None:
     by_text = {c.text: c.content_hash for c in chunks}
     assert len(set(by_text.values())) == len(by_text)
     assert all(by_text[c.text] == c.content_hash for c in chunks)
+
+
+def test_docx_comments_and_identifier_are_carried_and_a_broken_comments_part_is_refused() -> None:
+    data = formats.with_comments(formats.simple_docx("texte"), "à revoir\nTRÈS SECRET")
+    carried = {(c.source, c.text) for c in extract(data, "c.docx").carried}
+    assert ("DOCX comment 1", "à revoir\nTRÈS SECRET") in carried
+    broken = formats.add_member(formats.simple_docx("texte"), "word/comments.xml", b"<w:comments")
+    with pytest.raises(InvalidInput, match=r"c\.docx: its part word/comments\.xml is not well"):
+        extract(broken, "c.docx")

@@ -28,7 +28,7 @@ def list_command(
     limit: Annotated[int, typer.Option(help="At most this many (1 to 100).")] = 50,
     after: Annotated[int | None, typer.Option(help="Only ids after this one (next page).")] = None,
 ) -> None:
-    """List the documents you may read, oldest first."""
+    """List the documents you may read, in id order."""
     me = authenticated(api_key, "listing documents")
     page = initialised_platform().knowledge.documents(
         me, collection=collection, limit=limit, after=after

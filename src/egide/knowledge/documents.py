@@ -44,11 +44,11 @@ from egide.knowledge.records import (
     DocumentRecord,
     DocumentVersionRecord,
 )
-from egide.store import MAX_ID, LabelRecord, all_labels, intern_label
+from egide.store import MAX_PUBLIC_ID, LabelRecord, all_labels, intern_label
 
 MAX_PAGE = 100
-# Ids are 32-bit integers in both databases: a larger number names no document
-# (and must not reach PostgreSQL, which would refuse it as out of range).
+# Document ids are random up to MAX_PUBLIC_ID (egide.store.ids): a larger number
+# names no document (and must not reach PostgreSQL, which may refuse it as out of range).
 
 
 @dataclass(frozen=True)
@@ -157,7 +157,7 @@ class Catalogue:
         transactions are serial already), so that two changes of one document —
         two new versions, a relabel and a deletion — happen one after the other.
         """
-        if not 1 <= document_id <= MAX_ID:
+        if not 1 <= document_id <= MAX_PUBLIC_ID:
             raise not_found(document_id)
         query = select(DocumentRecord).where(
             DocumentRecord.id == document_id,
@@ -194,8 +194,8 @@ class Catalogue:
         """
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}")
-        if after is not None and not 0 <= after <= MAX_ID:
-            raise InvalidInput(f"after must be a document id between 0 and {MAX_ID}")
+        if after is not None and not 0 <= after <= MAX_PUBLIC_ID:
+            raise InvalidInput(f"after must be a document id between 0 and {MAX_PUBLIC_ID}")
         readable = self.readable(session, principal)
         usable = self.usable_collections(session, principal)
         query = select(DocumentRecord).where(

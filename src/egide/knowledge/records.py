@@ -1,4 +1,9 @@
-"""Tables of the knowledge base (migrations 0003_knowledge, 0008_document_versions, 0010).
+"""Tables of the knowledge base (migrations 0003_knowledge, 0008_document_versions,
+0011_conversations, 0012_random_ids).
+
+Documents and chunks have random ids (`egide.store.ids`, migration
+0012_random_ids): an id shown to a reader says nothing of how many rows,
+readable or not, came before it.
 
 The vector and full-text columns differ by database and are reached with
 plain SQL in `egide.knowledge.ranking`: on SQLite, `chunk_vectors` (float32
@@ -27,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from egide.store import Base, utcnow
+from egide.store import PUBLIC_ID, Base, random_id, utcnow
 
 
 class CollectionRecord(Base):
@@ -56,7 +61,9 @@ class DocumentRecord(Base):
     # Ingestion looks a file's name up in its collection (migration 0008).
     __table_args__ = (Index("ix_documents_collection_id_filename", "collection_id", "filename"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(
+        PUBLIC_ID, primary_key=True, autoincrement=False, default=random_id
+    )
     collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id"), index=True)
     title: Mapped[str] = mapped_column(Text)
     filename: Mapped[str] = mapped_column(Text)
@@ -80,7 +87,7 @@ class DocumentVersionRecord(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     document_id: Mapped[int] = mapped_column(
-        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+        PUBLIC_ID, ForeignKey("documents.id", ondelete="CASCADE"), index=True
     )
     version: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(Text)
@@ -96,9 +103,11 @@ class ChunkRecord(Base):
 
     __tablename__ = "chunks"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    id: Mapped[int] = mapped_column(
+        PUBLIC_ID, primary_key=True, autoincrement=False, default=random_id
+    )
     document_id: Mapped[int] = mapped_column(
-        ForeignKey("documents.id", ondelete="CASCADE"), index=True
+        PUBLIC_ID, ForeignKey("documents.id", ondelete="CASCADE"), index=True
     )
     collection_id: Mapped[int] = mapped_column(ForeignKey("collections.id"), index=True)
     ordinal: Mapped[int] = mapped_column(Integer)

@@ -73,7 +73,7 @@ from egide.knowledge.records import (
 from egide.knowledge.search import Hit, Mode, search
 from egide.serving.ratelimit import Admit
 from egide.settings import home_label
-from egide.store import Database, LabelRecord, intern_label
+from egide.store import Database, LabelRecord, fresh_ids, intern_label
 
 IngestStatus = Literal["new", "new-version", "unchanged", "relabelled"]
 
@@ -305,19 +305,40 @@ class KnowledgeService:
                         by_name=True,
                     )
                 ]
-                # An attachment is at least as protected as its message, marked or not.
-                message = self._policies.parse(results[0].label)
-                for index, attachment in enumerate(document.attachments):
-                    child = sha256_text(f"{digest}:{index}")
-                    # Attachments are matched by content, not by name: "image001.png"
-                    # names a different file in every message.
-                    upload = _Upload(
-                        record, attachment, child, label, default, progress, inherited=message
-                    )
-                    results.append(
-                        self._ingest_one(session, principal, upload, target=None, by_name=False)
-                    )
+                parent = _Upload(record, document, digest, label, default, progress)
+                self._attachments(session, principal, parent, results[0], results)
                 return results
+
+    def _attachments(
+        self,
+        session: Session,
+        principal: Principal,
+        parent: _Upload,
+        ingested: Ingested,
+        results: list[Ingested],
+    ) -> None:
+        """Ingest each attachment of `parent`, and theirs (an attached message's), in turn.
+
+        An attachment is at least as protected as its message, marked or not, and
+        so as every message that encloses it.
+        """
+        message = self._policies.parse(ingested.label)
+        for index, attachment in enumerate(parent.document.attachments):
+            child = sha256_text(f"{parent.digest}:{index}")
+            # Attachments are matched by content, not by name: "image001.png"
+            # names a different file in every message.
+            upload = _Upload(
+                parent.collection,
+                attachment,
+                child,
+                parent.given,
+                parent.default,
+                parent.progress,
+                inherited=message,
+            )
+            done = self._ingest_one(session, principal, upload, target=None, by_name=False)
+            results.append(done)
+            self._attachments(session, principal, upload, done, results)
 
     def _replacement_target(
         self, session: Session, principal: Principal, collection: CollectionRecord, document: int
@@ -415,7 +436,8 @@ class KnowledgeService:
                 DocumentRecord.label_id.in_(readable),
                 same,
             )
-            .order_by(DocumentRecord.id)
+            # The oldest: ids are random (egide.store.ids), so not in order of arrival.
+            .order_by(DocumentRecord.created_at, DocumentRecord.id)
             .limit(1)
             .with_for_update()
         ).first()
@@ -471,6 +493,7 @@ class KnowledgeService:
         label_id = intern_label(session, canonical)
         if target is None:
             record = DocumentRecord(
+                id=fresh_ids(session, DocumentRecord.id, 1)[0],
                 collection_id=collection.id,
                 title=document.title,
                 filename=document.filename,
@@ -501,8 +524,10 @@ class KnowledgeService:
                 actor=principal.actor,
             )
         )
+        ids = fresh_ids(session, ChunkRecord.id, len(portions))
         records = [
             ChunkRecord(
+                id=chunk_id,
                 document_id=record.id,
                 collection_id=collection.id,
                 ordinal=c.ordinal,
@@ -515,7 +540,7 @@ class KnowledgeService:
                 label_id=intern_label(session, self._policies.canonical(lb)),
                 tokens=token_count(c.text),
             )
-            for c, lb in portions
+            for chunk_id, (c, lb) in zip(ids, portions, strict=True)
         ]
         session.add_all(records)
         session.flush()
@@ -561,7 +586,7 @@ class KnowledgeService:
         after: int | None = None,
         text: str | None = None,
     ) -> DocumentPage:
-        """The documents the principal may read (label and collection), oldest first.
+        """The documents the principal may read (label and collection), in id order.
 
         `text` keeps those whose title or file name contains it.
 

@@ -44,7 +44,10 @@ def utcnow() -> datetime:
 
 
 MAX_ID = 2**31 - 1
-"""Largest row id of the integer primary keys (int4 on PostgreSQL): a larger id names nothing."""
+"""Largest row id of the sequential integer primary keys (int4 on PostgreSQL).
+
+Documents and passages have random public ids up to `egide.store.ids.MAX_PUBLIC_ID`.
+"""
 
 
 class UTCDateTime(TypeDecorator[datetime]):

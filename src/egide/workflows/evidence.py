@@ -37,7 +37,7 @@ from egide.core.labels import Label, PolicyRegistry
 from egide.core.principals import Principal
 from egide.errors import InvalidInput, NotFound
 from egide.knowledge.records import ChunkRecord, CollectionRecord, DocumentRecord
-from egide.store import MAX_ID, LabelRecord
+from egide.store import MAX_PUBLIC_ID, LabelRecord
 
 # The keys that name an object, and the kind of object each names.
 CHUNK_KEYS = ("chunk", "chunk_id", "passage")
@@ -190,7 +190,7 @@ def _ids(number: int, item: Any) -> tuple[int | None, int | None]:
 
 def _in_range(value: int) -> int:
     # An id beyond what the databases store names nothing (and would not bind).
-    if not 1 <= value <= MAX_ID:
+    if not 1 <= value <= MAX_PUBLIC_ID:
         raise hidden()
     return value
 

@@ -32,7 +32,7 @@ class DocumentOut(BaseModel):
 
 
 class DocumentList(BaseModel):
-    """One page of documents, oldest first; pass `last_id` as `after` for the next."""
+    """One page of documents in (random) id order; pass `last_id` as `after` for the next."""
 
     object: Literal["list"] = "list"
     data: list[DocumentOut]

@@ -49,7 +49,7 @@ async def list_documents(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     after: Annotated[int | None, Query(description="the last id of the previous page")] = None,
 ) -> DocumentList:
-    """Documents the caller may read (label and collection), oldest first."""
+    """Documents the caller may read (label and collection), in id order."""
     page = await run_in_threadpool(
         lambda: platform.knowledge.documents(
             principal, collection=collection, limit=limit, after=after

@@ -3,8 +3,9 @@
 Body paragraphs and tables are read in document order; every other paragraph
 of the body (text boxes, content controls) follows. Banners are looked for in
 every place Word keeps them: the headers and footers of every kind (default,
-first page, even pages — tables and text boxes included), the core
-properties and the custom properties named like a classification.
+first page, even pages — tables and text boxes included), the comments, the
+core properties (the `identifier` too) and the custom properties named like a
+classification.
 """
 
 from __future__ import annotations
@@ -35,7 +36,15 @@ _PARTS = (
     ("first_page_footer", "first-page footer"),
     ("even_page_footer", "even-page footer"),
 )
-_PROPERTIES = ("title", "subject", "keywords", "category", "comments", "content_status")
+_PROPERTIES = (
+    "title",
+    "subject",
+    "keywords",
+    "category",
+    "comments",
+    "content_status",
+    "identifier",
+)
 _MARKING_NAME = re.compile(r"classif|marking|marquage", re.IGNORECASE)
 
 
@@ -63,8 +72,10 @@ def extract_docx(data: bytes, filename: str) -> ExtractedDocument:
     properties = document.core_properties
     for name in _PROPERTIES:
         builder.carry(f"DOCX property {name}", getattr(properties, name, None))
-    for name, value in _custom_properties(data):
+    for name, value in _custom_properties(data, filename):
         builder.carry(f"DOCX custom property {name}", value, explicit=True)
+    for number, text in enumerate(_comments(data, filename), start=1):
+        builder.carry(f"DOCX comment {number}", text)
     return builder.build(title=properties.title or filename)
 
 
@@ -111,15 +122,43 @@ def _text(element: etree._Element) -> str:
     return element.text if isinstance(element, CT_P) else ""
 
 
-def _custom_properties(data: bytes) -> list[tuple[str, str]]:
-    """Custom properties whose name says they hold a classification ("Classification")."""
+def _part(data: bytes, name: str, filename: str) -> etree._Element | None:
+    """The XML part `name` of the package, if it has one (entities never resolved)."""
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        if "docProps/custom.xml" not in archive.namelist():
-            return []
-        root = etree.fromstring(
-            archive.read("docProps/custom.xml"),
-            etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False),
+        if name not in archive.namelist():
+            return None
+        content = archive.read(name)
+    try:
+        return etree.fromstring(
+            content, etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
         )
+    except etree.XMLSyntaxError:
+        # A part that may hold a marking and cannot be read: refuse, never skip.
+        raise InvalidInput(
+            f"{filename}: its part {name} is not well-formed XML; save the file again as .docx"
+        ) from None
+
+
+def _comments(data: bytes, filename: str) -> list[str]:
+    """The text of each review comment (Word shows them in the margin), one line a paragraph."""
+    root = _part(data, "word/comments.xml", filename)
+    if root is None:
+        return []
+    found = []
+    for comment in root.iter(qn("w:comment")):
+        lines = (
+            "".join(node.text or "" for node in paragraph.iter(qn("w:t")))
+            for paragraph in comment.iter(qn("w:p"))
+        )
+        found.append("\n".join(lines))
+    return found
+
+
+def _custom_properties(data: bytes, filename: str) -> list[tuple[str, str]]:
+    """Custom properties whose name says they hold a classification ("Classification")."""
+    root = _part(data, "docProps/custom.xml", filename)
+    if root is None:
+        return []
     found = []
     for prop in root:
         name = str(prop.get("name") or "")

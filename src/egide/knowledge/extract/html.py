@@ -1,7 +1,10 @@
 """HTML: visible text by block element, headings as sections; scripts and styles dropped.
 
-Banners are also read from `<title>` and from `<meta>` tags naming a
-classification (`classification`, `security-classification`, `dc.rights`…).
+Banners are also read from `<title>`, from `<meta>` tags naming a
+classification (`classification`, `security-classification`, `dc.rights`…),
+from every `alt` text (an image's, shown when it is not) and from comments
+(`<!-- TRÈS SECRET -->`, seen by whoever opens the source): none is body
+text, but a marking written there labels the page.
 Inline elements stay on their line: a portion mark inside a `<span>` can
 only raise the rest of the line (see `egide.knowledge.markings`).
 """
@@ -64,6 +67,9 @@ class _Collector(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag == "meta":
             self.meta(dict(attrs))
+        for name, value in attrs:
+            if name == "alt":
+                self.builder.carry(f"HTML <{tag} alt>", value)
         if tag == "title":
             self.in_title = True
         if tag in _HIDDEN:
@@ -92,6 +98,9 @@ class _Collector(HTMLParser):
             self.heading = None
         elif tag in _BLOCKS:
             self.flush()
+
+    def handle_comment(self, data: str) -> None:
+        self.builder.carry("HTML comment", data)
 
     def handle_data(self, data: str) -> None:
         if self.in_title:

@@ -37,7 +37,7 @@ from egide.knowledge.answer import words
 from egide.knowledge.records import ChunkRecord, DocumentRecord
 from egide.knowledge.search import hydrate
 from egide.knowledge.service import KnowledgeService
-from egide.store import MAX_ID, Database
+from egide.store import MAX_PUBLIC_ID, Database
 from egide.workflows.proposals import Proposal, ProposalService
 from egide.workflows.synthesis.assemble import Source, assemble
 from egide.workflows.synthesis.lexicon import (
@@ -267,7 +267,7 @@ class SynthesisService:
         self, principal: Principal, request: SynthesisRequest, tasking: str, k: int
     ) -> list[tuple[int, int | None, str, str, int | None, str, str]]:
         # An id beyond what the databases store names nothing (and would not bind).
-        ids = [i for i in request.document_ids if 1 <= i <= MAX_ID]
+        ids = [i for i in request.document_ids if 1 <= i <= MAX_PUBLIC_ID]
         readable = self._knowledge.readable_label_ids(principal)
         # Named documents come from the collections the caller's organisation may use
         # (and from the collection named, if one is): an id is no way around that limit.

@@ -55,7 +55,9 @@ def upgrade() -> None:
     op.execute(
         "CREATE TABLE chunk_terms ("
         "term text NOT NULL, collection_id integer NOT NULL, label_id integer NOT NULL, "
-        "chunk_id integer NOT NULL, tf integer NOT NULL, tokens integer NOT NULL, "
+        # bigint: chunk ids are random 53-bit numbers since 0009_random_ids (this step
+        # runs again over them when a database is downgraded below it and upgraded).
+        "chunk_id bigint NOT NULL, tf integer NOT NULL, tokens integer NOT NULL, "
         "CONSTRAINT pk_chunk_terms PRIMARY KEY (term, collection_id, label_id, chunk_id) "
         "INCLUDE (tf, tokens))"
     )

@@ -43,7 +43,11 @@ def upgrade() -> None:
     op.create_table(
         "document_versions",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("document_id", sa.Integer(), nullable=False),
+        # bigint on PostgreSQL: document ids are random 53-bit numbers since
+        # 0009_random_ids (this step runs again over them after a downgrade below it).
+        sa.Column(
+            "document_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("title", sa.Text(), nullable=False),
         sa.Column("filename", sa.Text(), nullable=False),
