@@ -251,6 +251,8 @@ def main() -> int:
                 "proposal view": f"/proposals/{seeded['proposal']}",
                 "audit": "/audit",
                 "administration": "/admin",
+                "admin models": "/admin/models",
+                "admin usage": "/admin/usage",
             }
             with httpx.Client(base_url=url, timeout=30, follow_redirects=False) as client:
                 sign_in(client, seeded["key"])

@@ -18,6 +18,7 @@ from egide.audit.witness import AllWitnesses, FileWitness, Witness
 from egide.core.labels import Label, PolicyRegistry
 from egide.datadir import check_private, make_private
 from egide.errors import ConfigurationError
+from egide.identity.admin import Administration
 from egide.identity.service import IdentityService
 from egide.identity.sessions import SessionService
 from egide.identity.throttle import SignInThrottle
@@ -131,6 +132,19 @@ class Platform:
     @cached_property
     def identity(self) -> IdentityService:
         return IdentityService(self.database, self.journal, self.policies, home=self.home_label)
+
+    @cached_property
+    def administration(self) -> Administration:
+        """Administration by a signed-in person (the console): role, clearance cap, lockout."""
+        return Administration(
+            self.identity,
+            self.models,
+            self.limiter,
+            self.database,
+            self.policies,
+            self.trail,
+            key_ttl_days=self.settings.api_key_ttl_days,
+        )
 
     @cached_property
     def sessions(self) -> SessionService:

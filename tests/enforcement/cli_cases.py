@@ -291,6 +291,7 @@ LOCAL: dict[str, str] = {
     "users add": _ROOT,
     "users list": _ROOT,
     "users disable": _ROOT,
+    "users enable": _ROOT,
     "keys create": _ROOT,
     "keys revoke": _ROOT,
     "keys list": _ROOT,

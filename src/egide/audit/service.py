@@ -12,29 +12,36 @@ auditor's rate limit (``admit``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, Select, cast, exists, func, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from egide.audit.chain import AuditEntry, format_time
+from egide.audit.chain import FORMAT_VERSION, AuditEntry, format_time
 from egide.audit.journal import Journal
 from egide.audit.reading import to_entry
+from egide.audit.signing import fingerprint, public_key_to_text
 from egide.audit.trail import Trail
+from egide.audit.verify import VerificationReport
 from egide.core import access
 from egide.core.labels import Label, PolicyRegistry, join
 from egide.core.principals import Principal
 from egide.errors import Forbidden, InvalidInput, InvalidLabel
 from egide.store import Database
 from egide.store.labels import all_labels
-from egide.store.models import AuditEntryRecord, LabelRecord
+from egide.store.models import AuditEntryRecord, LabelRecord, utcnow
 
 MAX_PAGE = 1000
 """The most entries one read returns."""
+MAX_EXPORT = 50_000
+"""The most entries one export holds (narrow the filters for more)."""
+
+Outcome = Literal["allowed", "refused"]
 
 
 # Sequence numbers are 64-bit integers in both databases.
@@ -55,6 +62,7 @@ class AuditQuery:
         before_seq: Entries with a smaller sequence number (paging backwards).
         limit: At most this many entries (1 to 1000).
         newest_first: Newest first (``egide audit tail``) instead of oldest first.
+        outcome: ``refused`` (entries of a refusal: 401, 403, 404) or ``allowed`` (the rest).
     """
 
     actor: str | None = None
@@ -66,9 +74,12 @@ class AuditQuery:
     before_seq: int | None = None
     limit: int = 100
     newest_first: bool = False
+    outcome: Outcome | None = None
 
     def check(self) -> None:
         """Raise `InvalidInput` naming the first filter that is out of range."""
+        if self.outcome not in (None, "allowed", "refused"):
+            raise InvalidInput(f"outcome must be allowed or refused, not {self.outcome!r}")
         if not 1 <= self.limit <= MAX_PAGE:
             raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}, not {self.limit}")
         if not 0 <= self.after_seq <= MAX_SEQ or (
@@ -137,13 +148,7 @@ class AuditService:
             RateLimited: the auditor's request budget is spent.
         """
         query.check()
-        # The clearance as a label is always within the clearance: only the role can refuse.
-        role = access.can_read_audit_entry(principal, principal.clearance.as_label())
-        if not role.allowed:
-            error = Forbidden(role.reason)
-            details = {"outcome": "refused", "filters": query.described()}
-            self._trail.refused(principal, "audit.read", error, details=details)
-            raise error
+        self._require_auditor(principal, "audit.read", {"filters": query.described()})
         if self._admit is not None:
             self._admit(principal)
         with self._db.transaction() as session:
@@ -168,6 +173,104 @@ class AuditService:
             )
         return AuditPage(entries=found, has_more=len(rows) > query.limit)
 
+    def verify(self, principal: Principal) -> VerificationReport:
+        """Verify the whole chain, its checkpoints and the witness (as `egide audit verify`).
+
+        The report names positions (sequence numbers) and kinds of damage, never
+        an entry's content, so an auditor of any clearance may see it. The
+        verification is journaled (`audit.verify`) with its outcome.
+
+        Raises:
+            Forbidden: the principal is not an auditor (the refusal is journaled).
+        """
+        self._require_auditor(principal, "audit.verify", {})
+        if self._admit is not None:
+            self._admit(principal)  # a costly read: one request token
+        with self._db.transaction() as session:
+            report = self._journal.verify(session)
+        details: dict[str, Any] = {"ok": report.ok, "entries": report.entries}
+        if not report.ok:
+            details.update(first_bad_seq=report.first_bad_seq, problem=report.problem)
+        self._trail.read(
+            principal, "audit.verify", objects=[], label=self._trail.home, details=details
+        )
+        return report
+
+    def export(self, principal: Principal, query: AuditQuery) -> tuple[bytes, int, Label]:
+        """The entries matching `query` that `principal` may read, as JSON lines; journaled.
+
+        The same line format as `egide audit export` (docs/audit.md): a header,
+        then one line per entry. The header says the export is ``partial``
+        (filtered, and only what the auditor's clearance dominates) and names
+        the filters; checkpoints are left out (they sign entries that may be
+        missing). At most `MAX_EXPORT` entries; the header's ``complete`` says
+        whether every matching entry is in it. The export is journaled as
+        `audit.export` in the same transaction as the read, labelled with the
+        high-water mark of what it holds.
+
+        Returns:
+            The file, the number of entries, and its label (the high-water mark).
+
+        Raises:
+            InvalidInput: a filter is out of range.
+            Forbidden: the principal is not an auditor (the refusal is journaled).
+        """
+        query = AuditQuery(**{**asdict(query), "limit": 1, "newest_first": False})
+        query.check()
+        self._require_auditor(principal, "audit.export", {"filters": query.described()})
+        if self._admit is not None:
+            self._admit(principal)  # a costly read: one request token
+        with self._db.transaction() as session:
+            readable = self._readable_label_ids(session, principal)
+            rows = session.execute(
+                _select(query, readable, self._db.dialect).limit(MAX_EXPORT + 1)
+            ).all()
+            found = [to_entry(record, canonical) for record, canonical in rows[:MAX_EXPORT]]
+            label = self._label_of(found)
+            complete = len(rows) <= MAX_EXPORT
+            header = {
+                "type": "header",
+                "format": FORMAT_VERSION,
+                "exported_at": format_time(utcnow()),
+                "public_keys": [
+                    {"fingerprint": fingerprint(key), "key": public_key_to_text(key)}
+                    for key in [self._journal.signing_key.public_key]
+                ],
+                "partial": True,
+                "complete": complete,
+                "exported_by": principal.actor,
+                "filters": _export_filters(query),
+                "label": self._policies.canonical(label),
+            }
+            self._journal.append(
+                session,
+                actor=principal.actor,
+                action="audit.export",
+                objects=[f"audit:{entry.seq}" for entry in found],
+                label=self._policies.canonical(label),
+                details={
+                    "outcome": "allowed",
+                    "filters": _export_filters(query),
+                    "returned": len(found),
+                    "complete": complete,
+                    "seqs": [found[0].seq, found[-1].seq] if found else [],
+                },
+            )
+        lines = [header, *(entry.to_json() for entry in found)]
+        data = "".join(
+            json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n" for line in lines
+        )
+        return data.encode("utf-8"), len(found), label
+
+    def _require_auditor(self, principal: Principal, action: str, details: dict[str, Any]) -> None:
+        """Refuse (journaled) a principal without the auditor role."""
+        # The clearance as a label is always within the clearance: only the role can refuse.
+        role = access.can_read_audit_entry(principal, principal.clearance.as_label())
+        if not role.allowed:
+            error = Forbidden(role.reason)
+            self._trail.refused(principal, action, error, details={"outcome": "refused", **details})
+            raise error
+
     def _readable_label_ids(self, session: Session, principal: Principal) -> set[int]:
         readable: set[int] = set()
         for label_id, canonical in all_labels(session):
@@ -188,6 +291,24 @@ class AuditService:
             return join(*labels)
         except InvalidLabel:  # policies without equivalence: the highest entry label
             return max(labels[1:], key=lambda label: label.level)
+
+
+def _export_filters(query: AuditQuery) -> dict[str, Any]:
+    """The filters an export applied (paging fields left out)."""
+    described = query.described()
+    for key in ("limit", "newest_first", "after_seq"):
+        described.pop(key, None)
+    if query.after_seq:
+        described["after_seq"] = query.after_seq
+    return described
+
+
+def _refused(dialect: str) -> ColumnElement[bool]:
+    """Whether an entry records a refusal (`Trail` writes ``"refused": true`` in its details)."""
+    if dialect == "postgresql":
+        has: ColumnElement[bool] = cast(AuditEntryRecord.details, JSONB).has_key("refused")
+        return has
+    return func.json_type(AuditEntryRecord.details, "$.refused").is_not(None)
 
 
 def _has_object(dialect: str, name: str) -> ColumnElement[bool]:
@@ -221,6 +342,10 @@ def _select(query: AuditQuery, readable: set[int], dialect: str) -> Select[Audit
         )
     if query.object is not None:
         statement = statement.where(_has_object(dialect, query.object))
+    if query.outcome == "refused":
+        statement = statement.where(_refused(dialect))
+    elif query.outcome == "allowed":
+        statement = statement.where(~_refused(dialect))
     if query.since is not None:
         statement = statement.where(AuditEntryRecord.time >= query.since)
     if query.until is not None:

@@ -144,6 +144,13 @@ def users_disable(username: str) -> None:
     typer.echo(f"user {username!r} disabled")
 
 
+@users_app.command("enable")
+def users_enable(username: str) -> None:
+    """Enable a disabled user again: their keys that are not revoked work again."""
+    initialised_platform().identity.enable_user(local_actor(), username)
+    typer.echo(f"user {username!r} enabled")
+
+
 @keys_app.command("create")
 def keys_create(
     username: str,

@@ -14,11 +14,19 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from egide.app import Platform
-from egide.console.pages import ask, documents, home, proposals
+from egide.console.pages import admin, ask, audit, documents, home, proposals
 from egide.console.signin import router as signin_router
 from egide.console.web import Console
 
-PAGES = (signin_router, home.router, documents.router, ask.router, proposals.router)
+PAGES = (
+    signin_router,
+    home.router,
+    documents.router,
+    ask.router,
+    proposals.router,
+    audit.router,
+    admin.router,
+)
 """Every router of the console; a new page module adds its router here."""
 
 UPLOAD_PATH = "/documents/upload"

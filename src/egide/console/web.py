@@ -81,6 +81,8 @@ NAV: list[NavItem] = [
     NavItem("/documents/upload", "nav.upload", Action.KNOWLEDGE_INGEST),
     NavItem("/ask", "nav.ask", Action.KNOWLEDGE_ASK),
     NavItem("/proposals", "nav.proposals", Action.PROPOSAL_READ),
+    NavItem("/audit", "nav.audit", Action.AUDIT_READ),
+    NavItem("/admin", "nav.admin", Action.ADMINISTER),
 ]
 """The navigation, in order; a page module appends its entry (see docs/console.md)."""
 

@@ -191,6 +191,75 @@ class IdentityService:
             )
         self._recent.clear()
 
+    def enable_user(self, actor: str, username: str) -> None:
+        """Enable a disabled principal again (its keys that are not revoked work again)."""
+        with self._db.transaction() as session:
+            record = self._require_user(session, username)
+            if not record.disabled:
+                raise Conflict(f"user {username!r} is already enabled")
+            record.disabled = False
+            self._record(
+                session, actor, "user.enable", [f"principal:{record.id}"], {"username": username}
+            )
+        self._recent.clear()
+
+    def update_user(
+        self,
+        actor: str,
+        username: str,
+        *,
+        clearance: Clearance,
+        roles: Iterable[Role],
+        organisation: str | None,
+        display_name: str,
+    ) -> UserInfo:
+        """Change a principal's clearance, roles, organisation and name; journals before/after."""
+        role_set = sorted(r.value for r in frozenset(roles))
+        with self._db.transaction() as session:
+            record = self._require_user(session, username)
+            before = self._info(session, record)
+            org = self._require_org(session, organisation) if organisation else None
+            record.clearance = self._policies.format_clearance(clearance)
+            if (
+                record.default_label is not None
+                and not clearance.permits(self._policies.parse(record.default_label)).allowed
+            ):
+                record.default_label = None  # a working label above the new clearance lapses
+            record.roles = role_set
+            record.organisation_id = org.id if org else None
+            record.display_name = display_name.strip()
+            session.flush()
+            after = self._info(session, record)
+            changes = {
+                field: {"from": old, "to": new}
+                for field, old, new in (
+                    ("clearance", before.clearance, after.clearance),
+                    ("roles", sorted(before.roles), role_set),
+                    ("organisation", before.organisation, after.organisation),
+                    ("display_name", before.display_name, after.display_name),
+                    ("default_label", before.default_label, after.default_label),
+                )
+                if old != new
+            }
+            self._record(
+                session,
+                actor,
+                "user.update",
+                [f"principal:{record.id}"],
+                {"username": username, "changes": changes},
+            )
+        self._recent.clear()
+        return after
+
+    def user(self, username: str) -> UserInfo:
+        """What an administrator sees of one principal.
+
+        Raises:
+            NotFound: no such user.
+        """
+        with self._db.transaction() as session:
+            return self._info(session, self._require_user(session, username))
+
     def principal(self, username: str) -> Principal:
         """The principal named `username`, unscoped."""
         with self._db.transaction() as session:

@@ -53,6 +53,10 @@ class Limiter(Protocol):
         """Charge the tokens a finished request used."""
         ...
 
+    def limits(self, key: str) -> Limits:
+        """The quotas in force for a user or organisation key (`user:NAME`, `org:NAME`)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Limits:

@@ -28,6 +28,10 @@ async def list_entries(
     before_seq: int | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
     order: Literal["asc", "desc"] = "asc",
+    outcome: Annotated[
+        Literal["allowed", "refused"] | None,
+        Query(description="`refused`: only refusals (401, 403, 404); `allowed`: the rest"),
+    ] = None,
 ) -> AuditEntryList:
     """Journal entries the caller (an auditor) may read; the read is itself journaled."""
     service: AuditService = request.app.state.platform.audit
@@ -41,5 +45,6 @@ async def list_entries(
         before_seq=before_seq,
         limit=limit,
         newest_first=order == "desc",
+        outcome=outcome,
     )
     return AuditEntryList.of(await run_in_threadpool(service.entries, principal, query))
