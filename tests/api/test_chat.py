@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
 from hypothesis import strategies as st
@@ -150,3 +151,21 @@ def test_content_parts_and_developer_role(site: Site, client: TestClient) -> Non
     }
     response = client.post("/v1/chat/completions", json=body, headers=site.auth())
     assert response.json()["choices"][0]["message"]["content"] == "NON PROTÉGÉ\n\necho: ab"
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize(
+    "content",
+    ["\ud800 convoi", [{"type": "text", "text": "convoi \udfff"}]],
+    ids=["string", "part"],
+)
+def test_an_unpaired_surrogate_is_a_clear_400_not_a_500(
+    client: TestClient, site: Site, content: Any, stream: bool
+) -> None:
+    body = chat_body(stream=stream)
+    body["messages"][0]["content"] = content
+    # json.dumps escapes the surrogate as `\ud800`, as a client's JSON encoder does.
+    headers = {**site.auth(), "Content-Type": "application/json"}
+    response = client.post("/v1/chat/completions", content=json.dumps(body), headers=headers)
+    assert response.status_code == 400, response.text
+    assert "surrogate" in response.json()["error"]["message"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -223,3 +224,23 @@ def test_trusted_proxy_header_without_addresses_stops_start_up(data_dir: Path) -
             create_app(site.platform)
     finally:
         site.platform.close()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"n": 2},
+        {"n": 2, "stream": True},
+        {"tool_choice": "required", "tools": [{"type": "function", "function": {"name": "f"}}]},
+        {"response_format": {"type": "json_object"}},
+        {"response_format": {"type": "json_schema", "json_schema": {"schema": {}}}},
+    ],
+    ids=["n", "n-stream", "tools", "json_object", "json_schema"],
+)
+def test_egide_rag_refuses_options_it_cannot_honour(
+    client: TestClient, site: Site, extra: dict[str, Any]
+) -> None:
+    body = chat_body("Quand le convoi arrive-t-il ?", model="egide-rag:commune", **extra)
+    response = client.post("/v1/chat/completions", json=body, headers=site.auth())
+    assert response.status_code == 400, response.text
+    assert "not supported" in response.json()["error"]["message"]

@@ -133,7 +133,7 @@ def test_the_page_shows_the_two_person_rule_and_evidence_one_click_away(
     assert "data-sensitive" in page and "both" in page  # the author, named as such
     document, chunk = site.evidence  # type: ignore[attr-defined]
     link = f'href="/documents/{document}#passage-{chunk}"'
-    assert "hibou.txt" in page and link not in page  # an approver alone may not open documents
+    assert "hibou.txt" in page and link in page  # an approver reads the evidence to decide
     assert 'data-form="approve"' in page and 'data-form="reject"' in page
     assert "(S)" in page and "(NP)" in page  # portion marks of the blocks
     assert 'data-banner="top">SECRET<' in page

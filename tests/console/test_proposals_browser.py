@@ -181,9 +181,9 @@ def test_a_secret_report_is_approved_by_two_people_then_exported(
 
     switch_user(page, world, "approbateur")
     page.goto(f"/proposals/{number}")
-    # An approver alone may not open documents: the evidence is named, not linked.
+    # An approver reads the evidence before deciding: one click away for them too.
     assert page.locator("ol.evidence li").count() == 1
-    assert page.locator("ol.evidence a").count() == 0
+    assert page.locator("ol.evidence a").count() == 1
     page.fill("#approve-rationale", "sources recoupées")
     page.click("form[data-form=approve] button")
     page.wait_for_selector("[data-done=approved]")

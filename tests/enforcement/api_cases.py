@@ -168,8 +168,8 @@ def _audit(world: World, client: TestClient, caller: str | None, _: Any) -> http
 
 
 _NOT_ANALYST = ("norole", "auditor", "operator")
-# Document reads and raises: analyst, admin, classifier; the approver-scoped key is not.
-_NOT_READER = ("norole", "auditor", "operator", "scoped")
+# Document reads: analyst, admin, approver (evidence), classifier.
+_NOT_READER = ("norole", "auditor", "operator")
 _NOT_CLASSIFIER = ("analyst", "approver", "auditor", "operator", "norole", "scoped")
 _DECIDERS = ("analyst", "norole", "auditor", "operator")
 

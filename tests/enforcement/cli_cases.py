@@ -130,8 +130,8 @@ def _on_document(*args: str) -> Args:
 
 
 _DECIDERS = ("analyst", "norole", "auditor", "operator")
-# Document reads and raises: analyst, admin, classifier; the approver-scoped key is not.
-_NOT_READER = ("norole", "auditor", "operator", "scoped")
+# Document reads: analyst, admin, approver (evidence), classifier.
+_NOT_READER = ("norole", "auditor", "operator")
 _NOT_CLASSIFIER = ("analyst", "approver", "auditor", "operator", "norole", "scoped")
 _NOT_AUDITOR = ("analyst", "approver", "classifier", "operator", "norole")
 

@@ -71,7 +71,10 @@ async def _egide_handler(_request: Request, exc: Exception) -> JSONResponse:
 async def _validation_handler(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
-    first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
+    # In a union ("a string or a list of parts"), the branch the value did not take
+    # fails with a bare type error; the explanation is the error that is not one.
+    specific = [e for e in errors if not str(e.get("type", "")).endswith("_type")]
+    first = (specific or errors or [{"loc": (), "msg": "invalid request"}])[0]
     # Drop the "body" prefix FastAPI adds, so param names the JSON field itself.
     loc = [str(part) for part in first.get("loc", ()) if part != "body"]
     param = ".".join(loc) or None
@@ -93,6 +96,10 @@ async def _http_handler(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected_handler(_request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, UnicodeEncodeError) and "surrogate" in str(exc):
+        # A text field no request model checked: still the client's mistake, not ours.
+        message = "the request holds an unpaired UTF-16 surrogate; send valid Unicode"
+        return JSONResponse(error_body(400, message, "invalid_request_error"), status_code=400)
     log.exception("unexpected error while serving a request", exc_info=exc)
     return JSONResponse(
         error_body(500, "internal error; the operator finds details in the log", "internal_error"),

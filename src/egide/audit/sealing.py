@@ -159,8 +159,17 @@ class Sealer:
     def _seal(self) -> None:
         try:
             head = self._seal_head()
-        except Exception:  # the database may be gone: retry after the interval, never crash
-            logger.warning("could not seal the audit journal's head", exc_info=True)
+        except Exception as error:  # the database may be gone: retry later, never crash
+            if "database is locked" in str(error):
+                # A long writer (a large ingestion) holds SQLite's write lock: expected
+                # under load, and the next attempt seals everything since.
+                logger.warning(
+                    "audit journal busy (a long write holds the database); its head is "
+                    "sealed at the next attempt, in %.0f s",
+                    self.interval,
+                )
+            else:
+                logger.warning("could not seal the audit journal's head", exc_info=True)
             with self._lock:
                 self._last_seal = time.monotonic()
             return

@@ -40,5 +40,12 @@ def demo(
     if serve:
         from egide.cli.serve import serve as run_server
 
-        typer.echo(f"\nServing the API on http://127.0.0.1:{port} (Ctrl-C to stop)")
+        # Plain http on the loopback interface only: the console's cookies cannot be
+        # Secure there (the setting refuses this anywhere but loopback).
+        os.environ.setdefault("EGIDE_CONSOLE_SECURE_COOKIES", "false")
+        typer.echo(
+            f"\nConsole: http://127.0.0.1:{port}/  (sign in with a key from {keys}; "
+            "e.g. analyste, approbateur, auditeur, admin)"
+        )
+        typer.echo(f"API:     http://127.0.0.1:{port}/v1  (Ctrl-C to stop)")
         run_server(host="127.0.0.1", port=port, workers=1, log_level="warning")

@@ -62,7 +62,8 @@ ROLES: Mapping[Action, frozenset[Role]] = {
     Action.KNOWLEDGE_SEARCH: frozenset({_ANALYST}),
     Action.KNOWLEDGE_ASK: frozenset({_ANALYST}),
     Action.KNOWLEDGE_INGEST: frozenset({_ANALYST, _ADMIN}),
-    Action.DOCUMENT_READ: frozenset({_ANALYST, _ADMIN, _CLASSIFIER}),
+    # Approvers read documents to check a proposal's evidence before deciding.
+    Action.DOCUMENT_READ: frozenset({_ANALYST, _ADMIN, _APPROVER, _CLASSIFIER}),
     Action.DOCUMENT_RELABEL: frozenset({_ANALYST, _ADMIN, _CLASSIFIER}),
     Action.DOCUMENT_DECLASSIFY: frozenset({_CLASSIFIER}),
     Action.DOCUMENT_DELETE: frozenset({_ADMIN, _CLASSIFIER}),

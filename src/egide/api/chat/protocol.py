@@ -19,6 +19,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from egide.api.text import UnicodeText
+
 MAX_CHOICES = 8
 """Most answers one request may ask for (`n`): each is a whole model run."""
 
@@ -27,7 +29,7 @@ class TextPart(BaseModel):
     """One text part of a message's content."""
 
     type: Literal["text"]
-    text: str
+    text: UnicodeText
 
 
 class FunctionCallIn(BaseModel):
@@ -53,7 +55,7 @@ class ChatMessageIn(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[TextPart] | None = None
+    content: UnicodeText | list[TextPart] | None = None
     name: str | None = None
     tool_calls: list[ToolCallIn] | None = None
     tool_call_id: str | None = None
@@ -173,7 +175,7 @@ class ChatCompletionRequest(BaseModel):
     seed: int | None = None
     random_seed: int | None = None
     """The Mistral API's name for `seed`."""
-    stop: str | list[str] | None = None
+    stop: UnicodeText | list[UnicodeText] | None = None
     stream: bool = False
     stream_options: StreamOptions | None = None
     temperature: float | None = Field(default=None, ge=0.0, le=2.0)

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from egide.api.chat.protocol import EgideInfo
+from egide.api.text import UnicodeText
 
 
 class EmbeddingRequest(BaseModel):
@@ -14,7 +15,7 @@ class EmbeddingRequest(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
 
-    input: str | list[str] = Field(min_length=1)
+    input: UnicodeText | list[UnicodeText] = Field(min_length=1)
     model: str
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: int | None = Field(default=None, ge=1)

@@ -41,6 +41,7 @@ async def rag_completion(
     """Answer the last user message from the collection named in the model."""
     # `egide-rag:` with no name is a mistake, never "every collection": the service
     # refuses the empty name (400), as it refuses a collection the caller may not use.
+    _refuse_what_rag_cannot_honour(body)
     collection = body.model.removeprefix(PREFIX)
     questions = [m.text() for m in body.messages if m.role == "user"]
     if not questions or not questions[-1].strip():
@@ -99,3 +100,20 @@ async def _stream(
             chunk["egide"] = extra
         yield f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode()
     yield b"data: [DONE]\n\n"
+
+
+def _refuse_what_rag_cannot_honour(body: ChatCompletionRequest) -> None:
+    """Options an extractive answer cannot honour are refused, never silently ignored."""
+    unsupported = []
+    if (body.n or 1) > 1:
+        unsupported.append("n > 1 (an answer from documents is one answer)")
+    if body.tools and body.tool_choice != "none":
+        unsupported.append("tools")
+    if body.response_format is not None and body.response_format.type != "text":
+        unsupported.append(f"response_format {body.response_format.type}")
+    if unsupported:
+        raise InvalidInput(
+            f"{body.model} answers from documents in text, with citations: "
+            f"{', '.join(unsupported)} not supported; use a model without the egide-rag: "
+            "prefix for tools and JSON answers (GET /v1/models lists them)"
+        )
