@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from egide.api import create_app
 from egide.core.principals import Role
 from egide.errors import ConfigurationError
-from tests.api.conftest import Site, build_site, chat_body
+from tests.api.conftest import Site, build_site, chat_body, echo_deployments
 from tests.api.test_chat import sse_events
 
 WEATHER = {
@@ -244,3 +244,21 @@ def test_egide_rag_refuses_options_it_cannot_honour(
     response = client.post("/v1/chat/completions", json=body, headers=site.auth())
     assert response.status_code == 400, response.text
     assert "not supported" in response.json()["error"]["message"]
+
+
+def test_an_answer_that_is_not_the_json_asked_for_is_withheld_and_journaled_so(
+    data_dir: Path,
+) -> None:
+    # An engine that ignores the JSON format: its finished answer is not JSON.
+    site = build_site(data_dir, deployments=echo_deployments(ignores_formats=True))
+    client = site.client()
+    body = chat_body(response_format={"type": "json_object"})
+    with client:
+        response = client.post("/v1/chat/completions", json=body, headers=site.auth())
+    assert response.status_code == 502, response.text
+    assert response.json()["error"]["code"] == "malformed_model_output"
+    assert len(site.journal()) == 1  # the run itself: its tokens were spent
+    withheld = site.journal("inference.withheld")
+    assert len(withheld) == 1
+    assert withheld[0][0].details["status"] == 502
+    site.platform.close()

@@ -60,6 +60,8 @@ class EchoBackend:
         embedding_size: Length of the vectors `embed` returns.
         words_per_chunk: Words sent in each streamed chunk (an engine may send several
             tokens per chunk: what is counted must be tokens, never chunks).
+        ignores_formats: Answer plain text whatever `response_format` asks (as an
+            engine that does not honour JSON formats would).
         requests: Every request received, oldest first.
     """
 
@@ -68,6 +70,7 @@ class EchoBackend:
     delay: float = 0.0
     embedding_size: int = 8
     words_per_chunk: int = 1
+    ignores_formats: bool = False
     requests: list[ChatRequest] = field(default_factory=list)
     _in_flight: int = 0
     _closed: bool = False
@@ -80,6 +83,7 @@ class EchoBackend:
             context_size=int(config.get("context_size", 4096)),
             delay=float(config.get("delay", 0.0)),
             words_per_chunk=max(1, int(config.get("words_per_chunk", 1))),
+            ignores_formats=bool(config.get("ignores_formats", False)),
         )
 
     def count_tokens(self, messages: Sequence[ChatMessage]) -> int:
@@ -89,7 +93,7 @@ class EchoBackend:
     def answer_words(self, request: ChatRequest) -> tuple[list[str], FinishReason]:
         """The words the answer consists of, and why it stops."""
         fmt = request.response_format
-        if isinstance(fmt, JsonSchemaFormat | JsonObjectFormat):
+        if isinstance(fmt, JsonSchemaFormat | JsonObjectFormat) and not self.ignores_formats:
             return [json.dumps(_example(fmt))], "stop"
         last_user = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
         words = ["echo:", *last_user.split()]

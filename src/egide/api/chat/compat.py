@@ -96,7 +96,16 @@ class CompatChat:
             engine_seconds += engine
             prompt_tokens = result.prompt_tokens
             completion_tokens += result.completion_tokens
-            message, finish = self._message(body, plan, line, result.text, result.finish_reason)
+            try:
+                message, finish = self._message(body, plan, line, result.text, result.finish_reason)
+            except MalformedAnswer as error:
+                # The run is journaled as served (its tokens were spent); that its
+                # answer was withheld from the client is journaled beside it.
+                details = {"model": admission.deployment.name, "choice": index}
+                await self._gateway.refused(
+                    admission.principal, "inference.withheld", error, details=details
+                )
+                raise
             choices.append(Choice(index=index, message=message, finish_reason=finish))
         response = ChatCompletionResponse(
             id=f"chatcmpl-{uuid.uuid4().hex}",
