@@ -235,7 +235,7 @@ _WHOLE = re.compile(r"(\d{1,2}) ?([A-Z]) ?([A-Z])([A-Z]) ?((?:\d+ ?)*)")
 # starting or ending inside a longer word or number.
 _FIND = re.compile(
     r"(?<![\w.,/-])(\d{1,2}) ?([C-HJ-NP-X]) ?([A-HJ-NP-Z])([A-HJ-NP-V])"
-    r"(?:(?: (\d{1,5}) (\d{1,5}))|(?: ?(\d{2,10})))?(?![\w.,/-]|[.,]\d)",
+    r"(?:(?: (\d{1,5}) (\d{1,5}))|(?: ?(\d{2,10})))?(?![\w/-]|[.,]\d)",
     re.IGNORECASE,
 )
 
