@@ -91,7 +91,7 @@ def main() -> int:
     load_before = os.getloadavg()
     rows = [{"extractor": name, **measure(f, corpus)} for name, f in EXTRACTORS.items()]
     rows.append({"extractor": "all", **measure(all_together, corpus)})
-    report = {
+    report: dict[str, Any] = {
         "extractors": rows,
         "machine": {
             "cpus": os.cpu_count(),

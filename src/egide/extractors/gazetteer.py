@@ -38,6 +38,9 @@ class Equipment:
 
 def fold(text: str) -> tuple[str, list[int]]:
     """`text` without case or accents, and for each folded character its offset in `text`."""
+    if text.isascii():
+        # Most traffic is ASCII: lower() folds it one character for one, with no loop in Python.
+        return text.lower(), list(range(len(text)))
     out: list[str] = []
     where: list[int] = []
     for i, ch in enumerate(text):
