@@ -95,10 +95,11 @@ def test_unknown_format_and_unreadable_proposal(site: Site, client: TestClient) 
     ]
 
 
-def test_paragraph_above_the_document_is_refused(site: Site, client: TestClient) -> None:
+def test_paragraph_above_the_typed_label_raises_the_banner(site: Site, client: TestClient) -> None:
     blocks = [{"kind": "paragraph", "text": "Source sensible.", "marking": "SECRET"}]
     pid = _approved(site, client, label="DIFFUSION RESTREINTE", blocks=blocks)
-    bad = client.get(f"/v1/proposals/{pid}/export?format=docx", headers=site.auth("alice"))
-    assert bad.status_code == 400
-    assert "above the document's own label" in bad.json()["error"]["message"]
-    assert [e for e, _ in site.journal("proposal.release") if not e.details.get("refused")] == []
+    word = client.get(f"/v1/proposals/{pid}/export?format=docx", headers=site.auth("alice"))
+    assert word.status_code == 200 and word.headers["X-Egide-Label"] == "SECRET"
+    document = docx.Document(BytesIO(word.content))
+    assert document.sections[0].header.paragraphs[0].text == "SECRET"
+    assert "(S) Source sensible." in [p.text for p in document.paragraphs]

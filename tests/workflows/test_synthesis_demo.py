@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,18 @@ def test_demo_proposes_an_assessed_report(data_dir: Path) -> None:
     assert result.report["ai_involvement"]["mode"] == "assembled"
     gradings = {s["title"]: s["grading"] for s in result.report["sources"]}
     assert "ungraded" in gradings.values() or len(set(gradings.values())) > 1
-    assert "## Key judgments" in result.export and "approve by approbateur" in result.export
     lines = result.export.strip().splitlines()
+    # Every heading carries its portion mark too.
+    assert any(re.fullmatch(r"## \(.+\) Key judgments", line) for line in lines), lines
+    assert "approve by approbateur" in result.export
     assert "SECRET" in lines[0] and lines[0] == lines[-1]
+    # Red team L2: a source line naming a NATO SECRET document's title is marked and
+    # stated at that document's label, not at its passage's (NATO DR).
+    intsum = [line for line in lines if "NATO INTSUM 047" in line and line.startswith("- (")]
+    assert intsum, lines
+    for line in intsum:
+        assert line.startswith("- (NS") and "NATO SECRET" in line, line
+        assert "DIFFUSION RESTREINTE" not in line, line
     assert "audit journal:" in output
 
 

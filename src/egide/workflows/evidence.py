@@ -12,7 +12,9 @@ the author's word:
 - an item's ``title``, ``marking`` and ``document`` are the server's, never
   the author's; the item's other keys (a note, a grading) are kept as written;
 - the proposal's label is never below any of them (the service joins these
-  labels with the one the author typed);
+  labels with the one the author typed), nor below the label of a document
+  whose title it records for a passage (a title is information at its
+  document's label);
 - its **organisations** are those whose members may use every collection the
   sources and evidence come from: the intersection of the collections'
   organisation lists, an unrestricted collection counting as every
@@ -119,6 +121,9 @@ def resolve(
             label_id, collection_id = chunk.label_id, chunk.collection_id
             # A readable passage of a document marked above the reader: its title is withheld.
             title = document.title if document is not None and visible(document) else None
+            if title is not None and document is not None:
+                # A title is information at its document's label: the proposal shows it.
+                label_ids.add(document.label_id)
             recorded.append(
                 {
                     **_without_ids(item),

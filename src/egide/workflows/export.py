@@ -40,10 +40,10 @@ def markdown_of(document: MarkedDocument, policies: PolicyRegistry) -> str:
     banner = policies.format(document.label)
     lines = [banner, "", f"# {document.title}", ""]
     for block in document.blocks:
-        if block.kind == "heading":
-            lines += ["", f"## {block.text}", ""]
-            continue
         portion = policies.portion(block.label or document.label)
+        if block.kind == "heading":
+            lines += ["", f"## {portion} {block.text}", ""]
+            continue
         bullet = "- " if block.kind == "bullet" else ""
         lines.append(f"{bullet}{portion} {block.text}")
     lines += ["", "---", "", "Décision / Decision:"]
@@ -124,7 +124,7 @@ def export_proposal(
     """Release an approved proposal (journaled) and render it in `format`.
 
     Refused unless approved (`Forbidden`); a document that cannot be marked
-    (a paragraph above the document's label) is refused (`InvalidInput`)
+    (a block above the document's label) is refused (`InvalidInput`)
     before the release, so the journal never records an export that did not
     happen.
     """

@@ -52,7 +52,8 @@ def docx_of(document: MarkedDocument, policies: PolicyRegistry) -> bytes:
     doc.add_heading(_safe(document.title), level=0)
     for block in document.blocks:
         if block.kind == "heading":
-            doc.add_heading(_safe(block.text), level=1)
+            portion = policies.portion(block.label or document.label)
+            doc.add_heading(f"{portion} {_safe(block.text)}", level=1)
             continue
         style = "List Bullet" if block.kind == "bullet" else None
         paragraph = doc.add_paragraph(style=style)

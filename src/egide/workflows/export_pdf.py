@@ -105,7 +105,7 @@ def pdf_of(document: MarkedDocument, policies: PolicyRegistry) -> bytes:
 
 def _block(pdf: _Pages, block: Block, portion: str) -> None:
     if block.kind == "heading":
-        _heading(pdf, block.text, 13)
+        _heading(pdf, f"{portion} {block.text}", 13)
         return
     indent = 6.0 if block.kind == "bullet" else 0.0
     if indent:

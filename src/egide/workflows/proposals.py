@@ -22,6 +22,8 @@ organisations that may use every collection they come from — anyone else is
 answered as if it did not exist, on every read and decision.
 
 Content is plain JSON within limits of depth and size (`egide.workflows.content`);
+its ``blocks`` carry markings the writer must be cleared for, and the label is
+never below any of them (`egide.workflows.blocks`), at creation and amendment;
 how a stored record is shown is `egide.workflows.views`.
 """
 
@@ -52,6 +54,7 @@ from egide.workflows.approvals import (
     known_kind,
     parse_kind,
 )
+from egide.workflows.blocks import parse_blocks
 from egide.workflows.content import DEFAULT_MAX_BYTES, content_digest, plain
 from egide.workflows.evidence import resolve
 from egide.workflows.records import (
@@ -198,7 +201,7 @@ class ProposalService:
         chosen = parse_kind(kind)
         if not title.strip() or len(title.strip()) > MAX_TITLE_CHARS:
             raise InvalidInput(f"a proposal needs a title of 1 to {MAX_TITLE_CHARS} characters")
-        body = self._content(content)
+        body, marked = self._content(content)
         proofs = plain(list(evidence), "proposal's evidence", max_bytes=self._max_bytes)
         if self._admit is not None and workflow == MANUAL:
             self._admit(principal)  # an AI workflow took its token when it started
@@ -217,7 +220,8 @@ class ProposalService:
                 proofs,
                 sources,
             )
-            parts = [*typed, *resolved.labels]
+            _cleared_for(principal, marked)
+            parts = [*typed, *marked.values(), *resolved.labels]
             final = join(*parts) if parts else self._lowest()
             access.require(access.can_work_at(principal, final))
             record = ProposalRecord(
@@ -347,7 +351,7 @@ class ProposalService:
     ) -> Proposal:
         """Replace the content, keeping the original; earlier approvals lapse."""
         text = _rationale(rationale, "an amendment")
-        body = self._content(content)
+        body, marked = self._content(content)
         with (
             self._refusals(principal, "proposal.amend", proposal_id),
             self._db.transaction() as session,
@@ -355,11 +359,28 @@ class ProposalService:
             record = self._decidable(session, principal, proposal_id)
             if content_digest(body) == record.content_hash:
                 raise InvalidInput("the amendment does not change the content")
+            _cleared_for(principal, marked)
+            # The amender's blocks may raise the label (never lower it): the banner and
+            # every read check then cover the new words, and the table may need more approvers.
+            before = self._views.label(session, record)
+            after = join(before, *marked.values())
+            access.require(access.can_work_at(principal, after))
             if record.original_content is None:
                 record.original_content = record.content
             record.content = body
             record.content_hash = content_digest(body)
-            self._event(session, record, principal, "amend", text)
+            details: dict[str, Any] = {}
+            if after != before:
+                record.label_id = intern_label(session, self._policies.canonical(after))
+                record.required_approvals = max(
+                    record.required_approvals,
+                    self._rules.required(known_kind(record.kind), after),
+                )
+                details = {
+                    "previous_label": self._policies.canonical(before),
+                    "required_approvals": record.required_approvals,
+                }
+            self._event(session, record, principal, "amend", text, details=details)
             return self._views.view(session, record)
 
     def dissent(self, principal: Principal, proposal_id: int, rationale: str) -> Proposal:
@@ -492,12 +513,14 @@ class ProposalService:
         self, session: Session, principal: Principal, proposal_id: int
     ) -> ProposalRecord:
         record = self._readable(session, principal, proposal_id)
-        self._expect(record, "proposed")
+        # Who may decide is answered before the state: a reader without the right is
+        # refused (403) the same whatever state the proposal is in.
         access.require(
             access.can_approve(
                 principal, self._views.label(session, record), author_id=record.author_id
             )
         )
+        self._expect(record, "proposed")
         problem = self._views.stored(session, record)[3]
         if problem is not None:
             raise Conflict(
@@ -511,11 +534,14 @@ class ProposalService:
         if record.state != state:
             raise Conflict(f"proposal {record.id} is {record.state}; this needs it {state}")
 
-    def _content(self, content: Mapping[str, Any]) -> dict[str, Any]:
+    def _content(self, content: Mapping[str, Any]) -> tuple[dict[str, Any], dict[int, Label]]:
+        """The content as plain JSON, and the label of each block that carries a marking."""
         if not isinstance(content, Mapping):
             raise InvalidInput("a proposal's content must be a JSON object")
         body: dict[str, Any] = plain(dict(content), "proposal's content", max_bytes=self._max_bytes)
-        return body
+        blocks = parse_blocks(body, self._policies) or []
+        marked = {n: b.label for n, b in enumerate(blocks, start=1) if b.label is not None}
+        return body, marked
 
     def _event(
         self,
@@ -565,6 +591,17 @@ def _in_scope(principal: Principal) -> ColumnElement[bool]:
         ProposalOrganisationRecord.organisation == principal.organisation,
     )
     return or_(unscoped, member)
+
+
+def _cleared_for(principal: Principal, marked: Mapping[int, Label]) -> None:
+    """Refuse a block marked above what the writer is cleared for, naming it."""
+    for number, label in marked.items():
+        decision = principal.clearance.permits(label)
+        if not decision.allowed:
+            raise Forbidden(
+                f"block {number} is marked above your clearance ({decision.reason}); "
+                "only someone cleared for it may write it"
+            )
 
 
 def _rationale(text: str, what: str) -> str:

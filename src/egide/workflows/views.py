@@ -18,6 +18,7 @@ from egide.core.labels import Label, PolicyRegistry
 from egide.errors import EgideError
 from egide.store import LabelRecord, PrincipalRecord
 from egide.workflows.approvals import author_ids, current_approvals
+from egide.workflows.blocks import block_problem
 from egide.workflows.content import stored_problem
 from egide.workflows.records import (
     ProposalEventRecord,
@@ -141,6 +142,13 @@ class Views:
                 else None
             )
         )
+        if problem is None:
+            # Written before block markings were checked: a block may be unreadable, or
+            # marked above the label its readers were checked against.
+            label = self.label(session, record)
+            problem = block_problem(row.content, label, self._policies) or block_problem(
+                row.original_content, label, self._policies
+            )
         if problem is not None:
             return {}, None, [], f"its stored content cannot be shown: {problem}"
         return row.content, row.original_content, row.evidence, None

@@ -51,6 +51,14 @@ class Source:
     marking: str
     text: str
     grading: Grading
+    title_label: Label | None = None
+    """The label of the document whose title this source names (None: no title shown)."""
+
+    @property
+    def line_label(self) -> Label:
+        """What the source's line shows (passage and title) carries: a title is information
+        at its document's label."""
+        return self.label if self.title_label is None else self.label.join(self.title_label)
 
     def entry(self) -> dict[str, Any]:
         """This source as the report's `sources` list shows it."""

@@ -1,9 +1,11 @@
 """A report as marked blocks (for the document layer) and as plain text.
 
 Each judgment, its likelihood and confidence lines, the BLUF and each fact
-carry the join of the labels of the sources they cite; text that cites
-nothing (assumptions, alternatives, gaps, AI involvement) carries the
-report's own label, since it may draw on any passage of the context.
+carry the join of the labels of the sources they cite; a source's line in
+the sources list carries the join of its passage's label and, when it names
+its document's title, its document's label; text that cites nothing
+(assumptions, alternatives, gaps, AI involvement) carries the report's own
+label, since it may draw on any passage of the context.
 """
 
 from __future__ import annotations
@@ -20,11 +22,21 @@ def blocks_of(
     labels: Mapping[int, Label],
     report_label: Label,
     policies: PolicyRegistry,
+    *,
+    lines: Mapping[int, Label] | None = None,
 ) -> list[dict[str, str]]:
-    """The ``blocks`` of a proposal's content: headings, portion-marked paragraphs and bullets."""
+    """The ``blocks`` of a proposal's content: headings, portion-marked paragraphs and bullets.
 
-    def marked(kind: str, text: str, cited: Sequence[int] | None = None) -> dict[str, str]:
-        label = join(*(labels[n] for n in cited)) if cited else report_label
+    Args:
+        labels: The label of each numbered source's passage.
+        lines: The label of each source's line in the sources list, which names its
+            document's title (default: its passage's label).
+    """
+
+    def marked(
+        kind: str, text: str, cited: Sequence[int] | None = None, at: Label | None = None
+    ) -> dict[str, str]:
+        label = at or (join(*(labels[n] for n in cited)) if cited else report_label)
         return {"kind": kind, "text": text, "marking": policies.canonical(label)}
 
     def heading(text: str) -> dict[str, str]:
@@ -65,11 +77,8 @@ def blocks_of(
             if grading.code == UNGRADED
             else f"graded {grading.code}: {grading.meaning}"
         )
-        out.append(
-            marked(
-                "bullet", f"[{n}] {source['title']}{page} — {source['marking']} — {graded}.", [n]
-            )
-        )
+        line = f"[{n}] {source['title']}{page} — {source['marking']} — {graded}."
+        out.append(marked("bullet", line, at=(lines or labels)[n]))
     out.append(heading("AI involvement"))
     out.append(marked("paragraph", report["ai_involvement"]["statement"]))
     return out
@@ -78,14 +87,15 @@ def blocks_of(
 def text_of(
     title: str, blocks: Sequence[Mapping[str, str]], banner: Label, policies: PolicyRegistry
 ) -> str:
-    """Plain text: banner, title, portion-marked paragraphs, banner."""
+    """Plain text: banner, title, portion-marked headings and paragraphs, banner."""
     top = policies.format(banner)
     lines = [top, "", title]
     for block in blocks:
+        marking = block.get("marking")
+        portion = policies.portion(policies.parse(marking) if marking else banner)
         if block["kind"] == "heading":
-            lines += ["", block["text"].upper()]
+            lines += ["", f"{portion} {block['text'].upper()}"]
             continue
-        portion = policies.portion(policies.parse(block["marking"]))
         bullet = "- " if block["kind"] == "bullet" else ""
         lines.append(f"{bullet}{portion} {block['text']}")
     lines += ["", top]

@@ -37,7 +37,7 @@ from egide.knowledge.answer import words
 from egide.knowledge.records import ChunkRecord, DocumentRecord
 from egide.knowledge.search import hydrate
 from egide.knowledge.service import KnowledgeService
-from egide.store import MAX_PUBLIC_ID, Database
+from egide.store import MAX_PUBLIC_ID, Database, LabelRecord
 from egide.workflows.proposals import Proposal, ProposalService
 from egide.workflows.synthesis.assemble import Source, assemble
 from egide.workflows.synthesis.lexicon import (
@@ -155,7 +155,8 @@ class SynthesisService:
         sources, unused = await to_thread.run_sync(
             lambda: self._allowed_sources(principal, request)
         )
-        label = join(request.working_label, *(s.label for s in sources))
+        # The report names its sources' titles: each is at its document's label.
+        label = join(request.working_label, *(s.line_label for s in sources))
         analysis, mode, reason = await self._analysis(request, sources, label, engine)
         try:
             report = self._report(request.tasking, analysis, sources, mode, engine, reason)
@@ -230,12 +231,15 @@ class SynthesisService:
                 "no passage you may read matches this tasking; widen the collection, name "
                 "documents explicitly, or rephrase the tasking"
             )
+        titled = self._document_labels({d for _, d, t, *_ in rows if d is not None and t})
         used: set[str] = set()
         sources = []
         for number, (chunk, document, title, filename, page, canonical, text) in enumerate(
             rows, start=1
         ):
             label = self._policies.parse(canonical)
+            title_label = titled.get(document) if document is not None and title else None
+            shown = label if title_label is None else join(label, title_label)
             grading = NOT_GRADED
             # A passage of a document the reader may not read has no id, title or
             # file name: no grading can name it (nor tell that it was named).
@@ -256,12 +260,26 @@ class SynthesisService:
                     filename=filename,
                     page=page,
                     label=label,
-                    marking=self._policies.format(label),
+                    # The marking stated in the source's line is that of what it shows.
+                    marking=self._policies.format(shown),
                     text=text,
                     grading=grading,
+                    title_label=title_label,
                 )
             )
         return sources, tuple(sorted(set(gradings) - used))
+
+    def _document_labels(self, ids: set[int]) -> dict[int, Label]:
+        """The labels of the documents whose titles the reader was shown."""
+        if not ids:
+            return {}
+        with self._db.transaction() as session:
+            rows = session.execute(
+                select(DocumentRecord.id, LabelRecord.canonical)
+                .join(LabelRecord, LabelRecord.id == DocumentRecord.label_id)
+                .where(DocumentRecord.id.in_(sorted(ids)))
+            ).all()
+        return {row.id: self._policies.parse(row.canonical) for row in rows}
 
     def _documents(
         self, principal: Principal, request: SynthesisRequest, tasking: str, k: int
@@ -365,7 +383,8 @@ class SynthesisService:
             mode == "generated" or _not_capable(request.mode, engine, label, self._policies) is None
         )
         labels = {s.number: s.label for s in sources}
-        blocks = blocks_of(report, labels, label, self._policies)
+        lines = {s.number: s.line_label for s in sources}
+        blocks = blocks_of(report, labels, label, self._policies, lines=lines)
         text = text_of(title, blocks, label, self._policies)
         cited = sorted(
             {n for j in report["key_judgments"] for n in j["sources"]}
@@ -383,7 +402,7 @@ class SynthesisService:
             }
             for n in cited
         ]
-        inputs = [s.label for s in sources] + (
+        inputs = [s.line_label for s in sources] + (
             [engine.label] if mode == "generated" and engine else []
         )
         details = {
