@@ -33,7 +33,6 @@ document's label is the join of the outer marking and every portion.
 from __future__ import annotations
 
 import re
-import unicodedata
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,6 +41,7 @@ from egide.core.labels import Label, PolicyRegistry, join
 from egide.core.policy import normalise
 from egide.errors import InvalidLabel
 from egide.knowledge.extract.model import Carried, ExtractedDocument
+from egide.knowledge.folding import fold_chars, fold_mapped, has_override
 
 # Words announcing a classification; after the strong ones a value must be a marking.
 _PREFIX = re.compile(
@@ -58,8 +58,12 @@ _DASHES = re.compile(r"\s*[–—]\s*|\s+[-/]\s+")
 _BRACKET = re.compile(r"^\[([^\]]{1,100})\]\s*(.*)$")
 # Portion marks are read whatever their case: "(ts)" is "(TS)" (a mark is short,
 # so list numbering such as "(a)" is no level and stays text).
-_PORTION_AT_START = re.compile(r"^[\s\-•*·▪–—>`]*\(([A-Z]{1,4}(?://[^)]{0,80})?)\)", re.IGNORECASE)
-_PORTION_ANYWHERE = re.compile(r"\(([A-Z]{1,4}(?://[^)]{0,80})?)\)", re.IGNORECASE)
+# Padding inside the brackets ("( S )", "(  DR )", "( TS // CRYPTO )") changes nothing.
+_PORTION_AT_START = re.compile(
+    r"^[\s\-•*·▪–—>`]*\(\s*([A-Z]{1,4}(?:\s*//[^)]{0,80})?)\s*\)", re.IGNORECASE
+)
+_PORTION_ANYWHERE = re.compile(r"\(\s*([A-Z]{1,4}(?:\s*//[^)]{0,80})?)\s*\)", re.IGNORECASE)
+_PADDED_PARTS = re.compile(r"\s*//\s*")
 # Reply and forward prefixes of every mail client language, repeated, any case.
 _REPLY = re.compile(
     r"^(?:(?:re|aw|wg|sv|vs|vb|antw|tr|fw|fwd|fwds|ref|rif|enc|rv|r|odp|pd|ynt|vl|"
@@ -180,9 +184,22 @@ def classify_line(
             or a level word of it is written with look-alike or invisible characters
             and the line still does not read as a marking.
     """
-    folded = fold(line, registry)
+    found = _read(line, registry, source, explicit=explicit, display=True)
+    if has_override(line):
+        # A right-to-left override shows the characters backwards (`\u202eTERCES` reads
+        # SECRET); a model reads them as stored. A marking either way counts.
+        stored = _read(line, registry, source, explicit=explicit, display=False)
+        if stored is not None:
+            found = stored if found is None else (found[0], join(found[1], stored[1]))
+    return found
+
+
+def _read(
+    line: str, registry: PolicyRegistry, source: str, *, explicit: bool, display: bool
+) -> tuple[str, Label] | None:
+    folded, closed_up = _fold(line, registry, display=display)
     found = _classify(line, folded, registry, source, explicit=explicit)
-    if found is None and _hidden_level(line, folded, registry):
+    if found is None and (closed_up or _hidden_level(line, folded, registry)):
         raise _refuse(
             source, line, "a level word is written with look-alike or invisible characters"
         )
@@ -192,17 +209,17 @@ def classify_line(
 
 
 def _hidden_level(line: str, folded: str, registry: PolicyRegistry) -> bool:
-    """Whether folding revealed a level word the line did not show as written."""
-    norm_folded = normalise(_variant(folded.strip().strip(_DECORATION)))
+    """Whether folding revealed a level word in capitals the line did not show as written."""
+    text = folded.strip().strip(_DECORATION)
+    norm_folded = normalise(_variant(text))
     norm_line = normalise(_variant(line.strip().strip(_DECORATION)))
     if norm_folded == norm_line:
         return False
     head = _levels(registry).head(norm_folded)
-    if head is not None and len(head[0]) >= 3:
-        return not norm_line.startswith(head[0])
-    # Closed-up letter spacing ("S E C R E T S P E C I A L") needs no word boundary.
-    closed = norm_folded.replace(" ", "") == norm_line.replace(" ", "")
-    return closed and _starts_with_level(norm_folded, registry)
+    if head is None or len(head[0]) < 3 or norm_line.startswith(head[0]):
+        return False
+    # "Se\u200bcret de fabrication" is prose, as "Secret de fabrication" is.
+    return _upper(" ".join(_variant(text).split()[: len(head[0].split())]))
 
 
 def _bracketed_within(text: str, registry: PolicyRegistry) -> tuple[str, Label] | None:
@@ -218,65 +235,48 @@ def _bracketed_within(text: str, registry: PolicyRegistry) -> tuple[str, Label] 
     return ("title", join(*found)) if found else None
 
 
-# Letters of other scripts that look like Latin capitals and small letters: a banner
-# typed with them reads SECRET to a person and must read SECRET to Égide.
-_LOOKALIKES = {
-    "A": "АΑ",
-    "B": "ВΒ",
-    "C": "СϹ",
-    "E": "ЕΕ",
-    "H": "НΗ",
-    "I": "ІΙӀ",
-    "J": "Ј",
-    "K": "КΚ",
-    "M": "МΜ",
-    "N": "Ν",
-    "O": "ОΟ",
-    "P": "РΡ",
-    "S": "Ѕ",
-    "T": "ТΤ",
-    "X": "ХΧ",
-    "Y": "УΥ",
-    "Z": "Ζ",
-    "a": "а",
-    "c": "сϲ",
-    "e": "е",
-    "i": "іι",
-    "j": "ј",
-    "o": "оο",
-    "p": "рρ",
-    "s": "ѕ",
-    "x": "хχ",
-    "y": "у",
-    "d": "ԁ",
-    "h": "һ",
-    "k": "κ",
-    "v": "ν",
-    "t": "τ",
-    "u": "υ",
-}
-_CONFUSABLES = str.maketrans({c: latin for latin, cs in _LOOKALIKES.items() for c in cs})
-_SPACED = re.compile(r"\S(?: \S)+(?:\s{2,}\S(?: \S)*)*")
+# Letters spaced out one by one ("S E C R E T", "S.E.C.R.E.T", "S_E_C_R_E_T"): the
+# separator used most is the one inside a word, any other one is between words.
+_SPACING = " \t._-·•*/"
+_SPACED = re.compile(r"[^\W_](?:[\s._\-·•*/]+[^\W_])+[\s._\-·•*/]*")
+_SEPARATOR_RUN = re.compile(r"([\s._\-·•*/]+)")
 
 
-def fold(line: str, registry: PolicyRegistry) -> str:
+def fold(line: str, registry: PolicyRegistry, *, display: bool = True) -> str:
     """`line` as a reader sees it: how a marking is looked for (never stored).
 
-    Compatibility forms are folded (NFKC: full-width letters, ligatures, no-break
-    spaces), format characters removed (zero-width spaces and joiners, word
-    joiner, byte-order mark, soft hyphen: Unicode category Cf), Cyrillic and
-    Greek look-alikes of Latin letters replaced, and a letter-spaced level word
-    (`S E C R E T`, words two spaces apart) closed up.
+    Characters are folded by `egide.knowledge.folding.fold_chars` (invisible
+    characters removed, look-alike letters and compatibility forms replaced, a
+    right-to-left override's span in display order unless `display` is False),
+    a letter-spaced level word (`S E C R E T`, `S.E.C.R.E.T`, words two spaces
+    apart) closed up, and underscores read as spaces (`TRÈS_SECRET`).
     """
-    text = unicodedata.normalize("NFKC", line)
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
-    text = unicodedata.normalize("NFC", text.translate(_CONFUSABLES))
+    return _fold(line, registry, display=display)[0]
+
+
+def _fold(line: str, registry: PolicyRegistry, *, display: bool) -> tuple[str, bool]:
+    """`fold`, and whether letter spacing was closed up (a level word then opens the line)."""
+    text = fold_chars(line, display=display)
     stripped = text.strip()
-    if _SPACED.fullmatch(stripped) and len(stripped.replace(" ", "")) >= 3:
-        closed = " ".join(word.replace(" ", "") for word in re.split(r"\s{2,}", stripped))
+    if _SPACED.fullmatch(stripped) and sum(c.isalnum() for c in stripped) >= 3:
+        closed = _close_up(stripped)
         if _starts_with_level(normalise(closed), registry):
-            return closed
-    return text
+            return closed, True
+    return text.replace("_", " "), False
+
+
+def _close_up(spaced: str) -> str:
+    parts = _SEPARATOR_RUN.split(spaced.rstrip(_SPACING))
+    runs = parts[1::2]
+    inner = max(set(runs), key=runs.count)
+    words, word = [], ""
+    for index, part in enumerate(parts):
+        if index % 2 == 0:
+            word += part
+        elif part != inner:
+            words.append(word)
+            word = ""
+    return " ".join([*words, word])
 
 
 def _starts_with_level(norm: str, registry: PolicyRegistry) -> bool:
@@ -308,9 +308,9 @@ def _classify(
             raise _refuse(source, line, retired or "its bracketed marking is not one Égide knows")
         return ("title" if bracket.group(2) else "banner"), label
     portion = _PORTION_AT_START.match(text)
-    if portion and source != "body" and _portion_head(portion.group(1)) in levels.portions:
+    if portion and source != "body" and _portion_head(_inner(portion)) in levels.portions:
         # "(S) Rapport" as an e-mail subject or a document title.
-        return "title", _portion(registry, portion.group(1), source, line)
+        return "title", _portion(registry, _inner(portion), source, line)
     first = _FIRST_WORD.match(text)
     if not explicit and (first is None or normalise(first.group(0)) not in levels.first_words):
         return None  # most lines: no level word to open them, nothing more to try
@@ -345,6 +345,11 @@ def _longest_marking(registry: PolicyRegistry, norm: str, head: str) -> Label:
     return registry.parse(head)
 
 
+def _inner(mark: re.Match[str]) -> str:
+    """What a portion mark's brackets hold, without padding: "( TS // CRYPTO )" is "TS//CRYPTO"."""
+    return _PADDED_PARTS.sub("//", mark.group(1).strip())
+
+
 def _portion_head(inner: str) -> str:
     return normalise(inner.split("//")[0])
 
@@ -372,39 +377,25 @@ def _portion(registry: PolicyRegistry, inner: str, source: str, line: str) -> La
     return parsed[inner]
 
 
-def _fold_mapped(text: str) -> tuple[str, list[int]]:
-    """`text` folded like `fold` (no letter spacing), and each folded character's offset."""
-    out: list[str] = []
-    offsets: list[int] = []
-    for at, char in enumerate(text):
-        if unicodedata.category(char) == "Cf":
-            continue
-        for folded in unicodedata.normalize("NFKC", char).translate(_CONFUSABLES):
-            out.append(folded)
-            offsets.append(at)
-    offsets.append(len(text))
-    return "".join(out), offsets
-
-
 def portion_label(text: str, registry: PolicyRegistry) -> tuple[Label, int] | None:
     """The portion mark opening `text` and its length, if any (unknown heads are text).
 
     Read folded: `(Ѕ)` with a Cyrillic letter or `(S\u200b)` is `(S)`.
     """
-    folded, offsets = _fold_mapped(text)
+    folded, offsets = fold_mapped(text)
     match = _PORTION_AT_START.match(folded)
-    if not match or _portion_head(match.group(1)) not in _levels(registry).portions:
+    if not match or _portion_head(_inner(match)) not in _levels(registry).portions:
         return None
-    return _portion(registry, match.group(1), "body", text), offsets[match.end() - 1] + 1
+    return _portion(registry, _inner(match), "body", text), offsets[match.end() - 1] + 1
 
 
 def _marks_within(line: str, registry: PolicyRegistry, skip: int) -> Iterator[tuple[int, Label]]:
     """Portion marks after the opening one: (offset in the line, label)."""
     portions = _levels(registry).portions
-    folded, offsets = _fold_mapped(line)
+    folded, offsets = fold_mapped(line)
     start = next(i for i, at in enumerate(offsets) if at >= skip)
     for match in _PORTION_ANYWHERE.finditer(folded, start):
-        inner = match.group(1)
+        inner = _inner(match)
         at = match.start()
         if not inner.isupper() and at > 0 and folded[at - 1].isalnum():
             continue  # "le(s) destinataire(s)": French plural, not a mark
