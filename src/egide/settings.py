@@ -185,7 +185,7 @@ class Settings(BaseSettings):
     """Tokens an organisation may spend per minute (0: unlimited)."""
 
     rate_user_ingest_mb_per_minute: int = 20
-    """Megabytes of documents a user may upload per minute, one per started MB (0: unlimited)."""
+    """Megabytes of documents a user may upload per minute, each at least 64 KB (0: unlimited)."""
 
     rate_org_ingest_mb_per_minute: int = 200
     """Megabytes of documents an organisation may upload per minute (0: unlimited)."""

@@ -99,20 +99,20 @@ def test_proposal_export_answers_429_once_the_budget_is_spent(data_dir: Path) ->
         assert int(response.headers["Retry-After"]) >= 1
 
 
-def test_an_upload_costs_one_unit_per_started_megabyte(data_dir: Path) -> None:
+def test_an_upload_costs_its_size_at_least_64_kb(data_dir: Path) -> None:
     site = _site(data_dir, rate_user_ingest_mb_per_minute=3)
     with site.client() as client:
-        # 2.5 MB start three megabytes: admitted, and the budget is spent.
+        # 2.5 MB of a 3 MB budget: admitted; another megabyte is not there.
         first = _upload(client, site, "big.unknown", b"x" * (5 * MB // 2))
         assert first.status_code == 400, first.text  # admitted, then refused as unreadable
-        response = _upload(client, site, "small.unknown", b"x")
+        response = _upload(client, site, "more.unknown", b"x" * MB)
         assert_error(response, 429, "rate_limit_exceeded")
         assert "user:auditeur megabytes ingested per minute" in response.json()["error"]["message"]
         assert int(response.headers["Retry-After"]) >= 1
-    # The same budget admits three small uploads.
-    small = _site(data_dir.parent / "small", rate_user_ingest_mb_per_minute=3)
+    # A 1 MB budget admits sixteen short uploads (64 KB each at least), not seventeen.
+    small = _site(data_dir.parent / "small", rate_user_ingest_mb_per_minute=1)
     with small.client() as client:
-        for _ in range(3):
+        for _ in range(16):
             assert _upload(client, small, "s.unknown", b"x").status_code == 400
         assert _upload(client, small, "s.unknown", b"x").status_code == 429
 

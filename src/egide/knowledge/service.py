@@ -132,7 +132,7 @@ class KnowledgeService:
         self._home = home or home_label(policies)
         self._trail = trail or Trail(database, journal, policies.canonical(self._home))
         # The rate limiter's admission: each search, question and document read or change
-        # takes one request token; an upload also one unit per started megabyte.
+        # takes one request token; an upload also its size in megabytes (at least 64 KB).
         self._admit = admit
         self._embedder_factory = embedder_factory
         self._embedder: CachedEmbedder | None = None

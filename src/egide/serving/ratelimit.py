@@ -3,10 +3,11 @@
 A request must find a whole request in each of its buckets and a token budget
 that is not in debt; the tokens it actually used are charged when it ends
 (they are unknown before), so one long answer may drive a bucket into debt and
-the next request waits until it is repaid. A document upload also costs one
-unit per started megabyte from the ingestion bucket (reading and embedding a
-file costs in proportion to its size, far more than a request): a file larger
-than the whole bucket is admitted when the bucket is full and leaves it in debt.
+the next request waits until it is repaid. A document upload also costs its
+size in megabytes (at least 64 KB) from the ingestion bucket (reading and
+embedding a file costs in proportion to its size, far more than a request): a
+file larger than the whole bucket is admitted when the bucket is full and leaves
+it in debt.
 
 Buckets live in the API process: with N replicas behind a load balancer, give
 each replica 1/N of the quota. The services only see `Admit` (the limiter's
@@ -27,11 +28,16 @@ from egide.errors import RateLimited
 from egide.settings import Settings
 
 MEGABYTE = 1 << 20
+MINIMUM_INGEST_BYTES = 64 << 10
 
 
-def started_megabytes(size: int) -> int:
-    """What an upload of `size` bytes costs: one unit per started megabyte (at least one)."""
-    return max(1, -(-size // MEGABYTE))
+def ingest_cost(size: int) -> float:
+    """What an upload of `size` bytes costs, in megabytes: its size, at least 64 KB.
+
+    The floor stands for what any document costs whatever its size (parsing,
+    marking, journaling); a budget of 20 MB a minute admits 320 short reports.
+    """
+    return max(size, MINIMUM_INGEST_BYTES) / MEGABYTE
 
 
 class Admit(Protocol):
@@ -136,8 +142,8 @@ class RateLimiter:
     def admit(self, principal: Principal, *, ingest_bytes: int = 0) -> None:
         """Take one request from each bucket of the principal, or refuse.
 
-        `ingest_bytes`: the size of an uploaded file, which also takes one unit
-        per started megabyte from the ingestion buckets.
+        `ingest_bytes`: the size of an uploaded file, which also takes its size in
+        megabytes (at least 64 KB) from the ingestion buckets.
 
         Raises:
             RateLimited: with the seconds after which a retry can succeed.
@@ -146,7 +152,7 @@ class RateLimiter:
         with self._lock:
             waits: list[tuple[float, str]] = []
             takes: list[tuple[Bucket, float]] = []
-            megabytes = started_megabytes(ingest_bytes) if ingest_bytes > 0 else 0
+            megabytes = ingest_cost(ingest_bytes) if ingest_bytes > 0 else 0.0
             for key in self.keys(principal):
                 limits = self.limits(key)
                 if limits.requests_per_minute > 0:
@@ -156,9 +162,9 @@ class RateLimiter:
                 if megabytes and limits.ingest_mb_per_minute > 0:
                     bucket = self._bucket(self._ingest, key, limits.ingest_mb_per_minute, now)
                     # More than the whole bucket: admitted when it is full, leaving a debt.
-                    need = min(float(megabytes), bucket.capacity)
+                    need = min(megabytes, bucket.capacity)
                     waits.append((bucket.wait_for(need), f"{key} megabytes ingested per minute"))
-                    takes.append((bucket, float(megabytes)))
+                    takes.append((bucket, megabytes))
                 if limits.tokens_per_minute > 0:
                     bucket = self._bucket(self._tokens, key, limits.tokens_per_minute, now)
                     # Any positive balance admits: the cost is charged afterwards.
