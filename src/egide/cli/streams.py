@@ -19,6 +19,7 @@ import typer
 from egide.cli.context import ApiKey, authenticated, initialised_platform
 from egide.errors import InvalidInput
 from egide.streams.extract import with_callsigns
+from egide.streams.feed import AlertFeed
 from egide.streams.message import MAX_MESSAGE_BYTES
 from egide.streams.service import AlertView
 from egide.streams.worker import RunStats, Worker, run_file
@@ -136,15 +137,13 @@ def tail(
     """The newest alerts your clearance covers; with --follow, new ones as they come."""
     me = authenticated(api_key, "reading alerts")
     streams = initialised_platform().streams
-    alerts = streams.alerts(me, limit=lines, newest=True)
-    cursor = alerts[-1].cursor if alerts else streams.latest_cursor()
-    for alert in alerts:
+    feed = AlertFeed(streams, me) if follow else None
+    for alert in streams.alerts(me, limit=lines, newest=True):
         _print(alert, as_json)
-    while follow:
+    while feed is not None:
         time.sleep(1.0)
-        for alert in streams.alerts(me, after=cursor, limit=500):
+        for alert in feed.poll():
             _print(alert, as_json)
-            cursor = alert.cursor
 
 
 def _print(alert: AlertView, as_json: bool) -> None:

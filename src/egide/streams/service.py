@@ -15,7 +15,7 @@ inside the SQL, and every read is journaled before it is returned.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -265,10 +265,14 @@ class StreamService:
         after: tuple[datetime, int] | None = None,
         limit: int = 100,
         newest: bool = False,
+        exclude: Collection[int] = (),
+        journal_empty: bool = True,
     ) -> list[AlertView]:
         """Alerts the principal may read, oldest first, after the cursor `after` (journaled).
 
-        `newest` gives the latest `limit` alerts instead (still oldest first).
+        `newest` gives the latest `limit` alerts instead (still oldest first); `exclude`
+        leaves out alerts already given (a live feed's overlap). A live feed, which
+        polls, journals only the polls that return alerts (`journal_empty=False`).
         """
         with self._trail.guard(principal, "alert.read"):
             access.require(access.can(principal, Action.ALERT_READ))
@@ -276,8 +280,10 @@ class StreamService:
             raise InvalidInput(f"limit must be between 1 and {MAX_ALERTS_PAGE}")
         with self._db.transaction() as session:
             readable = self._readable(session, principal)
-            found = self._alert_rows(session, readable, after, limit, newest=newest)
-        if found:
+            found = self._alert_rows(
+                session, readable, after, limit, newest=newest, exclude=exclude
+            )
+        if found or journal_empty:
             self._trail.read(
                 principal,
                 "alert.read",
@@ -287,10 +293,13 @@ class StreamService:
             )
         return found
 
-    def check_alert_reader(self, principal: Principal) -> None:
-        """Refuse (and journal) a caller who may not read alerts at all, before a live feed."""
-        with self._trail.guard(principal, "alert.read"):
+    def open_feed(self, principal: Principal) -> None:
+        """Journal that a live feed of alerts was opened, or refuse (and journal) the caller."""
+        with self._trail.guard(principal, "alert.read", details={"feed": True}):
             access.require(access.can(principal, Action.ALERT_READ))
+        self._trail.read(
+            principal, "alert.read", objects=[], label=self._trail.home, details={"feed": True}
+        )
 
     def latest_cursor(self) -> tuple[datetime, int] | None:
         """The newest alert's cursor, whoever may read it (a live feed starts after it)."""
@@ -301,6 +310,14 @@ class StreamService:
                 .limit(1)
             ).first()
             return (row.created_at, row.id) if row else None
+
+    def alert_times_since(self, since: datetime | None) -> dict[int, datetime]:
+        """Id → time of every alert since `since` (a feed's bookkeeping; never shown to anyone)."""
+        query = select(AlertRecord.id, AlertRecord.created_at)
+        if since is not None:
+            query = query.where(AlertRecord.created_at >= since)
+        with self._db.transaction() as session:
+            return {row.id: row.created_at for row in session.execute(query)}
 
     def alerts_of(self, message_id: str) -> list[AlertView]:
         """Every alert of one message (a worker re-publishes them after a redelivery)."""
@@ -396,8 +413,11 @@ class StreamService:
         limit: int,
         *,
         newest: bool = False,
+        exclude: Collection[int] = (),
     ) -> list[AlertView]:
         condition: ColumnElement[bool] = AlertRecord.label_id.in_(readable)
+        if exclude:
+            condition = and_(condition, AlertRecord.id.not_in(list(exclude)))
         if after is not None:
             at, last = after
             condition = and_(
