@@ -48,6 +48,10 @@ def run(
     quarantine_subject: Annotated[
         str, typer.Option(help="Where quarantined messages are announced.")
     ] = "egide.quarantine",
+    ack_wait: Annotated[
+        float, typer.Option(help="Seconds before an unacknowledged message is redelivered.")
+    ] = 30.0,
+    batch: Annotated[int, typer.Option(help="Messages pulled at once (1-1000).")] = 64,
     idle_exit: Annotated[
         float | None, typer.Option(help="Stop after this many seconds with nothing to read.")
     ] = None,
@@ -74,6 +78,8 @@ def run(
     if source.startswith(("nats://", "tls://")):
         if not (stream and subject and durable):
             raise InvalidInput("a NATS source needs --stream, --subject and --durable")
+        if not (1 <= batch <= 1000 and ack_wait > 0):
+            raise InvalidInput("--batch must be 1 to 1000 and --ack-wait positive")
         from egide.streams.nats import NatsSource, run_nats  # the NATS client only when used
 
         stats = run_nats(
@@ -85,6 +91,8 @@ def run(
                 durable,
                 alert_subject=alert_subject,
                 quarantine_subject=quarantine_subject,
+                batch=batch,
+                ack_wait=ack_wait,
                 idle_exit=idle_exit,
             ),
         )
