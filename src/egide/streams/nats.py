@@ -108,11 +108,13 @@ async def _run(worker: Worker, source: NatsSource) -> RunStats:
                 await _publish(nc, source, outcome)
                 await message.ack()
                 stats.count(outcome)
-        await nc.flush()
+        await sub.unsubscribe()
+        await nc.flush()  # the last acknowledgements and publications reach the server
     finally:
         for number in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(number)
-        await nc.drain()
+        # Not drain(): a pull subscription's pending fetch makes it wait its full timeout.
+        await nc.close()
     return stats
 
 
