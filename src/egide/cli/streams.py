@@ -63,6 +63,8 @@ def run(
 ) -> None:
     """Process a flow of messages: extract, match watchlists, raise alerts, quarantine the bad."""
     platform = initialised_platform()
+    if not 1 <= batch <= 1000:
+        raise InvalidInput("--batch must be between 1 and 1000")
     try:
         extractors = with_callsigns(callsign_pattern)
     except re.error as error:
@@ -78,8 +80,8 @@ def run(
     if source.startswith(("nats://", "tls://")):
         if not (stream and subject and durable):
             raise InvalidInput("a NATS source needs --stream, --subject and --durable")
-        if not (1 <= batch <= 1000 and ack_wait > 0):
-            raise InvalidInput("--batch must be 1 to 1000 and --ack-wait positive")
+        if ack_wait <= 0:
+            raise InvalidInput("--ack-wait must be positive")
         from egide.streams.nats import NatsSource, run_nats  # the NATS client only when used
 
         stats = run_nats(
@@ -99,7 +101,7 @@ def run(
     else:
         if source != "-" and not os.path.isfile(source):
             raise InvalidInput(f"no file {source!r}; give a JSON-lines file, `-` or nats://…")
-        stats = run_file(worker, source)
+        stats = run_file(worker, source, batch=batch)
     _report(stats)
 
 

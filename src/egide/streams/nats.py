@@ -119,16 +119,16 @@ async def _run(worker: Worker, source: NatsSource) -> RunStats:
 
 
 def _handle_all(worker: Worker, source: NatsSource, messages: list[Msg]) -> list[Outcome]:
-    outcomes: list[Outcome] = []
-    for message in messages:
-        sequence = message.metadata.sequence.stream
-        header = (message.headers or {}).get(LABEL_HEADER)
-        outcomes.append(
-            worker.handle(
-                message.data, source=f"nats:{source.stream}:{sequence}", header_label=header
+    return worker.handle_many(
+        [
+            (
+                message.data,
+                f"nats:{source.stream}:{message.metadata.sequence.stream}",
+                (message.headers or {}).get(LABEL_HEADER),
             )
-        )
-    return outcomes
+            for message in messages
+        ]
+    )
 
 
 async def _publish(nc: Client, source: NatsSource, outcome: Outcome) -> None:

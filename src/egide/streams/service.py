@@ -16,13 +16,14 @@ inside the SQL, and every read is journaled before it is returned.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from egide.audit import Journal
+from egide.audit.journal import NewEntry
 from egide.audit.trail import Trail
 from egide.core import access
 from egide.core.access import Action
@@ -30,7 +31,7 @@ from egide.core.labels import Label, PolicyRegistry, join
 from egide.core.principals import Principal
 from egide.errors import Conflict, InvalidInput
 from egide.settings import home_label
-from egide.store import Database, all_labels, fresh_ids, intern_label
+from egide.store import Database, all_labels, fresh_ids, intern_label, utcnow
 from egide.streams.extract import Extractor, Finding, extract_all
 from egide.streams.message import Message, Rejected
 from egide.streams.records import (
@@ -87,6 +88,13 @@ class WatchlistView:
 
 
 @dataclass(frozen=True)
+class _Match:
+    watchlist: WatchlistRecord
+    terms: list[str]
+    label: Label
+
+
+@dataclass(frozen=True)
 class Processed:
     """What processing one message did: its findings and alerts, or nothing if done before."""
 
@@ -124,17 +132,32 @@ class StreamService:
         extractors: Mapping[str, Extractor] | None = None,
     ) -> Processed:
         """Analyse one message and store its results and alerts, once per message id."""
-        findings = tuple(extract_all(message.text, extractors))
+        return self.process_many([message], worker=worker, extractors=extractors)[0]
+
+    def process_many(
+        self,
+        messages: Sequence[Message],
+        *,
+        worker: str,
+        extractors: Mapping[str, Extractor] | None = None,
+    ) -> list[Processed]:
+        """Analyse messages and store their results, alerts and journal entries in one commit.
+
+        One transaction per batch is what lets a worker keep up with a flow; each
+        message still gets its own result row and journal entry, and a message
+        whose id is already stored (or repeated in the batch) changes nothing.
+        """
+        analysed = [(m, tuple(extract_all(m.text, extractors))) for m in messages]
         try:
             with self._db.transaction() as session:
-                if self._result_exists(session, message.id):
-                    return self._duplicate(session, message.id)
-                alerts = self._store(session, message, findings, worker)
+                return self._store_batch(session, analysed, worker)
         except Conflict:
-            # Another worker committed the same message between our check and our insert.
-            with self._db.transaction() as session:
-                return self._duplicate(session, message.id)
-        return Processed(message.id, False, findings, alerts)
+            # Another worker committed one of these messages between our check and our
+            # insert: nothing of the batch was written; take the messages one by one.
+            if len(messages) == 1:
+                with self._db.transaction() as session:
+                    return [self._duplicate(session, messages[0].id)]
+            return [self.process(m, worker=worker, extractors=extractors) for m in messages]
 
     def quarantine(self, rejected: Rejected, *, worker: str) -> bool:
         """Keep a message that cannot be processed, with its reason; False if kept before."""
@@ -326,80 +349,114 @@ class StreamService:
 
     # helpers ---------------------------------------------------------------------------
 
-    def _store(
-        self, session: Session, message: Message, findings: Sequence[Finding], worker: str
-    ) -> tuple[AlertView, ...]:
-        canonical = self._policies.canonical(message.label)
-        language = next((f.value for f in findings if f.kind == "language"), None)
-        session.add(
+    def _store_batch(
+        self,
+        session: Session,
+        analysed: Sequence[tuple[Message, tuple[Finding, ...]]],
+        worker: str,
+    ) -> list[Processed]:
+        ids = [m.id for m, _ in analysed]
+        stored = set(
+            session.scalars(
+                select(StreamResultRecord.message_id).where(StreamResultRecord.message_id.in_(ids))
+            )
+        )
+        watchlists = self._active_watchlists(session)
+        label_ids: dict[str, int] = {}
+
+        def label_id(canonical: str) -> int:
+            if canonical not in label_ids:
+                label_ids[canonical] = intern_label(session, canonical)
+            return label_ids[canonical]
+
+        fresh: dict[str, tuple[Message, tuple[Finding, ...], list[_Match]]] = {}
+        for message, findings in analysed:
+            if message.id in stored or message.id in fresh:
+                continue
+            matches = [
+                _Match(w, matched, join(message.label, w_label))
+                for w, w_label in watchlists
+                if (matched := MATCHERS[w.kind](w.terms, message.text, findings))
+            ]
+            fresh[message.id] = (message, findings, matches)
+        session.add_all(
             StreamResultRecord(
                 message_id=message.id,
                 channel=message.channel,
-                label_id=intern_label(session, canonical),
-                language=language,
+                label_id=label_id(self._policies.canonical(message.label)),
+                language=next((f.value for f in findings if f.kind == "language"), None),
                 findings=[f.as_json() for f in findings],
                 source=message.source,
                 worker=worker,
                 received_at=message.received,
             )
+            for message, findings, _ in fresh.values()
         )
         session.flush()  # a concurrent duplicate fails here, before any alert is written
-        matches: list[tuple[WatchlistRecord, list[str], Label]] = []
-        for watchlist, wl_label in self._active_watchlists(session):
-            matched = MATCHERS[watchlist.kind](watchlist.terms, message.text, findings)
-            if matched:
-                # An alert says that the watchlist's terms occur in the message: it is
-                # labelled at least as both.
-                matches.append((watchlist, matched, join(message.label, wl_label)))
-        ids = fresh_ids(session, AlertRecord.id, len(matches)) if matches else []
-        alerts: list[AlertView] = []
-        for alert_id, (watchlist, matched, label) in zip(ids, matches, strict=True):
-            alert_label = self._policies.canonical(label)
-            record = AlertRecord(
-                id=alert_id,
-                message_id=message.id,
-                watchlist_id=watchlist.id,
-                channel=message.channel,
-                matched=matched,
-                label_id=intern_label(session, alert_label),
-            )
-            session.add(record)
-            session.flush()
-            alerts.append(
-                AlertView(
-                    alert_id,
+        count = sum(len(matches) for _, _, matches in fresh.values())
+        alert_ids = iter(fresh_ids(session, AlertRecord.id, count) if count else [])
+        now = utcnow()
+        done: dict[str, Processed] = {}
+        entries: list[NewEntry] = []
+        for message, findings, matches in fresh.values():
+            alerts: list[AlertView] = []
+            for match in matches:
+                canonical = self._policies.canonical(match.label)
+                alert = AlertView(
+                    next(alert_ids),
                     message.id,
                     message.channel,
-                    watchlist.name,
-                    tuple(matched),
-                    alert_label,
-                    record.created_at,
+                    match.watchlist.name,
+                    tuple(match.terms),
+                    canonical,
+                    now,
+                )
+                session.add(
+                    AlertRecord(
+                        id=alert.id,
+                        message_id=message.id,
+                        watchlist_id=match.watchlist.id,
+                        channel=message.channel,
+                        matched=list(match.terms),
+                        label_id=label_id(canonical),
+                        created_at=now,
+                    )
+                )
+                alerts.append(alert)
+            entry_label = join(message.label, *(m.label for m in matches))
+            entries.append(
+                NewEntry(
+                    f"stream:{worker}",
+                    "stream.process",
+                    self._policies.canonical(entry_label),
+                    [f"message:{message.id}", *(f"alert:{a.id}" for a in alerts)],
+                    {
+                        "channel": message.channel,
+                        "source": message.source,
+                        "findings": len(findings),
+                        "alerts": len(alerts),
+                    },
                 )
             )
-        entry_label = join(message.label, *(label for _, _, label in matches))
-        self._journal.append(
-            session,
-            actor=f"stream:{worker}",
-            action="stream.process",
-            objects=[f"message:{message.id}", *(f"alert:{a.id}" for a in alerts)],
-            label=self._policies.canonical(entry_label),
-            details={
-                "channel": message.channel,
-                "source": message.source,
-                "findings": len(findings),
-                "alerts": len(alerts),
-            },
-        )
-        return tuple(alerts)
+            done[message.id] = Processed(message.id, False, findings, tuple(alerts))
+        session.flush()
+        self._journal.append_many(session, entries)
+        results: list[Processed] = []
+        given: set[str] = set()
+        for message, _ in analysed:
+            if message.id in done and message.id not in given:
+                results.append(done[message.id])
+                given.add(message.id)
+            elif message.id in done:
+                results.append(replace(done[message.id], duplicate=True, findings=()))
+            else:
+                results.append(self._duplicate(session, message.id))
+        return results
 
     def _active_watchlists(self, session: Session) -> list[tuple[WatchlistRecord, Label]]:
         labels = dict(all_labels(session))
         rows = session.scalars(select(WatchlistRecord).order_by(WatchlistRecord.id))
         return [(r, self._policies.parse(labels[r.label_id])) for r in rows]
-
-    def _result_exists(self, session: Session, message_id: str) -> bool:
-        query = select(StreamResultRecord.id).where(StreamResultRecord.message_id == message_id)
-        return session.scalar(query) is not None
 
     def _duplicate(self, session: Session, message_id: str) -> Processed:
         alerts = self._alerts_where(session, AlertRecord.message_id == message_id)
