@@ -68,6 +68,7 @@ class World:
     secret_document: int = 0
     open_document: int = 0
     created: int = 0
+    streamed: int = 0  # watchlists and alerts made (apart from `created`: file names use it)
 
     def principal(self, username: str) -> Principal:
         """The caller as the services see it (with its key's scopes)."""
@@ -126,11 +127,11 @@ class World:
 
     def watchlist(self, label: str = "NON PROTÉGÉ") -> int:
         """A fresh watchlist by `analyst` (each call its own name and term)."""
-        self.created += 1
+        self.streamed += 1
         return self.platform.streams.add_watchlist(
             self.principal("analyst"),
-            f"veille-{self.created}",
-            [f"TERME-{self.created}"],
+            f"veille-{self.streamed}",
+            [f"TERME-{self.streamed}"],
             label=self.platform.policies.parse(label),
         ).id
 
@@ -138,12 +139,12 @@ class World:
         """A fresh alert: a message labelled `label` matching a fresh watchlist; its message id."""
         self.watchlist()
         message = Message(
-            id=f"msg-{self.created}",
+            id=f"msg-{self.streamed}",
             channel="logistique",
-            text=f"Le convoi TERME-{self.created} arrive.",
+            text=f"Le convoi TERME-{self.streamed} arrive.",
             label=self.platform.policies.parse(label),
             received=datetime.now(UTC),
-            source=f"test:{self.created}",
+            source=f"test:{self.streamed}",
         )
         self.platform.streams.process(message, worker="test")
         return message.id

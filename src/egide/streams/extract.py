@@ -91,7 +91,7 @@ _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
 # DDHHMM, a time-zone letter (A-Z but J, "local", is not written in a DTG), month, year:
 # "141200ZMAY26" or, as often typed, "141200Z MAY 26".
 _DTG = re.compile(
-    r"(?<![A-Z0-9])(?P<day>\d{2})(?P<hour>\d{2})(?P<minute>\d{2})(?P<zone>[A-HK-Z])"
+    r"(?<![A-Z0-9])(?P<day>\d{2})(?P<hour>\d{2})(?P<minute>\d{2})(?P<zone>[A-IK-Z])"
     r"\s?(?P<month>" + "|".join(_MONTHS) + r")\s?(?P<year>\d{2})(?![A-Z0-9])"
 )
 
