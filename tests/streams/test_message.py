@@ -48,6 +48,8 @@ def test_a_marking_in_the_text_raises_the_label_never_lowers_it() -> None:
         ({"id": "m", "text": "\ud800", "label": "DR"}, "unpaired surrogate"),
         ({"id": "m", "text": "x", "label": "DR", "received": "hier"}, "bad field 'received'"),
         ({"id": "x" * 201, "text": "x", "label": "DR"}, "bad message id"),
+        ({"id": "m", "channel": "net\u0000", "text": "x", "label": "DR"}, "bad field 'channel'"),
+        ({"id": "m\u0000", "text": "x", "label": "DR"}, "bad message id"),
     ],
 )
 def test_what_cannot_be_read_is_rejected_with_its_reason(body: object, reason: str) -> None:
@@ -62,3 +64,9 @@ def test_an_oversize_message_is_rejected_before_it_is_parsed() -> None:
     read = _read(body, max_bytes=1000)
     assert isinstance(read, Rejected) and read.reason.startswith("oversize")
     assert len(read.raw) <= 4096
+
+
+def test_what_quarantine_keeps_holds_no_nul_a_database_would_refuse() -> None:
+    read = _read(b'{"id": "\x00\x00 broken')
+    assert isinstance(read, Rejected)
+    assert "\x00" not in read.raw

@@ -249,12 +249,15 @@ def test_malformed_messages_are_quarantined_with_a_reason_and_the_flow_goes_on(
 ) -> None:
     good = [json.dumps(_message(i)).encode() for i in range(20)]
     bad = {
-        "bad JSON": b'{"id": "x1", "text": ',
+        "bad JSON": b'{"id": "x1", "text": \x00',
         "oversize": json.dumps({"id": "x2", "label": "DR", "text": "x" * 5000}).encode(),
         "unreadable marking": json.dumps(
             {"id": "x3", "label": "SECRET DÉFENSE", "text": "Convoi."}
         ).encode(),
         "no label": json.dumps({"id": "x4", "text": "Convoi arrivé."}).encode(),
+        "bad field 'channel'": json.dumps(
+            {"id": "x5", "channel": "net\u0000", "label": "DR", "text": "Convoi."}
+        ).encode(),
     }
     bodies = good[:10] + list(bad.values()) + good[10:]
     headers: list[dict[str, str] | None] = [None] * len(bodies)

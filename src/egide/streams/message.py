@@ -78,7 +78,9 @@ def read_message(
 ) -> Message | Rejected:
     """Read one message, or say why it must be quarantined."""
     now = now or datetime.now(UTC)
-    text = raw[:KEPT_RAW_CHARS].decode("utf-8", errors="replace")
+    # PostgreSQL text cannot hold NUL: a NUL in what is kept would fail the quarantine
+    # itself, and a worker would then retry the same message for ever.
+    text = raw[:KEPT_RAW_CHARS].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
 
     def reject(reason: str, message_id: str | None = None) -> Rejected:
         return Rejected(reason, text, source, message_id, now)
@@ -107,7 +109,11 @@ def read_message(
     body = fields["text"]
     if body is None:
         return reject("no text: give the message body as `text`", message_id)
-    channel = (fields["channel"] or "default").strip()[:MAX_ID_CHARS] or "default"
+    channel = (fields["channel"] or "default").strip() or "default"
+    if len(channel) > MAX_ID_CHARS or not channel.isprintable():
+        return reject(
+            f"bad field 'channel': at most {MAX_ID_CHARS} printable characters", message_id
+        )
     received = _time(fields["received"], now)
     if received is None:
         return reject("bad field 'received': an ISO 8601 time with its zone", message_id)
