@@ -30,6 +30,7 @@ from egide.modelhub import ModelRegistry
 from egide.serving.ratelimit import Limiter, RateLimiter
 from egide.settings import Settings, home_label
 from egide.store import Database
+from egide.streams.service import StreamService
 from egide.workflows.approvals import ApprovalRules
 from egide.workflows.proposals import ProposalService
 from egide.workflows.synthesis import SynthesisService
@@ -225,6 +226,13 @@ class Platform:
             self.proposals,
             trail=self.trail,
             admit=self.limiter.admit,
+        )
+
+    @cached_property
+    def streams(self) -> StreamService:
+        """Stream analysis: results, quarantine, watchlists and alerts (workers and readers)."""
+        return StreamService(
+            self.database, self.journal, self.policies, home=self.home_label, trail=self.trail
         )
 
     def check_initialised(self) -> None:

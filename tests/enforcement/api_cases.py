@@ -167,6 +167,20 @@ def _audit(world: World, client: TestClient, caller: str | None, _: Any) -> http
     return client.get("/v1/audit/entries", params=params, headers=world.headers(caller))
 
 
+def _watchlist(world: World, client: TestClient, caller: str | None, _: Any) -> httpx.Response:
+    # The under-cleared caller asks for a watchlist labelled above its clearance.
+    label = "TRÈS SECRET" if caller == "low" else "NON PROTÉGÉ"
+    body = {"name": f"veille-api-{world.mark()}", "terms": ["convoi"], "label": label}
+    return client.post("/v1/watchlists", json=body, headers=world.headers(caller))
+
+
+def _get(path: str, **params: Any) -> Call:
+    def call(world: World, client: TestClient, caller: str | None, _: Any) -> httpx.Response:
+        return client.get(path, params=params, headers=world.headers(caller))
+
+    return call
+
+
 _NOT_ANALYST = ("norole", "auditor", "operator")
 # Document reads: analyst, admin, approver (evidence), classifier.
 _NOT_READER = ("norole", "auditor", "operator")
@@ -335,6 +349,31 @@ CASES: tuple[Case, ...] = (
         ok="auditor",
         wrong_roles=("analyst", "approver", "classifier", "operator", "norole"),
         under=None,  # entries are filtered by label in the SQL; `test_gaps.py` checks it
+    ),
+    Case("POST", "/v1/watchlists", ("watchlist.create",), _watchlist, ok_status=201),
+    Case(
+        "GET",
+        "/v1/watchlists",
+        ("watchlist.list",),
+        _get("/v1/watchlists"),
+        under=None,  # filtered by label in the SQL; tests/streams check it
+        prepare=lambda w: w.watchlist(),
+    ),
+    Case(
+        "GET",
+        "/v1/alerts",
+        ("alert.read",),
+        _get("/v1/alerts", limit=500),
+        under=None,  # filtered by label in the SQL; tests/streams check it
+        prepare=lambda w: w.alert(),
+    ),
+    Case(
+        "GET",
+        "/v1/alerts/stream",
+        ("alert.read",),
+        _get("/v1/alerts/stream", duration=0.2),
+        under=None,  # each event filtered by label; tests/streams check it
+        objects=False,  # opening the feed is journaled; each alert given is journaled as read
     ),
     Case(
         "POST",

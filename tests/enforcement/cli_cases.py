@@ -279,6 +279,29 @@ CLI_CASES: tuple[CliCase, ...] = (
     ),
 )
 
+
+def _watchlist(world: World, caller: str | None, _: Any) -> list[str]:
+    label = "TRÈS SECRET" if caller == "low" else "NON PROTÉGÉ"
+    return ["watchlist", "add", f"veille-cli-{world.mark()}", "convoi", "--label", label]
+
+
+CLI_CASES += (
+    CliCase("watchlist add", ("watchlist.create",), _watchlist),
+    CliCase(
+        "watchlist list",
+        ("watchlist.list",),
+        _fixed("watchlist", "list"),
+        under=None,  # filtered by label in the SQL; tests/streams check it
+    ),
+    CliCase(
+        "alerts tail",
+        ("alert.read",),
+        _fixed("alerts", "tail", "-n", "50"),
+        under=None,  # filtered by label in the SQL; tests/streams check it
+        prepare=lambda w: w.alert(),
+    ),
+)
+
 _ROOT = (
     "the local operator (root of trust, docs/access.md); mutating steps journaled as local:<user>"
 )
@@ -312,6 +335,9 @@ LOCAL: dict[str, str] = {
     "label to-xml": _PURE,
     "label from-xml": _PURE,
     "policy show": "prints a loaded policy; reads no stored data",
+    "stream run": "a worker acting as the local operator, like serve; each message it "
+    "processes or quarantines is journaled as stream:<worker>",
+    "stream quarantine": _ROOT,
     "serve": "starts the API, whose routes are enumerated by test_api_enforcement.py",
     "demo": "builds a demonstration installation of its own",
     "bench retrieval": "builds a benchmark installation of its own",

@@ -19,6 +19,7 @@ Collections: ``cpcoonly`` (CPCO only) holds a TRÈS SECRET document;
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,7 @@ from egide.app import Platform
 from egide.core.principals import Principal, Role
 from egide.settings import Settings
 from egide.store import AuditEntryRecord, LabelRecord
+from egide.streams.message import Message
 from tests.api.conftest import ECHO_MODELS, echo_deployments, write_gguf
 
 SECRET_TEXT = (
@@ -66,6 +68,7 @@ class World:
     secret_document: int = 0
     open_document: int = 0
     created: int = 0
+    streamed: int = 0  # watchlists and alerts made (apart from `created`: file names use it)
 
     def principal(self, username: str) -> Principal:
         """The caller as the services see it (with its key's scopes)."""
@@ -121,6 +124,30 @@ class World:
         return self.platform.knowledge.ingest(
             self.principal("admin"), collection, f"note-{self.created}.txt", text.encode()
         )[0].document_id
+
+    def watchlist(self, label: str = "NON PROTÉGÉ") -> int:
+        """A fresh watchlist by `analyst` (each call its own name and term)."""
+        self.streamed += 1
+        return self.platform.streams.add_watchlist(
+            self.principal("analyst"),
+            f"veille-{self.streamed}",
+            [f"TERME-{self.streamed}"],
+            label=self.platform.policies.parse(label),
+        ).id
+
+    def alert(self, label: str = "NON PROTÉGÉ") -> str:
+        """A fresh alert: a message labelled `label` matching a fresh watchlist; its message id."""
+        self.watchlist()
+        message = Message(
+            id=f"msg-{self.streamed}",
+            channel="logistique",
+            text=f"Le convoi TERME-{self.streamed} arrive.",
+            label=self.platform.policies.parse(label),
+            received=datetime.now(UTC),
+            source=f"test:{self.streamed}",
+        )
+        self.platform.streams.process(message, worker="test")
+        return message.id
 
 
 def build_world(data_dir: Path, database_url: str, **settings: Any) -> World:

@@ -31,6 +31,7 @@ from egide.api.models.router import router as models_router
 from egide.api.oidc import OidcVerifier
 from egide.api.proposals.router import router as proposals_router
 from egide.api.proxy import TrustedProxy, trusted_networks
+from egide.api.streams.router import router as streams_router
 from egide.api.synthesis.router import router as synthesis_router
 from egide.app import Platform
 from egide.inference import BackendInfo
@@ -109,6 +110,7 @@ def create_app(
         proposals_router,
         synthesis_router,
         audit_router,
+        streams_router,
     )
     for router in routers:
         app.include_router(router)

@@ -21,6 +21,7 @@ from egide.cli import knowledge as knowledge_cli
 from egide.cli import models as models_cli
 from egide.cli import proposals as proposals_cli
 from egide.cli import serve as serve_cli
+from egide.cli import streams as streams_cli
 from egide.cli import synthesis as synthesis_cli
 from egide.errors import EgideError
 
@@ -48,6 +49,9 @@ app.command("ask")(knowledge_cli.ask)
 app.command("synthesize")(synthesis_cli.synthesize)
 app.command("demo")(demo_cli.demo)
 app.add_typer(bench_cli.bench_app, name="bench")
+app.add_typer(streams_cli.stream_app, name="stream")
+app.add_typer(streams_cli.watchlist_app, name="watchlist")
+app.add_typer(streams_cli.alerts_app, name="alerts")
 
 
 def main() -> None:

@@ -42,6 +42,8 @@ class Action(StrEnum):
     AUDIT_READ = "audit.read"
     ADMINISTER = "administer"
     MODELS_MANAGE = "models.manage"
+    ALERT_READ = "alert.read"
+    WATCHLIST_MANAGE = "watchlist.manage"
 
 
 _ADMIN, _ANALYST, _APPROVER, _AUDITOR, _ML, _CLASSIFIER = (
@@ -77,6 +79,10 @@ ROLES: Mapping[Action, frozenset[Role]] = {
     Action.AUDIT_READ: frozenset({_AUDITOR}),
     Action.ADMINISTER: frozenset({_ADMIN}),
     Action.MODELS_MANAGE: frozenset({_ADMIN, _ML}),
+    # Alerts carry the label of the message they point at: read by analysts, each
+    # alert only when their clearance covers it (filtered in the SQL).
+    Action.ALERT_READ: frozenset({_ANALYST}),
+    Action.WATCHLIST_MANAGE: frozenset({_ANALYST}),
 }
 
 _DOING = {
@@ -98,6 +104,8 @@ _DOING = {
     Action.AUDIT_READ: "reading the audit journal",
     Action.ADMINISTER: "administering the platform",
     Action.MODELS_MANAGE: "managing models",
+    Action.ALERT_READ: "reading stream alerts and watchlists",
+    Action.WATCHLIST_MANAGE: "managing watchlists",
 }
 
 

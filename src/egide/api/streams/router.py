@@ -1,0 +1,141 @@
+"""`/v1/watchlists` and `/v1/alerts` (a page, or a live feed of server-sent events).
+
+Every rule — the role, the label filter of each alert, the journal — is the
+stream service's; these routes only translate. The live feed polls the service
+every `POLL_SECONDS`, so each event is checked and journaled like a page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from egide.api.dependencies import PrincipalDep
+from egide.api.streams.protocol import (
+    AlertList,
+    AlertOut,
+    CreateWatchlist,
+    WatchlistList,
+    WatchlistOut,
+)
+from egide.app import Platform
+from egide.errors import InvalidInput
+from egide.streams.feed import AlertFeed
+from egide.streams.service import MAX_ALERTS_PAGE
+
+router = APIRouter()
+
+POLL_SECONDS = 0.5
+KEEPALIVE_SECONDS = 15.0
+
+
+def get_platform(request: Request) -> Platform:
+    """The platform of the app serving this request."""
+    platform: Platform = request.app.state.platform
+    return platform
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+@router.post("/v1/watchlists", status_code=201)
+async def create_watchlist(
+    platform: PlatformDep, principal: PrincipalDep, body: CreateWatchlist
+) -> WatchlistOut:
+    """Add a watchlist (watchlist.manage role, cleared for its label)."""
+    label = platform.policies.parse(body.label) if body.label else None
+    created = await run_in_threadpool(
+        lambda: platform.streams.add_watchlist(
+            principal, body.name, body.terms, kind=body.kind, label=label
+        )
+    )
+    return WatchlistOut.of(created)
+
+
+@router.get("/v1/watchlists")
+async def list_watchlists(platform: PlatformDep, principal: PrincipalDep) -> WatchlistList:
+    """The watchlists whose label the caller may read."""
+    found = await run_in_threadpool(lambda: platform.streams.watchlists(principal))
+    return WatchlistList(data=[WatchlistOut.of(w) for w in found])
+
+
+@router.get("/v1/alerts")
+async def list_alerts(
+    platform: PlatformDep,
+    principal: PrincipalDep,
+    after: Annotated[str | None, Query(max_length=100, description="`next` of a page")] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_ALERTS_PAGE)] = 100,
+) -> AlertList:
+    """Alerts the caller may read, oldest first (each filtered by its label)."""
+    cursor = _cursor(after)
+    found = await run_in_threadpool(
+        lambda: platform.streams.alerts(principal, after=cursor, limit=limit)
+    )
+    data = [AlertOut.of(a) for a in found]
+    last = found[-1].cursor if found else cursor
+    return AlertList(data=data, next=_encode(last) if last else None)
+
+
+@router.get("/v1/alerts/stream")
+async def stream_alerts(
+    request: Request,
+    platform: PlatformDep,
+    principal: PrincipalDep,
+    duration: Annotated[
+        float | None, Query(gt=0, le=86_400, description="close the feed after this many seconds")
+    ] = None,
+) -> StreamingResponse:
+    """Server-sent events: each alert the caller may read, as it is raised."""
+    feed = await run_in_threadpool(lambda: AlertFeed(platform.streams, principal))
+
+    async def events() -> AsyncIterator[str]:
+        loop = asyncio.get_running_loop()
+        end = None if duration is None else loop.time() + duration
+        quiet = 0.0
+        yield ": alerts\n\n"
+        while end is None or loop.time() < end:
+            if await request.is_disconnected():
+                return
+            for alert in await run_in_threadpool(feed.poll):
+                quiet = 0.0
+                data = AlertOut.of(alert).model_dump_json()
+                yield f"id: {_encode(alert.cursor)}\nevent: alert\ndata: {data}\n\n"
+            await asyncio.sleep(POLL_SECONDS)
+            quiet += POLL_SECONDS
+            if quiet >= KEEPALIVE_SECONDS:
+                quiet = 0.0
+                yield ": keepalive\n\n"
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+def _encode(cursor: tuple[datetime, int]) -> str:
+    return f"{cursor[0].isoformat()}~{cursor[1]}"
+
+
+def _cursor(value: str | None) -> tuple[datetime, int] | None:
+    if value is None:
+        return None
+    try:
+        at, _, number = value.partition("~")
+        moment = datetime.fromisoformat(at)
+        if moment.tzinfo is None:
+            raise ValueError(at)
+        return moment, int(number)
+    except ValueError:
+        raise InvalidInput(
+            "`after` is not a cursor: give the `next` of the previous page"
+        ) from None
+
+
+__all__ = ["router"]

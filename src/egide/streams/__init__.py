@@ -1,0 +1,1 @@
+"""Real-time analysis of communications flows: messages, extraction, watchlists and alerts."""

@@ -1,0 +1,166 @@
+"""A stream worker: read each message, process it through the service, then acknowledge.
+
+Two sources share the same `Worker.handle`:
+
+- a file of JSON lines, or standard input (`run_file`): no broker; each line
+  is a message and its place (`file:NAME:LINE`) names it in quarantine;
+- NATS JetStream (`run_nats`, in `egide.streams.nats`): a durable pull
+  consumer that several workers share.
+
+`handle` returns only once the message's results (or its quarantine entry)
+are committed; a source acknowledges after that, never before. A worker that
+dies between the two leaves the message unacknowledged: it is delivered again,
+finds its result, and changes nothing.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from egide.core.labels import PolicyRegistry
+from egide.streams.extract import Extractor
+from egide.streams.message import MAX_MESSAGE_BYTES, Message, read_message
+from egide.streams.service import Processed, StreamService
+
+
+@dataclass
+class RunStats:
+    """What a run did, counted as it goes."""
+
+    processed: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    alerts: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+    def count(self, outcome: Outcome) -> None:
+        """Add one message's outcome."""
+        if outcome.rejected is not None:
+            self.quarantined += 1
+            if len(self.reasons) < 20:
+                self.reasons.append(f"{outcome.rejected[0]}: {outcome.rejected[1]}")
+        elif outcome.processed is not None:
+            if outcome.processed.duplicate:
+                self.duplicates += 1
+            else:
+                self.processed += 1
+                self.alerts += len(outcome.processed.alerts)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One message handled: processed (maybe a duplicate), or quarantined (source, reason)."""
+
+    processed: Processed | None = None
+    rejected: tuple[str, str] | None = None
+    newly_quarantined: bool = False
+
+
+class Worker:
+    """Reads messages, has the service process or quarantine them.
+
+    Args:
+        service: The stream service (it decides, stores and journals).
+        policies: The loaded security policies (to read labels).
+        name: How the journal names this worker (`stream:<name>`).
+        max_bytes: Largest message accepted.
+        extractors: The extractors to run (None: the whole registry).
+    """
+
+    def __init__(
+        self,
+        service: StreamService,
+        policies: PolicyRegistry,
+        *,
+        name: str,
+        max_bytes: int = MAX_MESSAGE_BYTES,
+        extractors: Mapping[str, Extractor] | None = None,
+    ) -> None:
+        self.service = service
+        self.name = name
+        self.max_bytes = max_bytes
+        self._policies = policies
+        self._extractors = extractors
+
+    def handle(self, raw: bytes, *, source: str, header_label: str | None = None) -> Outcome:
+        """Process or quarantine one message; returns once that is committed."""
+        return self.handle_many([(raw, source, header_label)])[0]
+
+    def handle_many(self, batch: Sequence[tuple[bytes, str, str | None]]) -> list[Outcome]:
+        """Process or quarantine (raw, source, header label) messages, in one commit when valid.
+
+        Returns once everything is committed, the outcomes in the batch's order.
+        """
+        outcomes: list[Outcome | None] = []
+        valid: list[tuple[int, Message]] = []
+        for raw, source, header in batch:
+            read = read_message(
+                raw, self._policies, source=source, header_label=header, max_bytes=self.max_bytes
+            )
+            if isinstance(read, Message):
+                valid.append((len(outcomes), read))
+                outcomes.append(None)
+            else:
+                new = self.service.quarantine(read, worker=self.name)
+                outcomes.append(Outcome(rejected=(read.source, read.reason), newly_quarantined=new))
+        if valid:
+            done = self.service.process_many(
+                [m for _, m in valid], worker=self.name, extractors=self._extractors
+            )
+            for (at, _), processed in zip(valid, done, strict=True):
+                outcomes[at] = Outcome(processed=processed)
+        return [o for o in outcomes if o is not None]
+
+
+def run_file(worker: Worker, path: str, *, batch: int = 64) -> RunStats:
+    """Process every line of a JSON-lines file (`-`: standard input) and return the counts.
+
+    Lines are committed `batch` at a time (standard input: a line waits for its batch).
+    """
+    stats = RunStats()
+    if path == "-":
+        # Standard input is not a file that can be read again: its lines are named by run.
+        name = f"stdin@{datetime.now(UTC):%Y%m%dT%H%M%S.%f}"
+        _run_lines(worker, sys.stdin.buffer, name, stats, batch)
+        return stats
+    with Path(path).open("rb") as stream:
+        _run_lines(worker, stream, f"file:{path}", stats, batch)
+    return stats
+
+
+def _run_lines(worker: Worker, stream: BinaryIO, name: str, stats: RunStats, batch: int) -> None:
+    pending: list[tuple[bytes, str, str | None]] = []
+    for number, line in _lines(stream, worker.max_bytes):
+        pending.append((line, f"{name}:{number}", None))
+        if len(pending) >= batch:
+            for outcome in worker.handle_many(pending):
+                stats.count(outcome)
+            pending = []
+    for outcome in worker.handle_many(pending):
+        stats.count(outcome)
+
+
+def _lines(stream: BinaryIO, max_bytes: int) -> Iterator[tuple[int, bytes]]:
+    """Non-blank lines with their number; a line past `max_bytes` is cut (and so oversize).
+
+    The rest of an oversize line is read and thrown away in pieces, never held whole.
+    """
+    number = 0
+    while True:
+        line = stream.readline(max_bytes + 2)
+        if not line:
+            return
+        number += 1
+        if not line.endswith(b"\n") and len(line) > max_bytes:
+            while True:
+                rest = stream.readline(1 << 20)
+                if not rest or rest.endswith(b"\n"):
+                    break
+        elif not line.strip():
+            continue
+        yield number, line.rstrip(b"\r\n")

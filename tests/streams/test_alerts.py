@@ -1,0 +1,261 @@
+"""Alerts and watchlists: exactly once per message, labelled, and never read above a clearance.
+
+The leak suite: readers of several levels and nationalities read alerts through
+`GET /v1/alerts` and the live feed `GET /v1/alerts/stream`; each receives
+exactly the alerts whose label their clearance permits — computed here by the
+policy itself — and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from egide.api import create_app
+from egide.app import Platform
+from egide.core import access
+from egide.core.principals import Role
+from egide.errors import Forbidden
+from egide.settings import Settings
+from egide.streams.message import Message
+
+# username -> clearance
+READERS = {
+    "fr_ts": "TRÈS SECRET NAT FRA",
+    "fr_s": "SECRET NAT FRA",
+    "fr_dr": "DR NAT FRA",
+    "fr_np": "NON PROTÉGÉ NAT FRA",
+    "deu_ns": "NATO SECRET NAT DEU",
+    "gbr_nc": "NATO CONFIDENTIAL NAT GBR, NATO",
+}
+LABELS = (
+    "NON PROTÉGÉ",
+    "DIFFUSION RESTREINTE",
+    "SECRET",
+    "TRÈS SECRET",
+    "NATO RESTRICTED",
+    "NATO SECRET",
+    "SECRET REL TO FRA, DEU",
+)
+
+
+class Site:
+    """An installation with one analyst per reader, their keys, and an API client."""
+
+    def __init__(self, platform: Platform, client: TestClient, keys: dict[str, str]) -> None:
+        self.platform = platform
+        self.client = client
+        self.keys = keys
+        self.sent = 0
+
+    def headers(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[user]}"}
+
+    def send(self, label: str, text: str) -> str:
+        """Process one message through the stream service, as a worker does."""
+        self.sent += 1
+        message = Message(
+            id=f"m-{self.sent}",
+            channel="net",
+            text=text,
+            label=self.platform.policies.parse(label),
+            received=datetime.now(UTC),
+            source=f"test:{self.sent}",
+        )
+        self.platform.streams.process(message, worker="test")
+        return message.id
+
+    def may_read(self, user: str, label: str) -> bool:
+        principal = self.platform.identity.principal(user)
+        return access.can_read(principal, self.platform.policies.parse(label)).allowed
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    data_dir = tmp_path_factory.mktemp("alerts") / "data"
+    data_dir.mkdir()
+    platform = Platform(
+        Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'egide.db'}")
+    )
+    platform.initialise()
+    identity, policies = platform.identity, platform.policies
+    identity.add_organisation("test", "CPCO")
+    keys = {}
+    for user, clearance in READERS.items():
+        identity.add_user(
+            "test",
+            user,
+            clearance=policies.parse_clearance(clearance),
+            roles=[Role.ANALYST],
+            organisation="CPCO",
+        )
+        keys[user] = identity.create_key("test", user)[1]
+    platform.streams.add_watchlist(identity.principal("fr_ts"), "hibou", ["HIBOU"])
+    with TestClient(create_app(platform)) as client:
+        yield Site(platform, client, keys)
+    platform.close()
+
+
+def _get_all(site: Site, user: str) -> list[dict[str, object]]:
+    found: list[dict[str, object]] = []
+    after = None
+    while True:
+        params: dict[str, object] = {"limit": 5}
+        if after:
+            params["after"] = after
+        page = site.client.get("/v1/alerts", params=params, headers=site.headers(user))
+        assert page.status_code == 200, page.text
+        body = page.json()
+        found += body["data"]
+        if not body["data"]:
+            return found
+        after = body["next"]
+
+
+def test_processing_again_changes_nothing(site: Site) -> None:
+    message = Message(
+        "again",
+        "net",
+        "Opération HIBOU.",
+        site.platform.policies.parse("DR"),
+        datetime.now(UTC),
+        "test:again",
+    )
+    first = site.platform.streams.process(message, worker="a")
+    second = site.platform.streams.process(message, worker="b")
+    assert not first.duplicate and second.duplicate
+    assert [a.id for a in first.alerts] == [a.id for a in second.alerts]
+    assert first.alerts[0].label == "DIFFUSION RESTREINTE"
+    assert first.alerts[0].matched == ("HIBOU",)
+
+
+def test_a_watchlist_above_the_message_raises_its_alert_to_its_own_label(site: Site) -> None:
+    platform = site.platform
+    platform.streams.add_watchlist(
+        platform.identity.principal("fr_s"),
+        "sensible",
+        ["Marsk"],
+        label=platform.policies.parse("SECRET"),
+    )
+    mid = site.send("DIFFUSION RESTREINTE", "Le convoi arrive à Marsk.")
+    alerts = platform.streams.alerts_of(mid)
+    assert [a.label for a in alerts] == ["SECRET"]
+    assert all(a["message_id"] != mid for a in _get_all(site, "fr_dr"))
+    watchlists = {w.name for w in platform.streams.watchlists(platform.identity.principal("fr_dr"))}
+    assert "sensible" not in watchlists and "hibou" in watchlists
+
+
+def test_an_under_cleared_analyst_cannot_add_a_watchlist_above_their_clearance(
+    site: Site,
+) -> None:
+    platform = site.platform
+    with pytest.raises(Forbidden):
+        platform.streams.add_watchlist(
+            platform.identity.principal("fr_dr"),
+            "trop-haut",
+            ["x"],
+            label=platform.policies.parse("SECRET"),
+        )
+
+
+def test_no_reader_gets_an_alert_above_them_through_get(site: Site) -> None:
+    sent = {
+        site.send(label, f"({i}) Opération HIBOU en cours."): label
+        for i, label in enumerate(LABELS)
+    }
+    for user in READERS:
+        got = {a["message_id"] for a in _get_all(site, user) if a["message_id"] in sent}
+        expected = {mid for mid, label in sent.items() if site.may_read(user, label)}
+        assert got == expected, user
+    # The suite means something: some readers are kept out of some alerts.
+    assert site.may_read("deu_ns", "NATO SECRET") and not site.may_read(
+        "deu_ns", "DIFFUSION RESTREINTE"
+    )
+    assert not site.may_read("fr_dr", "SECRET")
+
+
+def test_no_reader_gets_an_alert_above_them_through_the_live_feed(site: Site) -> None:
+    events: dict[str, list[dict[str, object]]] = {}
+
+    def listen(user: str) -> None:
+        with site.client.stream(
+            "GET", "/v1/alerts/stream", params={"duration": 4}, headers=site.headers(user)
+        ) as response:
+            assert response.status_code == 200
+            assert response.headers["content-type"].startswith("text/event-stream")
+            body = "".join(response.iter_text())
+        events[user] = [
+            json.loads(line[len("data: ") :])
+            for line in body.splitlines()
+            if line.startswith("data: ")
+        ]
+
+    listeners = [threading.Thread(target=listen, args=(u,)) for u in READERS]
+    for listener in listeners:
+        listener.start()
+    time.sleep(1.5)  # every feed open before the alerts are raised
+    sent = {site.send(label, f"[{i}] HIBOU repéré."): label for i, label in enumerate(LABELS)}
+    for listener in listeners:
+        listener.join(timeout=30)
+    for user in READERS:
+        got = [e["message_id"] for e in events[user]]
+        expected = {mid for mid, label in sent.items() if site.may_read(user, label)}
+        assert sorted(got) == sorted(expected), user  # each once, none above the reader
+
+
+def test_a_reader_without_the_role_cannot_open_the_feed(site: Site) -> None:
+    platform = site.platform
+    platform.identity.add_user(
+        "test",
+        "auditor",
+        clearance=platform.policies.parse_clearance("TS"),
+        roles=[Role.AUDITOR],
+        organisation="CPCO",
+    )
+    key = platform.identity.create_key("test", "auditor")[1]
+    response = site.client.get(
+        "/v1/alerts/stream", params={"duration": 1}, headers={"Authorization": f"Bearer {key}"}
+    )
+    assert response.status_code == 403
+
+
+def test_a_bad_cursor_is_a_clear_400(site: Site) -> None:
+    response = site.client.get(
+        "/v1/alerts", params={"after": "hier"}, headers=site.headers("fr_ts")
+    )
+    assert response.status_code == 400
+    assert "cursor" in response.text
+
+
+def test_the_file_source_processes_and_quarantines(site: Site, tmp_path: Path) -> None:
+    from egide.streams.worker import Worker, run_file
+
+    path = tmp_path / "flow.jsonl"
+    lines = [
+        json.dumps({"id": "f1", "label": "DR", "text": "HIBOU à 141200ZMAY26."}),
+        "not json",
+        "",
+        json.dumps({"id": "f2", "text": "sans marquage"}),
+        "x" * 3000,
+        json.dumps({"id": "f1", "label": "DR", "text": "HIBOU à 141200ZMAY26."}),
+    ]
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    worker = Worker(site.platform.streams, site.platform.policies, name="file", max_bytes=2000)
+    stats = run_file(worker, str(path))
+    assert (stats.processed, stats.duplicates, stats.quarantined, stats.alerts) == (1, 1, 3, 1)
+    again = run_file(worker, str(path))
+    assert (again.processed, again.duplicates) == (0, 2)
+    quarantined = {
+        src: reason
+        for src, _, reason in site.platform.streams.quarantined()
+        if src.startswith(f"file:{path}")
+    }
+    assert sorted(quarantined) == [f"file:{path}:{n}" for n in (2, 4, 5)]
+    assert quarantined[f"file:{path}:5"].startswith("oversize")

@@ -1,0 +1,72 @@
+"""Reading a message: its label from a field, a header or its text; quarantine otherwise."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from egide.core.labels import PolicyRegistry
+from egide.streams.message import Message, Rejected, read_message
+
+POLICIES = PolicyRegistry.builtin()
+
+
+def _read(body: object, **kwargs: object) -> Message | Rejected:
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return read_message(raw, POLICIES, source="test:1", **kwargs)  # type: ignore[arg-type]
+
+
+def test_the_label_field_labels_the_message() -> None:
+    read = _read({"id": "m1", "channel": "log", "label": "DR", "text": "Convoi arrivé."})
+    assert isinstance(read, Message)
+    assert POLICIES.canonical(read.label) == "DIFFUSION RESTREINTE"
+    assert (read.id, read.channel) == ("m1", "log")
+
+
+def test_a_marking_in_the_text_raises_the_label_never_lowers_it() -> None:
+    read = _read({"id": "m2", "label": "DR", "text": "SECRET\n\nLe poste de commandement."})
+    assert isinstance(read, Message)
+    assert POLICIES.canonical(read.label) == "SECRET"
+    header = _read({"id": "m3", "text": "(DR) Convoi."}, header_label="SECRET")
+    assert isinstance(header, Message) and POLICIES.canonical(header.label) == "SECRET"
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"{not json", "bad JSON"),
+        (b"\xff\xfe", "not UTF-8"),
+        (b"[1, 2]", "bad JSON"),
+        ({"text": "x", "label": "DR"}, "no message id"),
+        ({"id": "m", "label": "DR"}, "no text"),
+        ({"id": "m", "text": "Convoi arrivé."}, "no label"),
+        ({"id": "m", "text": "x", "label": "SECRET DÉFENSE"}, "unreadable marking"),
+        ({"id": "m", "text": "x", "label": "ULTRA SECRET"}, "unreadable marking"),
+        ({"id": "m", "text": "TRÈS SECRET DÉFENSE\n\nx", "label": "DR"}, "unreadable marking"),
+        ({"id": "m", "text": "x", "label": 3}, "bad field 'label'"),
+        ({"id": "m", "text": "\ud800", "label": "DR"}, "unpaired surrogate"),
+        ({"id": "m", "text": "x", "label": "DR", "received": "hier"}, "bad field 'received'"),
+        ({"id": "x" * 201, "text": "x", "label": "DR"}, "bad message id"),
+        ({"id": "m", "channel": "net\u0000", "text": "x", "label": "DR"}, "bad field 'channel'"),
+        ({"id": "m\u0000", "text": "x", "label": "DR"}, "bad message id"),
+    ],
+)
+def test_what_cannot_be_read_is_rejected_with_its_reason(body: object, reason: str) -> None:
+    read = _read(body)
+    assert isinstance(read, Rejected), read
+    assert reason in read.reason
+    assert read.source == "test:1"
+
+
+def test_an_oversize_message_is_rejected_before_it_is_parsed() -> None:
+    body = {"id": "big", "label": "DR", "text": "x" * 2000}
+    read = _read(body, max_bytes=1000)
+    assert isinstance(read, Rejected) and read.reason.startswith("oversize")
+    assert len(read.raw) <= 4096
+
+
+def test_what_quarantine_keeps_holds_no_nul_a_database_would_refuse() -> None:
+    read = _read(b'{"id": "\x00\x00 broken')
+    assert isinstance(read, Rejected)
+    assert "\x00" not in read.raw
