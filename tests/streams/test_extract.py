@@ -87,3 +87,15 @@ def test_a_new_extractor_plugs_in_through_the_registry() -> None:
     finally:
         EXTRACTORS.clear()
         EXTRACTORS.update(saved)
+
+
+def test_positions_units_and_equipment_are_registered_for_every_message() -> None:
+    text = (
+        "141200ZMAY26 le 2e RIMa signale deux VAB en 31U DQ 48251 11932, "
+        "puis à 48°51'24\"N 2°21'08\"E."
+    )
+    kinds = {finding.kind: finding.value for finding in extract_all(text)}
+    assert kinds["dtg"]
+    assert kinds["mgrs"] == "31UDQ4825111932"
+    assert "latlon" in kinds and kinds["language"] == "fr"
+    assert "unit" in kinds and kinds["equipment"] == "VAB"

@@ -17,6 +17,12 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from egide.extractors.found import Found
+from egide.extractors.gazetteer import find_equipment
+from egide.extractors.latlon import find_latlon
+from egide.extractors.mgrs import find_mgrs
+from egide.extractors.units import find_units
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -143,3 +149,22 @@ def with_callsigns(
 register("language", language)
 register("dtg", date_time_groups)
 register("callsign", callsign_extractor())
+
+
+# positions, units and equipment (egide.extractors) -----------------------------------
+
+
+def _adapted(find: Callable[[str], list[Found]]) -> Extractor:
+    """An `egide.extractors` finder as a registry extractor (its details stay there)."""
+
+    def extractor(text: str) -> list[Finding]:
+        return [Finding(found.kind, found.value, found.span) for found in find(text)]
+
+    extractor.__name__ = find.__name__
+    return extractor
+
+
+register("mgrs", _adapted(find_mgrs))
+register("latlon", _adapted(find_latlon))
+register("unit", _adapted(find_units))
+register("equipment", _adapted(find_equipment))
