@@ -156,7 +156,7 @@ def server_env(data_dir: Path, provider: Provider, **extra: str) -> dict[str, st
     return env
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def console_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleWorld]:
     """The seeded installation served by `egide serve`, with its OIDC provider running."""
     workdir = tmp_path_factory.mktemp("console")
@@ -176,9 +176,14 @@ def console_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleW
     running.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """Headless Debian Chromium through Playwright (no browser download, ever)."""
+    """Headless Debian Chromium through Playwright (no browser download, ever).
+
+    Package scope, not session: Playwright's synchronous API keeps an event loop
+    running in the main thread while it is open, and every later test calling
+    `asyncio.run()` would then fail ("cannot be called from a running event loop").
+    """
     if not CHROMIUM.exists():
         pytest.fail(
             "/usr/bin/chromium is missing: install Debian's chromium package "

@@ -64,11 +64,24 @@ def test_centroid_and_vertices_of_a_triangle_are_inside(t: list[tuple[float, flo
     assert all(area.contains(*p) for p in t)
 
 
+def edge_distance(t: list[tuple[float, float]], lat: float, lon: float) -> float:
+    """How far the point lies from the triangle's nearest edge (degrees, planar)."""
+    nearest = float("inf")
+    for (y1, x1), (y2, x2) in zip(t, t[1:] + t[:1], strict=True):
+        dy, dx = y2 - y1, x2 - x1
+        along = max(0.0, min(1.0, ((lat - y1) * dy + (lon - x1) * dx) / (dy * dy + dx * dx)))
+        nearest = min(nearest, ((lat - y1 - along * dy) ** 2 + (lon - x1 - along * dx) ** 2) ** 0.5)
+    return nearest
+
+
 @given(triangle, coord, coord, st.integers(0, 2))
 def test_order_and_rotation_do_not_matter(
     t: list[tuple[float, float]], lat: float, lon: float, shift: int
 ) -> None:
     assume(abs(area2(t)) > 1e-3)
+    # A point within rounding of an edge may fall either side once the edges are walked
+    # in another order; the boundary itself is tested exactly above.
+    assume(edge_distance(t, lat, lon) > 1e-9)
     answer = Area.of("t", t).contains(lat, lon)
     assert Area.of("r", t[shift:] + t[:shift]).contains(lat, lon) == answer
     assert Area.of("v", t[::-1]).contains(lat, lon) == answer
