@@ -6,7 +6,8 @@ The tree::
     ├── InvalidInput                400 / exit 2   bad value from a user (marking, XML, argument)
     │   ├── InvalidLabel                           unknown marking token, malformed label
     │   │   └── UnknownPolicy                      policy identifier not loaded
-    │   └── ContextOverflow                        prompt longer than the model's context
+    │   ├── ContextOverflow                        prompt longer than the model's context
+    │   └── Infeasible              422            a plan's constraints cannot all be met
     ├── AuthenticationFailed        401 / exit 3   missing, wrong, expired or revoked credential
     ├── Forbidden                   403 / exit 4   authenticated, but policy says no
     │   └── ModelDisabled                          the kill switch is on for this model
@@ -60,6 +61,17 @@ class ContextOverflow(InvalidInput):
     """The prompt does not fit in the model's context window."""
 
     code = "context_length_exceeded"
+
+
+class Infeasible(InvalidInput):
+    """The constraints of a planning problem cannot all be met; `issues` says which and by how much."""
+
+    http_status = 422
+    code = "infeasible_problem"
+
+    def __init__(self, message: str, issues: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.issues = issues
 
 
 class AuthenticationFailed(EgideError):
