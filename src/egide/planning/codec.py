@@ -269,3 +269,34 @@ def _window(data: Mapping[str, Any] | None) -> TimeWindow:
 
 def _optional_float(value: Any) -> float | None:
     return None if value is None else float(value)
+
+
+PLAN_FORMAT = "egide-plan/1"
+
+
+def plan_document(problem: Problem, solution: Any) -> dict[str, Any]:
+    """The plan file: the problem and its solution together, so either can be re-checked."""
+    return {"format": PLAN_FORMAT, "problem": problem_to_dict(problem), "solution": solution.to_dict()}
+
+
+def loads_plan(text: str, source: str = "plan") -> tuple[Problem, Any]:
+    """Read a plan file written by `plan_document` (problem validated against the schema)."""
+    from egide.planning.solution import Solution
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(
+            f"{source}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+        ) from None
+    if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
+        raise InvalidInput(
+            f"{source}: not an Égide plan file (expected \"format\": \"{PLAN_FORMAT}\"); "
+            "write one with `egide plan routes PROBLEM --out DIR`"
+        )
+    problem = problem_from_dict(data.get("problem"), f"{source} problem")
+    try:
+        solution = Solution.from_dict(data["solution"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise InvalidInput(f"{source}: the solution part is incomplete ({error})") from None
+    return problem, solution

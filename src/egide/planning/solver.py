@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import version
@@ -19,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from egide.errors import Infeasible
+from egide.errors import Infeasible, InvalidInput
 from egide.planning.checks import Issue, check
 from egide.planning.model import Problem
 from egide.planning.solution import Route, Solution, Stop, Transfer, Unserved
@@ -76,7 +77,9 @@ def solve(
     """Plan routes for `problem`; raise `Infeasible` (with reasons) rather than drop priorities.
 
     `initial` warm-starts the search from an earlier plan (stops matched by demand id, routes
-    by vehicle type); it need not be feasible for the new problem.
+    by vehicle type); it need not be feasible for the new problem. When a first search finds
+    no plan serving every required demand, a second prize-collecting search runs for another
+    `time_limit`, so the whole call may take up to twice the limit.
     """
     if time_limit <= 0:
         raise ValueError("time_limit must be positive")
@@ -98,9 +101,14 @@ def solve(
         facts["passes"] = 0
     else:
         result_routes = []
-        for attempt, relaxed in enumerate((False, True), start=1):
-            data = _data(problem, clients, fleet, scale, penalties if relaxed else None)
-            best, stats = _run(data, problem, clients, fleet, time_limit, seed, initial)
+        # When the fleet cannot carry every required demand, skip straight to the second pass.
+        passes = (True,) if _fleet_short(problem) else (False, True)
+        for attempt, relaxed in enumerate(passes, start=1):
+            try:
+                data = _data(problem, clients, fleet, scale, penalties if relaxed else None)
+                best, stats = _run(data, problem, clients, fleet, time_limit, seed, initial)
+            except (ValueError, OverflowError) as error:
+                raise InvalidInput(f"the solver refused the problem: {error}") from None
             facts["passes"] = attempt
             facts["iterations"] = facts.get("iterations", 0) + stats
             if best.is_feasible():
@@ -113,6 +121,14 @@ def solve(
             )
     facts["runtime_s"] = round(time.monotonic() - started, 3)
     return _solution(problem, clients, fleet, scale, result_routes, excluded, penalties, facts)
+
+
+def _fleet_short(problem: Problem) -> bool:
+    return any(
+        sum(d.quantities.get(dim, 0.0) for d in problem.demands if not d.optional)
+        > sum(v.count * v.capacity.get(dim, 0.0) for v in problem.vehicles)
+        for dim in problem.dimensions
+    )
 
 
 def _penalties(problem: Problem, scale: Scaling, n_clients: int) -> tuple[int, int]:
@@ -223,6 +239,7 @@ def _run(
     from pyvrp import Route as PRoute
     from pyvrp import Solution as PSolution
     from pyvrp import solve as pyvrp_solve
+    from pyvrp.exceptions import PenaltyBoundWarning
     from pyvrp.stop import MaxRuntime
 
     start = None
@@ -239,14 +256,18 @@ def _run(
             used[k] += 1
             warm.append(PRoute(data, visits, k))
         start = PSolution(data, warm)
-    result = pyvrp_solve(
-        data,
-        stop=MaxRuntime(time_limit),
-        seed=seed,
-        collect_stats=False,
-        display=False,
-        initial_solution=start,
-    )
+    with warnings.catch_warnings():
+        # PyVRP warns when its penalties hit their ceiling on an infeasible instance; the
+        # second, prize-collecting pass and the reasons it gives are our answer to that.
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = pyvrp_solve(
+            data,
+            stop=MaxRuntime(time_limit),
+            seed=seed,
+            collect_stats=False,
+            display=False,
+            initial_solution=start,
+        )
     return result.best, int(result.num_iterations)
 
 
