@@ -64,7 +64,7 @@ def scaling_for(problem: Problem) -> Scaling:
         distance=step,
         time=60 if problem.coordinates == "latlon" else step,
         load=1 if _integral(quantities) else 1000,
-        cost=1 if _integral(rates) else 100,
+        cost=next((k for k in (1, 10, 100) if _integral([r * k for r in rates])), 100),
     )
 
 
@@ -79,7 +79,8 @@ def solve(
     `initial` warm-starts the search from an earlier plan (stops matched by demand id, routes
     by vehicle type); it need not be feasible for the new problem. When a first search finds
     no plan serving every required demand, a second prize-collecting search runs for another
-    `time_limit`, so the whole call may take up to twice the limit.
+    `time_limit` (and, if PyVRP's penalties cannot make its answer feasible, a repair and a
+    last half-limit search), so the whole call may take up to 2.5 times the limit.
     """
     if time_limit <= 0:
         raise ValueError("time_limit must be positive")
@@ -106,7 +107,13 @@ def solve(
         for attempt, relaxed in enumerate(passes, start=1):
             try:
                 data = _data(problem, clients, fleet, scale, penalties if relaxed else None)
-                best, stats = _run(data, problem, clients, fleet, time_limit, seed, initial)
+                start = _warm_start(data, clients, fleet, initial)
+                best, stats = _run(data, time_limit, seed, start, scale)
+                if relaxed and not best.is_feasible():
+                    # The prizes dwarf PyVRP's capped penalties: drop the cheapest stops until
+                    # every route is feasible, then search on from that feasible plan.
+                    best, more = _run(data, time_limit / 2, seed, _repair(data, best), scale)
+                    stats += more
             except (ValueError, OverflowError) as error:
                 raise InvalidInput(f"the solver refused the problem: {error}") from None
             facts["passes"] = attempt
@@ -227,35 +234,59 @@ def _prize(value: float, scale: Scaling) -> int:
     return int(round(value * scale.distance * scale.cost))
 
 
-def _run(
-    data: Any,
-    problem: Problem,
-    clients: Sequence[Any],
-    fleet: Sequence[Any],
-    time_limit: float,
-    seed: int,
-    initial: Solution | None,
-) -> tuple[Any, int]:
+def _warm_start(
+    data: Any, clients: Sequence[Any], fleet: Sequence[Any], initial: Solution | None
+) -> Any:
+    """PyVRP's form of an earlier plan: stops matched by demand id, routes by vehicle type."""
     from pyvrp import Route as PRoute
     from pyvrp import Solution as PSolution
+
+    if initial is None:
+        return None
+    position = {c.id: k for k, c in enumerate(clients)}
+    type_index = {v.id: k for k, v in enumerate(fleet)}
+    used = [0] * len(fleet)
+    warm = []
+    for route in initial.routes:
+        k = type_index.get(route.vehicle_type)
+        visits = [position[s.demand] for s in route.stops if s.demand in position]
+        if k is None or not visits or used[k] >= fleet[k].count:
+            continue
+        used[k] += 1
+        warm.append(PRoute(data, visits, k))
+    return PSolution(data, warm)
+
+
+def _repair(data: Any, best: Any) -> Any:
+    """A feasible plan from an infeasible one, dropping the lowest-prize stops that help most."""
+    from pyvrp import Route as PRoute
+    from pyvrp import Solution as PSolution
+
+    def violation(visits: list[int], vehicle_type: int) -> int:
+        route = PRoute(data, visits, vehicle_type)
+        return int(sum(route.excess_load()) + route.time_warp() + route.excess_distance())
+
+    routes = []
+    for route in best.routes():
+        kind = route.vehicle_type()
+        visits = [a.idx for a in route.schedule() if a.is_client()]
+        while visits and (now := violation(visits, kind)) > 0:
+            options = []
+            for k in range(len(visits)):
+                after = violation(visits[:k] + visits[k + 1 :], kind)
+                options.append((after >= now, data.clients()[visits[k]].prize, after, k))
+            visits.pop(min(options)[3])
+        if visits:
+            routes.append(PRoute(data, visits, kind))
+    return PSolution(data, routes)
+
+
+def _run(data: Any, time_limit: float, seed: int, start: Any, scale: Scaling) -> tuple[Any, int]:
+    from pyvrp import PenaltyParams, SolveParams
     from pyvrp import solve as pyvrp_solve
     from pyvrp.exceptions import PenaltyBoundWarning
     from pyvrp.stop import MaxRuntime
 
-    start = None
-    if initial is not None:
-        position = {c.id: k for k, c in enumerate(clients)}
-        type_index = {v.id: k for k, v in enumerate(fleet)}
-        used = [0] * len(fleet)
-        warm = []
-        for route in initial.routes:
-            k = type_index.get(route.vehicle_type)
-            visits = [position[s.demand] for s in route.stops if s.demand in position]
-            if k is None or not visits or used[k] >= fleet[k].count:
-                continue
-            used[k] += 1
-            warm.append(PRoute(data, visits, k))
-        start = PSolution(data, warm)
     with warnings.catch_warnings():
         # PyVRP warns when its penalties hit their ceiling on an infeasible instance; the
         # second, prize-collecting pass and the reasons it gives are our answer to that.
@@ -267,6 +298,11 @@ def _run(
             collect_stats=False,
             display=False,
             initial_solution=start,
+            # PyVRP caps penalties at 1e5 per unit of violation, sized for unscaled data;
+            # ours are scaled, so the cap scales with them or excess load stays cheap.
+            params=SolveParams(
+                penalty=PenaltyParams(max_penalty=100_000.0 * scale.distance * scale.cost)
+            ),
         )
     return result.best, int(result.num_iterations)
 
