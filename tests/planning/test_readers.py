@@ -14,11 +14,18 @@ from egide.planning.readers import read_problem
 from .util import problem, solved, xy
 
 VRP = Path(__file__).parents[2] / ".." / "shared" / "data" / "vrp"
-EXAMPLE = Path(__file__).parents[2] / "docs" / "planning-example.json"
+DOC = Path(__file__).parents[2] / "docs" / "planning.md"
+
+
+def documented_example() -> dict[str, object]:
+    """The full example of docs/planning.md (its first ```json block)."""
+    text = DOC.read_text(encoding="utf-8")
+    block = text.split("```json\n", 1)[1].split("```", 1)[0]
+    return json.loads(block)  # type: ignore[no-any-return]
 
 
 def test_the_documented_example_follows_the_schema_and_solves() -> None:
-    data = json.loads(EXAMPLE.read_text(encoding="utf-8"))
+    data = documented_example()
     assert schema_errors(data) == []
     p = problem_from_dict(data)
     assert p.coordinates == "latlon" and len(p.dimensions) == 4

@@ -39,7 +39,9 @@ def render_svg(problem: Problem, solution: Solution) -> str:
     for k, route in enumerate(solution.routes):
         colour = PALETTE[k % len(PALETTE)]
         path = [route.start_depot, *[s.demand for s in route.stops], route.end_depot]
-        coords = " ".join(f"{xy[p][0]:.1f},{xy[p][1]:.1f}" for p in path)
+        # A small offset per route keeps routes over the same roads (or places) visible.
+        shift = (k % 5 - 2) * 1.5
+        coords = " ".join(f"{xy[p][0] + shift:.1f},{xy[p][1] + shift:.1f}" for p in path)
         parts.append(
             f'<polyline class="route" data-vehicle="{escape(route.vehicle)}" points="{coords}" '
             f'fill="none" stroke="{colour}" stroke-width="2" stroke-opacity="0.85"/>'
@@ -61,6 +63,13 @@ def render_svg(problem: Problem, solution: Solution) -> str:
             f'y1="{y + 4:.1f}" x2="{x + 4:.1f}" y2="{y - 4:.1f}" stroke="#000" stroke-width="2"/>'
             f"<title>{escape(demand.id)}: not served</title></g>"
         )
+    if len(problem.demands) <= 200:
+        for demand in problem.demands:
+            x, y = xy[demand.id]
+            parts.append(
+                f'<text x="{x + 5:.1f}" y="{y + 12:.1f}" fill="#555" font-size="9">'
+                f"{escape(demand.id)}</text>"
+            )
     for depot in problem.depots:
         x, y = xy[depot.id]
         parts.append(
