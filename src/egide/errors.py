@@ -64,7 +64,7 @@ class ContextOverflow(InvalidInput):
 
 
 class Infeasible(InvalidInput):
-    """The constraints of a planning problem cannot all be met; `issues` says which and by how much."""
+    """A planning problem's constraints cannot all be met; `issues` says which and by how much."""
 
     http_status = 422
     code = "infeasible_problem"

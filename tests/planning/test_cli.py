@@ -19,7 +19,11 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": SRC, "COLUMNS": "200"}
     return subprocess.run(
         [sys.executable, "-c", "from egide.cli.main import main; main()", "plan", *args],
-        cwd=cwd, env=env, capture_output=True, text=True, timeout=120,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -53,13 +57,24 @@ def test_routes_show_and_replan(tmp_path: Path) -> None:
     assert shown.returncode == 0 and "complete" in shown.stdout and "LOG-BASE" in shown.stdout
 
     lost = answer["routes"][0]["vehicle"]
-    again = run("replan", str(plan), "--lose", lost, "--time-limit", "0.5", "--json",
-                "--out", "out", cwd=tmp_path)
+    again = run(
+        "replan",
+        str(plan),
+        "--lose",
+        lost,
+        "--time-limit",
+        "0.5",
+        "--json",
+        "--out",
+        "out",
+        cwd=tmp_path,
+    )
     assert again.returncode == 0, again.stderr
     diff = json.loads(again.stdout)["diff"]
     moved = {m["demand"] for m in diff["moved"]}
     assert moved >= {s["demand"] for s in answer["routes"][0]["stops"]} - {
-        u["demand"] for u in json.loads(again.stdout)["unserved"]}
+        u["demand"] for u in json.loads(again.stdout)["unserved"]
+    }
     assert (tmp_path / "out" / "resupply-replan.plan.json").is_file()
 
 
@@ -86,5 +101,6 @@ def test_bad_input_is_one_line(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.plan.*"))
     (tmp_path / "not-a-plan.json").write_text("{}", encoding="utf-8")
     one_line_error(run("show", "not-a-plan.json", cwd=tmp_path), "not an Égide plan file")
-    one_line_error(run("replan", "not-a-plan.json", "--set", "x", cwd=tmp_path),
-                   "not an Égide plan file")
+    one_line_error(
+        run("replan", "not-a-plan.json", "--set", "x", cwd=tmp_path), "not an Égide plan file"
+    )

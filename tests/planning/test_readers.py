@@ -35,8 +35,14 @@ def test_the_documented_example_follows_the_schema_and_solves() -> None:
 
 def test_json_round_trip_is_exact() -> None:
     p = problem(
-        [{"location": xy(1, 2), "quantities": {"load": 3}, "window": {"start": 1, "end": 9},
-          "priority": True}],
+        [
+            {
+                "location": xy(1, 2),
+                "quantities": {"load": 3},
+                "window": {"start": 1, "end": 9},
+                "priority": True,
+            }
+        ],
         matrix={"distance": [[0, 1], [1, 0]], "duration": [[0, 2], [2, 0]]},
     )
     assert problem_from_dict(json.loads(json.dumps(p.to_dict()))) == p
@@ -50,16 +56,26 @@ def test_malformed_json_names_line_and_column() -> None:
 @pytest.mark.parametrize(
     ("change", "needle"),
     [
-        (lambda d: d["demands"][0]["quantities"].update(fuel=-5),
-         "$.demands[0].quantities.fuel: -5 is less than the minimum of 0"),
-        (lambda d: d["demands"][0].update(location={"lat": 95, "lon": 0}),
-         "$.demands[0].location: a location is either"),
-        (lambda d: d["vehicles"][0].update(start_depot="Nowhere"),
-         "$.vehicles[0].start_depot: no depot 'Nowhere' (depots: D)"),
-        (lambda d: d["demands"][0]["quantities"].update(petrol=1),
-         "$.demands[0].quantities.petrol: unknown load dimension"),
-        (lambda d: d["demands"].append(dict(d["demands"][0])),
-         "$.demands[1].id: id 'C1' is already used at $.demands[0].id"),
+        (
+            lambda d: d["demands"][0]["quantities"].update(fuel=-5),
+            "$.demands[0].quantities.fuel: -5 is less than the minimum of 0",
+        ),
+        (
+            lambda d: d["demands"][0].update(location={"lat": 95, "lon": 0}),
+            "$.demands[0].location: a location is either",
+        ),
+        (
+            lambda d: d["vehicles"][0].update(start_depot="Nowhere"),
+            "$.vehicles[0].start_depot: no depot 'Nowhere' (depots: D)",
+        ),
+        (
+            lambda d: d["demands"][0]["quantities"].update(petrol=1),
+            "$.demands[0].quantities.petrol: unknown load dimension",
+        ),
+        (
+            lambda d: d["demands"].append(dict(d["demands"][0])),
+            "$.demands[1].id: id 'C1' is already used at $.demands[0].id",
+        ),
         (lambda d: d.update(surprise=1), "Additional properties are not allowed"),
         (lambda d: d["depots"][0].update(location={"lat": 1, "lon": 1}), "mix of lat/lon and x/y"),
         (lambda d: d.update(matrix={"distance": [[0]]}), "$.matrix.distance: must be 2 x 2"),
@@ -84,14 +100,19 @@ def test_schema_is_published_in_the_package() -> None:
     assert {"dimensions", "depots", "demands", "vehicles"} == set(schema()["required"])
 
 
-CSV = """type,id,lat,lon,window_start,window_end,service_time,priority,optional,prize,count,start_depot,fixed_cost,cost_per_distance,max_distance,load.fuel,load.water,pickup.water
-settings,,,,,,,,,,,,,,,,,
+CSV = (
+    (
+        "type,id,lat,lon,window_start,window_end,service_time,priority,optional,prize,count,"
+        "start_depot,fixed_cost,cost_per_distance,max_distance,load.fuel,load.water,pickup.water\n"
+    )
+    + """settings,,,,,,,,,,,,,,,,,
 depot,FOB,48.0,2.0,0,600,,,,,,,,,,5000,1000,
 demand,A,48.1,2.1,30,240,15,yes,,,,,,,,800,100,20
 demand,B,48.05,2.2,,,10,,,,,,,,,300,,
 demand,C,48.3,2.5,,,10,,yes,5,,,,,,,50,
 vehicle,truck,,,,,,,,,2,FOB,100,1.2,300,2000,500,
 """
+)
 
 
 def test_csv_with_a_type_column(tmp_path: Path) -> None:
@@ -101,7 +122,12 @@ def test_csv_with_a_type_column(tmp_path: Path) -> None:
     assert p.dimensions == ("fuel", "water")
     assert p.depots[0].stock == {"fuel": 5000, "water": 1000}
     a = p.demands[0]
-    assert (a.priority, a.window.end, a.pickup, a.quantities["fuel"]) == (True, 240, {"water": 20}, 800)
+    assert (a.priority, a.window.end, a.pickup, a.quantities["fuel"]) == (
+        True,
+        240,
+        {"water": 20},
+        800,
+    )
     assert p.vehicles[0].count == 2 and p.vehicles[0].max_distance == 300
     solved(p)
 

@@ -14,12 +14,15 @@ from .util import problem, solved, xy
 @pytest.fixture
 def base() -> object:
     return problem(
-        [{"location": xy(10, 0), "quantities": {"load": 5}},
-         {"location": xy(11, 0), "quantities": {"load": 5}},
-         {"location": xy(-10, 0), "quantities": {"load": 5}},
-         {"location": xy(-11, 0), "quantities": {"load": 5}, "priority": True}],
-        vehicles=[{"id": "V", "count": 3, "start_depot": "D", "capacity": {"load": 10},
-                   "fixed_cost": 10}],
+        [
+            {"location": xy(10, 0), "quantities": {"load": 5}},
+            {"location": xy(11, 0), "quantities": {"load": 5}},
+            {"location": xy(-10, 0), "quantities": {"load": 5}},
+            {"location": xy(-11, 0), "quantities": {"load": 5}, "priority": True},
+        ],
+        vehicles=[
+            {"id": "V", "count": 3, "start_depot": "D", "capacity": {"load": 10}, "fixed_cost": 10}
+        ],
     )
 
 
@@ -29,7 +32,10 @@ def test_losing_a_vehicle_moves_its_stops_and_keeps_names(base: object) -> None:
     lost = first.routes[0].vehicle
     kept = first.routes[1]
     changed, second, diff = replan(
-        base, first, Changes(lost_vehicles=[lost]), time_limit=0.5  # type: ignore[arg-type]
+        base,
+        first,
+        Changes(lost_vehicles=[lost]),
+        time_limit=0.5,  # type: ignore[arg-type]
     )
     assert validate(changed, second).ok
     assert changed.vehicles[0].count == 2
@@ -48,8 +54,10 @@ def test_a_bigger_demand_can_leave_a_normal_one_unserved(base: object) -> None:
     changed, second, diff = replan(
         base,  # type: ignore[arg-type]
         first,
-        Changes(quantities={"C1": {"load": 10}, "C2": {"load": 10}, "C3": {"load": 10}},
-                lost_vehicles=["V#3"]),
+        Changes(
+            quantities={"C1": {"load": 10}, "C2": {"load": 10}, "C3": {"load": 10}},
+            lost_vehicles=["V#3"],
+        ),
         time_limit=0.5,
     )
     assert validate(changed, second).ok
@@ -60,8 +68,12 @@ def test_a_bigger_demand_can_leave_a_normal_one_unserved(base: object) -> None:
 
 def test_dropping_a_demand(base: object) -> None:
     first = solved(base)  # type: ignore[arg-type]
-    changed, second, diff = replan(base, first, Changes(dropped=["C1"]),  # type: ignore[arg-type]
-                                   time_limit=0.3)
+    changed, second, diff = replan(
+        base,
+        first,
+        Changes(dropped=["C1"]),  # type: ignore[arg-type]
+        time_limit=0.3,
+    )
     assert validate(changed, second).ok and [d.id for d in changed.demands] == ["C2", "C3", "C4"]
     assert ("C1", first.served()["C1"][0], None) in diff.moved
 

@@ -19,10 +19,13 @@ def test_square_tour_is_its_perimeter() -> None:
 
 def test_capacity_splits_the_load_and_counts_fixed_costs() -> None:
     p = problem(
-        [{"location": xy(10, 0), "quantities": {"load": 6}},
-         {"location": xy(-10, 0), "quantities": {"load": 6}}],
-        vehicles=[{"id": "V", "count": 2, "start_depot": "D", "capacity": {"load": 10},
-                   "fixed_cost": 100}],
+        [
+            {"location": xy(10, 0), "quantities": {"load": 6}},
+            {"location": xy(-10, 0), "quantities": {"load": 6}},
+        ],
+        vehicles=[
+            {"id": "V", "count": 2, "start_depot": "D", "capacity": {"load": 10}, "fixed_cost": 100}
+        ],
     )
     s = solved(p)
     assert len(s.routes) == 2
@@ -36,8 +39,10 @@ def test_capacity_splits_the_load_and_counts_fixed_costs() -> None:
 def test_time_windows_dictate_the_order() -> None:
     # Geometry alone says A then B; B's window closes before the vehicle could reach it second.
     p = problem(
-        [{"location": xy(10, 0), "window": {"start": 50, "end": 100}},
-         {"location": xy(20, 0), "window": {"start": 0, "end": 25}}],
+        [
+            {"location": xy(10, 0), "window": {"start": 50, "end": 100}},
+            {"location": xy(20, 0), "window": {"start": 0, "end": 25}},
+        ],
     )
     s = solved(p)
     assert stops(s)["V"] == ["C2", "C1"]
@@ -49,8 +54,10 @@ def test_time_windows_dictate_the_order() -> None:
 
 def test_several_load_dimensions_need_the_right_vehicle() -> None:
     p = problem(
-        [{"location": xy(10, 0), "quantities": {"fuel": 500}},
-         {"location": xy(0, 10), "quantities": {"water": 400, "rations": 20}}],
+        [
+            {"location": xy(10, 0), "quantities": {"fuel": 500}},
+            {"location": xy(0, 10), "quantities": {"water": 400, "rations": 20}},
+        ],
         vehicles=[
             {"id": "tanker", "start_depot": "D", "capacity": {"fuel": 1000}},
             {"id": "cargo", "start_depot": "D", "capacity": {"water": 500, "rations": 50}},
@@ -65,11 +72,17 @@ def test_several_load_dimensions_need_the_right_vehicle() -> None:
 
 def test_several_depots_serve_their_neighbourhoods() -> None:
     p = problem(
-        [{"location": xy(1, 0)}, {"location": xy(2, 0)}, {"location": xy(99, 0)},
-         {"location": xy(98, 0)}],
+        [
+            {"location": xy(1, 0)},
+            {"location": xy(2, 0)},
+            {"location": xy(99, 0)},
+            {"location": xy(98, 0)},
+        ],
         depots=[{"id": "W", "location": xy(0, 0)}, {"id": "E", "location": xy(100, 0)}],
-        vehicles=[{"id": "west", "start_depot": "W", "capacity": {"load": 9}},
-                  {"id": "east", "start_depot": "E", "capacity": {"load": 9}}],
+        vehicles=[
+            {"id": "west", "start_depot": "W", "capacity": {"load": 9}},
+            {"id": "east", "start_depot": "E", "capacity": {"load": 9}},
+        ],
     )
     s = solved(p)
     assert s.cost == pytest.approx(8.0)
@@ -92,8 +105,9 @@ def test_heterogeneous_fleet_uses_the_cheaper_vehicle() -> None:
 def test_range_forces_two_routes() -> None:
     p = problem(
         [{"location": xy(10, 0)}, {"location": xy(0, 10)}],
-        vehicles=[{"id": "V", "count": 2, "start_depot": "D", "capacity": {"load": 9},
-                   "max_distance": 25}],
+        vehicles=[
+            {"id": "V", "count": 2, "start_depot": "D", "capacity": {"load": 9}, "max_distance": 25}
+        ],
     )
     s = solved(p)
     assert len(s.routes) == 2 and s.cost == pytest.approx(40.0)
@@ -102,8 +116,9 @@ def test_range_forces_two_routes() -> None:
 def test_maximum_duration_forces_two_routes() -> None:
     p = problem(
         [{"location": xy(10, 0), "service_time": 5}, {"location": xy(0, 10), "service_time": 5}],
-        vehicles=[{"id": "V", "count": 2, "start_depot": "D", "capacity": {"load": 9},
-                   "max_duration": 30}],
+        vehicles=[
+            {"id": "V", "count": 2, "start_depot": "D", "capacity": {"load": 9}, "max_duration": 30}
+        ],
     )
     s = solved(p)
     assert len(s.routes) == 2 and all(r.duration <= 30 + 1e-6 for r in s.routes)
@@ -111,9 +126,11 @@ def test_maximum_duration_forces_two_routes() -> None:
 
 def test_optional_demands_are_served_when_their_prize_pays() -> None:
     p = problem(
-        [{"location": xy(10, 0)},
-         {"location": xy(10, 1), "optional": True, "prize": 50},
-         {"location": xy(-100, 0), "optional": True, "prize": 50}],
+        [
+            {"location": xy(10, 0)},
+            {"location": xy(10, 1), "optional": True, "prize": 50},
+            {"location": xy(-100, 0), "optional": True, "prize": 50},
+        ],
     )
     s = solved(p)
     assert stops(s)["V"] in (["C1", "C2"], ["C2", "C1"])
@@ -124,8 +141,10 @@ def test_optional_demands_are_served_when_their_prize_pays() -> None:
 
 def test_priority_demands_win_when_the_fleet_is_short() -> None:
     p = problem(
-        [{"location": xy(1, 0), "quantities": {"load": 8}},
-         {"location": xy(50, 0), "quantities": {"load": 8}, "priority": True}],
+        [
+            {"location": xy(1, 0), "quantities": {"load": 8}},
+            {"location": xy(50, 0), "quantities": {"load": 8}, "priority": True},
+        ],
         vehicles=[{"id": "V", "start_depot": "D", "capacity": {"load": 10}}],
     )
     s = solved(p)

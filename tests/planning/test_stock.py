@@ -9,8 +9,14 @@ from egide.planning.stock import allocate_stock
 
 from .util import problem, solved, xy
 
-COST = {("A", "B"): 10.0, ("B", "A"): 10.0, ("A", "C"): 3.0, ("C", "A"): 3.0,
-        ("B", "C"): 4.0, ("C", "B"): 4.0}
+COST = {
+    ("A", "B"): 10.0,
+    ("B", "A"): 10.0,
+    ("A", "C"): 3.0,
+    ("C", "A"): 3.0,
+    ("B", "C"): 4.0,
+    ("C", "B"): 4.0,
+}
 
 
 def test_cheapest_source_covers_the_shortfall() -> None:
@@ -37,7 +43,9 @@ def test_dimensions_are_independent_and_untracked_ones_ignored() -> None:
         {("A", "B"): 1.0, ("B", "A"): 2.0},
     )
     assert sorted((t.dimension, t.source, t.target, t.quantity) for t in plan.transfers) == [
-        ("fuel", "A", "B", 5.0), ("water", "B", "A", 5.0)]
+        ("fuel", "A", "B", 5.0),
+        ("water", "B", "A", 5.0),
+    ]
 
 
 def test_shortage_says_by_how_much() -> None:
@@ -48,8 +56,10 @@ def test_shortage_says_by_how_much() -> None:
 def test_routes_loading_at_an_empty_depot_get_a_transfer() -> None:
     p = problem(
         [{"location": xy(101, 0), "quantities": {"fuel": 40}}],
-        depots=[{"id": "A", "location": xy(0, 0), "stock": {"fuel": 100}},
-                {"id": "B", "location": xy(100, 0), "stock": {"fuel": 0}}],
+        depots=[
+            {"id": "A", "location": xy(0, 0), "stock": {"fuel": 100}},
+            {"id": "B", "location": xy(100, 0), "stock": {"fuel": 0}},
+        ],
         vehicles=[{"id": "V", "start_depot": "B", "capacity": {"fuel": 50}}],
         dimensions=("fuel",),
     )

@@ -22,12 +22,26 @@ from .util import problem, solved, xy
 @pytest.fixture(scope="module")
 def case() -> tuple[Problem, Solution]:
     p = problem(
-        [{"location": xy(10, 0), "quantities": {"load": 4}, "window": {"start": 0, "end": 50},
-          "priority": True},
-         {"location": xy(10, 10), "quantities": {"load": 4}, "service_time": 5},
-         {"location": xy(0, 10), "quantities": {"load": 2}}],
-        vehicles=[{"id": "V", "start_depot": "D", "capacity": {"load": 10}, "fixed_cost": 7,
-                   "max_distance": 45, "max_duration": 60}],
+        [
+            {
+                "location": xy(10, 0),
+                "quantities": {"load": 4},
+                "window": {"start": 0, "end": 50},
+                "priority": True,
+            },
+            {"location": xy(10, 10), "quantities": {"load": 4}, "service_time": 5},
+            {"location": xy(0, 10), "quantities": {"load": 2}},
+        ],
+        vehicles=[
+            {
+                "id": "V",
+                "start_depot": "D",
+                "capacity": {"load": 10},
+                "fixed_cost": 7,
+                "max_distance": 45,
+                "max_duration": 60,
+            }
+        ],
     )
     return p, solved(p)
 
@@ -45,18 +59,41 @@ def test_accepts_the_plan(case: tuple[Problem, Solution]) -> None:
 @pytest.mark.parametrize(
     ("mutate", "needle"),
     [
-        (lambda p, s: (dataclasses.replace(p, vehicles=(dataclasses.replace(
-            p.vehicles[0], capacity={"load": 9}),)), s), "capacity 9"),
+        (
+            lambda p, s: (
+                dataclasses.replace(
+                    p, vehicles=(dataclasses.replace(p.vehicles[0], capacity={"load": 9}),)
+                ),
+                s,
+            ),
+            "capacity 9",
+        ),
         (lambda p, s: (p, dataclasses.replace(s, cost=s.cost - 1)), "reported cost"),
         (lambda p, s: (p, _tamper(s, stops=s.routes[0].stops[:-1])), "differs from unvisited"),
-        (lambda p, s: (p, _tamper(s, stops=s.routes[0].stops + s.routes[0].stops[:1])),
-         "visited 2 times"),
+        (
+            lambda p, s: (p, _tamper(s, stops=s.routes[0].stops + s.routes[0].stops[:1])),
+            "visited 2 times",
+        ),
         (lambda p, s: (p, _tamper(s, stops=tuple(reversed(s.routes[0].stops)))), "reaches"),
         (lambda p, s: (p, _tamper(s, departure=45.0)), "window closed"),
-        (lambda p, s: (dataclasses.replace(p, vehicles=(dataclasses.replace(
-            p.vehicles[0], max_distance=30),)), s), "range 30"),
-        (lambda p, s: (dataclasses.replace(p, vehicles=(dataclasses.replace(
-            p.vehicles[0], max_duration=40),)), s), "maximum 40"),
+        (
+            lambda p, s: (
+                dataclasses.replace(
+                    p, vehicles=(dataclasses.replace(p.vehicles[0], max_distance=30),)
+                ),
+                s,
+            ),
+            "range 30",
+        ),
+        (
+            lambda p, s: (
+                dataclasses.replace(
+                    p, vehicles=(dataclasses.replace(p.vehicles[0], max_duration=40),)
+                ),
+                s,
+            ),
+            "maximum 40",
+        ),
         (lambda p, s: (p, _tamper(s, vehicle_type="W")), "unknown vehicle type"),
     ],
 )
@@ -80,8 +117,14 @@ def instances(draw: st.DrawFn) -> Problem:
     n_depots = draw(st.integers(1, 2))
     dims = ["fuel", "water", "ammunition"][: draw(st.integers(1, 3))]
     coord = st.integers(0, 100)
-    depots = [{"id": f"D{k}", "location": xy(draw(coord), draw(coord)),
-               "window": {"start": 0, "end": 1000}} for k in range(n_depots)]
+    depots = [
+        {
+            "id": f"D{k}",
+            "location": xy(draw(coord), draw(coord)),
+            "window": {"start": 0, "end": 1000},
+        }
+        for k in range(n_depots)
+    ]
     demands = []
     for k in range(draw(st.integers(1, 12))):
         start = draw(st.integers(0, 400))
@@ -99,22 +142,26 @@ def instances(draw: st.DrawFn) -> Problem:
             demand.update(optional=True, prize=draw(st.integers(0, 300)))
         demands.append(demand)
     vehicles = [
-        {"id": f"V{k}", "count": draw(st.integers(1, 3)),
-         "start_depot": f"D{draw(st.integers(0, n_depots - 1))}",
-         "end_depot": f"D{draw(st.integers(0, n_depots - 1))}",
-         "capacity": {d: draw(st.integers(40, 120)) for d in dims},
-         "fixed_cost": draw(st.integers(0, 50)),
-         "cost_per_distance": draw(st.sampled_from([1, 1.5, 2])),
-         "max_distance": draw(st.sampled_from([None, 400, 800])),
-         "max_duration": draw(st.sampled_from([None, 600]))}
+        {
+            "id": f"V{k}",
+            "count": draw(st.integers(1, 3)),
+            "start_depot": f"D{draw(st.integers(0, n_depots - 1))}",
+            "end_depot": f"D{draw(st.integers(0, n_depots - 1))}",
+            "capacity": {d: draw(st.integers(40, 120)) for d in dims},
+            "fixed_cost": draw(st.integers(0, 50)),
+            "cost_per_distance": draw(st.sampled_from([1, 1.5, 2])),
+            "max_distance": draw(st.sampled_from([None, 400, 800])),
+            "max_duration": draw(st.sampled_from([None, 600])),
+        }
         for k in range(draw(st.integers(1, 3)))
     ]
     for v in vehicles:
         for key in ("max_distance", "max_duration"):
             if v[key] is None:
                 del v[key]
-    return problem_from_dict({"dimensions": dims, "depots": depots, "demands": demands,
-                              "vehicles": vehicles})
+    return problem_from_dict(
+        {"dimensions": dims, "depots": depots, "demands": demands, "vehicles": vehicles}
+    )
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -129,4 +176,5 @@ def test_every_plan_on_random_instances_passes_the_validator(p: Problem) -> None
     assert all(not u.priority for u in s.unserved)
     svg = render_svg(p, s)
     assert svg.startswith("<svg") and "http://" not in svg.replace(
-        'xmlns="http://www.w3.org/2000/svg"', "")
+        'xmlns="http://www.w3.org/2000/svg"', ""
+    )

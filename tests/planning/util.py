@@ -28,9 +28,7 @@ def problem(
         "dimensions": list(dimensions),
         "depots": list(depots or [{"id": "D", "location": xy(0, 0)}]),
         "demands": [{"id": f"C{k + 1}", **d} for k, d in enumerate(demands)],
-        "vehicles": list(
-            vehicles or [{"id": "V", "start_depot": "D", "capacity": {"load": 100}}]
-        ),
+        "vehicles": list(vehicles or [{"id": "V", "start_depot": "D", "capacity": {"load": 100}}]),
         **extra,
     }
     return problem_from_dict(data)

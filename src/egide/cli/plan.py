@@ -90,7 +90,9 @@ def replan_command(
     for item in set_demand or []:
         match = re.fullmatch(r"([^:]+):([^=]+)=([0-9.eE+-]+)", item)
         if match is None:
-            raise InvalidInput(f"--set {item!r}: write DEMAND:DIMENSION=QUANTITY, e.g. U3:fuel=1200")
+            raise InvalidInput(
+                f"--set {item!r}: write DEMAND:DIMENSION=QUANTITY, e.g. U3:fuel=1200"
+            )
         try:
             value = float(match.group(3))
         except ValueError:
@@ -105,11 +107,15 @@ def replan_command(
         return
     _print(changed, solution, False, written)
     console = Console()
-    console.print(f"cost {difference.cost_before:.2f} -> {difference.cost_after:.2f} "
-                  f"({difference.cost_delta:+.2f})", highlight=False)
+    console.print(
+        f"cost {difference.cost_before:.2f} -> {difference.cost_after:.2f} "
+        f"({difference.cost_delta:+.2f})",
+        highlight=False,
+    )
     for demand, before, after in difference.moved:
-        console.print(f"  {demand}: {before or 'unserved'} -> {after or 'unserved'}",
-                      highlight=False)
+        console.print(
+            f"  {demand}: {before or 'unserved'} -> {after or 'unserved'}", highlight=False
+        )
     if not difference.moved:
         console.print("  no stop changed vehicle", highlight=False)
 
@@ -155,8 +161,11 @@ def _summary(solution: Solution) -> dict[str, object]:
         "status": data["status"],
         "routes": data["routes"],
         "unserved": data["unserved"],
-        **{k: v for k, v in data.items() if k not in ("cost", "gap_to_bound", "status",
-                                                      "routes", "unserved")},
+        **{
+            k: v
+            for k, v in data.items()
+            if k not in ("cost", "gap_to_bound", "status", "routes", "unserved")
+        },
     }
 
 
@@ -167,23 +176,35 @@ def _print(problem: Problem, solution: Solution, as_json: bool, written: list[Pa
     console = Console()
     table = Table(title=f"{problem.name or 'plan'}: {solution.status}, cost {solution.cost:.2f}")
     for column in ("vehicle", "from", "stops", "distance", "leaves", "back", "cost"):
-        table.add_column(column, justify="left" if column in ("vehicle", "from", "stops")
-                         else "right")
+        table.add_column(
+            column, justify="left" if column in ("vehicle", "from", "stops") else "right"
+        )
     for route in solution.routes:
         stops = " ".join(s.demand for s in route.stops)
-        table.add_row(route.vehicle, route.start_depot,
-                      stops if len(stops) <= 60 else stops[:57] + "…",
-                      f"{route.distance:.1f}", f"{route.departure:.0f}", f"{route.arrival:.0f}",
-                      f"{route.cost:.2f}")
+        table.add_row(
+            route.vehicle,
+            route.start_depot,
+            stops if len(stops) <= 60 else stops[:57] + "…",
+            f"{route.distance:.1f}",
+            f"{route.departure:.0f}",
+            f"{route.arrival:.0f}",
+            f"{route.cost:.2f}",
+        )
     console.print(table)
     for item in solution.unserved:
         console.print(f"unserved {item.demand}: {item.reason}", highlight=False, markup=False)
     for transfer in solution.transfers:
-        console.print(f"transfer {transfer.quantity:g} {transfer.dimension} "
-                      f"{transfer.source} -> {transfer.target}", highlight=False, markup=False)
+        console.print(
+            f"transfer {transfer.quantity:g} {transfer.dimension} "
+            f"{transfer.source} -> {transfer.target}",
+            highlight=False,
+            markup=False,
+        )
     gap = "unknown" if solution.gap_to_bound is None else f"{solution.gap_to_bound:.2%}"
-    console.print(f"solver {solution.solver.get('name')} "
-                  f"{solution.solver.get('runtime_s', 0):.1f} s, gap to bound: {gap}",
-                  highlight=False)
+    console.print(
+        f"solver {solution.solver.get('name')} "
+        f"{solution.solver.get('runtime_s', 0):.1f} s, gap to bound: {gap}",
+        highlight=False,
+    )
     for path in written:
         console.print(f"wrote {path}", highlight=False, markup=False)

@@ -98,8 +98,14 @@ def demand_issues(problem: Problem) -> dict[str, list[Issue]]:
         kinds = set.intersection(*(set(v) for v in per_vehicle.values()))
         for kind in sorted(kinds):
             amount = min(per_vehicle[v][kind][0] for v in per_vehicle)
-            found.append(Issue(kind.split(":")[0], demand.id, _message(demand, kind, amount,
-                                                                       distance_unit), amount))
+            found.append(
+                Issue(
+                    kind.split(":")[0],
+                    demand.id,
+                    _message(demand, kind, amount, distance_unit),
+                    amount,
+                )
+            )
         if not kinds:
             detail = "; ".join(
                 f"{v}: " + ", ".join(_short(k, a) for k, (a, _) in sorted(missed.items()))
@@ -109,7 +115,9 @@ def demand_issues(problem: Problem) -> dict[str, list[Issue]]:
                 Issue(
                     "no_single_vehicle",
                     demand.id,
-                    f"demand {demand.id}: no vehicle type meets every constraint at once ({detail})",
+                    f"demand {demand.id}: no vehicle type meets every constraint at once "
+                    f"({detail}); a demand travels whole on one vehicle: split it into one "
+                    "demand per kind of vehicle if different vehicles carry its supplies",
                 )
             )
         issues[demand.id] = found
@@ -122,8 +130,7 @@ def _message(demand: Demand, kind: str, amount: float, distance_unit: str) -> st
         dim = kind.split(":", 1)[1]
         need = max(demand.quantities.get(dim, 0.0), demand.pickup.get(dim, 0.0))
         return (
-            f"{head}: needs {_fmt(need)} {dim}, more than any vehicle carries "
-            f"(by {_fmt(amount)})"
+            f"{head}: needs {_fmt(need)} {dim}, more than any vehicle carries (by {_fmt(amount)})"
         )
     if kind == "window":
         return (
@@ -167,9 +174,7 @@ def fleet_issues(problem: Problem) -> list[Issue]:
             )
     for dim in problem.dimensions:
         fleet = sum(v.count * v.capacity.get(dim, 0.0) for v in problem.vehicles)
-        for label, members in (
-            ("priority", [d for d in problem.demands if d.priority]),
-        ):
+        for label, members in (("priority", [d for d in problem.demands if d.priority]),):
             need = sum(d.quantities.get(dim, 0.0) for d in members)
             if need > fleet + TOLERANCE:
                 found.append(

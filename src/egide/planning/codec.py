@@ -276,7 +276,11 @@ PLAN_FORMAT = "egide-plan/1"
 
 def plan_document(problem: Problem, solution: Any) -> dict[str, Any]:
     """The plan file: the problem and its solution together, so either can be re-checked."""
-    return {"format": PLAN_FORMAT, "problem": problem_to_dict(problem), "solution": solution.to_dict()}
+    return {
+        "format": PLAN_FORMAT,
+        "problem": problem_to_dict(problem),
+        "solution": solution.to_dict(),
+    }
 
 
 def loads_plan(text: str, source: str = "plan") -> tuple[Problem, Any]:
@@ -291,7 +295,7 @@ def loads_plan(text: str, source: str = "plan") -> tuple[Problem, Any]:
         ) from None
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
         raise InvalidInput(
-            f"{source}: not an Égide plan file (expected \"format\": \"{PLAN_FORMAT}\"); "
+            f'{source}: not an Égide plan file (expected "format": "{PLAN_FORMAT}"); '
             "write one with `egide plan routes PROBLEM --out DIR`"
         )
     problem = problem_from_dict(data.get("problem"), f"{source} problem")

@@ -64,10 +64,8 @@ def read_csv(text: str, source: str = "input.csv") -> Problem:
     """One CSV file with a `type` column (see the module docstring)."""
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
-    unknown = [
-        c for c in header if c not in CSV_COLUMNS and not c.startswith(("load.", "pickup."))
-    ]
-    if "type" not in header or "id" not in header and header:
+    unknown = [c for c in header if c not in CSV_COLUMNS and not c.startswith(("load.", "pickup."))]
+    if "type" not in header or ("id" not in header and header):
         raise InvalidInput(f"{source} line 1: the header needs a `type` and an `id` column")
     if unknown:
         raise InvalidInput(
@@ -92,8 +90,18 @@ def read_csv(text: str, source: str = "input.csv") -> Problem:
                 f"{source} line {line}: type {kind!r}; use depot, demand, vehicle or settings"
             )
         item: dict[str, Any] = {"id": values.get("id", "")}
-        for key in ("name", "service_time", "prize", "count", "start_depot", "end_depot",
-                    "fixed_cost", "cost_per_distance", "max_distance", "max_duration"):
+        for key in (
+            "name",
+            "service_time",
+            "prize",
+            "count",
+            "start_depot",
+            "end_depot",
+            "fixed_cost",
+            "cost_per_distance",
+            "max_distance",
+            "max_duration",
+        ):
             if key in values:
                 item[key] = values[key]
         for key in ("priority", "optional"):
@@ -149,7 +157,7 @@ def read_vrplib(path: Path, kind: str = "vrplib") -> Problem:
 
     try:
         raw = vrplib.read_instance(str(path), instance_format=kind, compute_edge_weights=True)
-    except Exception as error:  # noqa: BLE001 - vrplib raises bare ValueError/IndexError/KeyError
+    except Exception as error:
         raise InvalidInput(f"{path}: not a readable {kind} instance ({error})") from None
     try:
         coords = np.asarray(raw.get("node_coord", []), dtype=float)
@@ -157,7 +165,9 @@ def read_vrplib(path: Path, kind: str = "vrplib") -> Problem:
         demand = np.asarray(raw.get("demand", np.zeros(size)), dtype=float)
         if demand.ndim == 1:
             demand = demand[:, None]
-        dims = ["load"] if demand.shape[1] == 1 else [f"load{k + 1}" for k in range(demand.shape[1])]
+        dims = (
+            ["load"] if demand.shape[1] == 1 else [f"load{k + 1}" for k in range(demand.shape[1])]
+        )
         backhaul = np.asarray(raw.get("backhaul", np.zeros(size)), dtype=float).reshape(size, -1)
         depots = [int(d) for d in np.asarray(raw.get("depot", [0])).ravel()]
         windows = raw.get("time_window")
@@ -166,8 +176,11 @@ def read_vrplib(path: Path, kind: str = "vrplib") -> Problem:
         explicit = raw.get("edge_weight_type", "EUC_2D") == "EXPLICIT" or not has_coords
 
         def location(i: int) -> dict[str, float]:
-            return {"x": float(coords[i][0]), "y": float(coords[i][1])} if has_coords else {
-                "x": float(i), "y": 0.0}
+            return (
+                {"x": float(coords[i][0]), "y": float(coords[i][1])}
+                if has_coords
+                else {"x": float(i), "y": 0.0}
+            )
 
         def window(i: int) -> dict[str, float]:
             if windows is None:
@@ -182,8 +195,11 @@ def read_vrplib(path: Path, kind: str = "vrplib") -> Problem:
             "dimensions": dims,
             "rounding": "dimacs" if windows is not None else "round",
             "depots": [
-                {"id": f"depot{k + 1}" if len(depots) > 1 else "depot", "location": location(i),
-                 **({"window": window(i)} if windows is not None else {})}
+                {
+                    "id": f"depot{k + 1}" if len(depots) > 1 else "depot",
+                    "location": location(i),
+                    **({"window": window(i)} if windows is not None else {}),
+                }
                 for k, i in enumerate(depots)
             ],
             "demands": [
@@ -191,8 +207,11 @@ def read_vrplib(path: Path, kind: str = "vrplib") -> Problem:
                     "id": str(i + 1),
                     "location": location(i),
                     "quantities": {d: float(demand[i][k]) for k, d in enumerate(dims)},
-                    **({"pickup": {d: float(backhaul[i][k]) for k, d in enumerate(dims)}}
-                       if backhaul.any() else {}),
+                    **(
+                        {"pickup": {d: float(backhaul[i][k]) for k, d in enumerate(dims)}}
+                        if backhaul.any()
+                        else {}
+                    ),
                     **({"window": window(i)} if windows is not None else {}),
                     "service_time": float(service[i]),
                 }
@@ -203,8 +222,9 @@ def read_vrplib(path: Path, kind: str = "vrplib") -> Problem:
                     "id": "vehicle",
                     "count": count,
                     "start_depot": "depot" if len(depots) == 1 else "depot1",
-                    "capacity": {d: float(capacity[min(k, len(capacity) - 1)])
-                                 for k, d in enumerate(dims)},
+                    "capacity": {
+                        d: float(capacity[min(k, len(capacity) - 1)]) for k, d in enumerate(dims)
+                    },
                     **({"max_distance": float(raw["distance"])} if "distance" in raw else {}),
                 }
             ],

@@ -1,4 +1,4 @@
-"""Re-planning: change demands or lose vehicles, re-solve from the previous plan, show the difference.
+"""Re-planning: change demands or lose vehicles, re-solve from the last plan, show the difference.
 
 The new search starts from the previous routes (stops matched by demand id, the lost
 vehicles' routes removed), so a small change tends to give a plan close to the one people
@@ -123,12 +123,18 @@ def _keep_names(problem: Problem, new: Solution, old: Solution, lost: set[str]) 
     taken: set[str] = set()
     for vehicle in problem.vehicles:
         spare = [n for n in vehicle.vehicle_ids() if n not in lost]
-        before = {r.vehicle: {s.demand for s in r.stops} for r in old.routes
-                  if r.vehicle_type == vehicle.id}
+        before = {
+            r.vehicle: {s.demand for s in r.stops}
+            for r in old.routes
+            if r.vehicle_type == vehicle.id
+        }
         routes = [r for r in new.routes if r.vehicle_type == vehicle.id]
         pairs = sorted(
-            ((len({s.demand for s in r.stops} & stops), k, name)
-             for k, r in enumerate(routes) for name, stops in before.items()),
+            (
+                (len({s.demand for s in r.stops} & stops), k, name)
+                for k, r in enumerate(routes)
+                for name, stops in before.items()
+            ),
             reverse=True,
         )
         names: dict[int, str] = {}
@@ -155,7 +161,9 @@ def diff(previous: Solution, new: Solution) -> Diff:
     old_routes = {r.vehicle: [s.demand for s in r.stops] for r in previous.routes}
     new_routes = {r.vehicle: [s.demand for s in r.stops] for r in new.routes}
     changed = tuple(
-        sorted(v for v in set(old_routes) | set(new_routes) if old_routes.get(v) != new_routes.get(v))
+        sorted(
+            v for v in set(old_routes) | set(new_routes) if old_routes.get(v) != new_routes.get(v)
+        )
     )
     old_unserved = {u.demand for u in previous.unserved}
     new_unserved = {u.demand for u in new.unserved}

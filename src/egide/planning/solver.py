@@ -10,6 +10,7 @@ ones together. A priority demand still unserved after that is reported as infeas
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 import warnings
@@ -148,7 +149,7 @@ def _penalties(problem: Problem, scale: Scaling, n_clients: int) -> tuple[int, i
     rate = max((v.cost_per_distance for v in problem.vehicles), default=1.0)
     fixed = sum(v.count * v.fixed_cost for v in problem.vehicles)
     bound = fixed + rate * plan_distance + sum(d.prize for d in problem.demands)
-    normal = int(math.ceil(bound * scale.distance * scale.cost)) + 1
+    normal = math.ceil(bound * scale.distance * scale.cost) + 1
     priority = normal * (n_clients + 1)
     if priority * n_clients > PENALTY_CEILING:
         priority = max(normal + 1, PENALTY_CEILING // max(1, n_clients))
@@ -176,10 +177,10 @@ def _data(
     depot_index = {d.id: k for k, d in enumerate(problem.depots)}
 
     def t(value: float | None, default: int) -> int:
-        return default if value is None else int(round(value * scale.time))
+        return default if value is None else round(value * scale.time)
 
     def up(q: Mapping[str, float]) -> list[int]:
-        return [int(math.ceil(q.get(dim, 0.0) * scale.load - 1e-9)) for dim in dims]
+        return [math.ceil(q.get(dim, 0.0) * scale.load - 1e-9) for dim in dims]
 
     pyvrp_clients = []
     for k, c in enumerate(clients):
@@ -203,7 +204,9 @@ def _data(
             )
         )
     depots = [
-        Depot(location=k, tw_early=t(d.window.start, 0), tw_late=t(d.window.end, INT_MAX), name=d.id)
+        Depot(
+            location=k, tw_early=t(d.window.start, 0), tw_late=t(d.window.end, INT_MAX), name=d.id
+        )
         for k, d in enumerate(problem.depots)
     ]
     types = []
@@ -212,18 +215,17 @@ def _data(
         types.append(
             VehicleType(
                 num_available=v.count,
-                capacity=[int(math.floor(v.capacity.get(dim, 0.0) * scale.load + 1e-9))
-                          for dim in dims],
+                capacity=[math.floor(v.capacity.get(dim, 0.0) * scale.load + 1e-9) for dim in dims],
                 start_depot=depot_index[v.start_depot],
                 end_depot=depot_index[v.return_depot],
-                fixed_cost=int(round(v.fixed_cost * scale.distance * scale.cost)),
-                unit_distance_cost=int(round(v.cost_per_distance * scale.cost)),
+                fixed_cost=round(v.fixed_cost * scale.distance * scale.cost),
+                unit_distance_cost=round(v.cost_per_distance * scale.cost),
                 tw_early=t(start.window.start, 0),
                 tw_late=t(end.window.end, INT_MAX),
                 shift_duration=t(v.max_duration, INT_MAX),
                 max_distance=INT_MAX
                 if v.max_distance is None
-                else int(math.floor(v.max_distance * scale.distance + 1e-9)),
+                else math.floor(v.max_distance * scale.distance + 1e-9),
                 name=v.id,
             )
         )
@@ -231,7 +233,7 @@ def _data(
 
 
 def _prize(value: float, scale: Scaling) -> int:
-    return int(round(value * scale.distance * scale.cost))
+    return round(value * scale.distance * scale.cost)
 
 
 def _warm_start(
@@ -362,7 +364,7 @@ def _solution(
                 )
             )
         path = [vehicle.start_depot, *[d.id for d in demands], vehicle.return_depot]
-        distance = sum(dist[index[a]][index[b]] for a, b in zip(path, path[1:], strict=False))
+        distance = sum(dist[index[a]][index[b]] for a, b in itertools.pairwise(path))
         routes.append(
             Route(
                 vehicle=name,
@@ -451,41 +453,51 @@ def _transfers(problem: Problem, routes: Sequence[Route]) -> list[Transfer]:
     if not any(d.stock for d in problem.depots):
         return []
     need = {
-        d.id: {dim: sum(r.initial_load.get(dim, 0.0) for r in routes if r.start_depot == d.id)
-               for dim in problem.dimensions}
+        d.id: {
+            dim: sum(r.initial_load.get(dim, 0.0) for r in routes if r.start_depot == d.id)
+            for dim in problem.dimensions
+        }
         for d in problem.depots
     }
     dist, index = problem.distances(), problem.index()
-    cost = {(a.id, b.id): dist[index[a.id]][index[b.id]] for a in problem.depots
-            for b in problem.depots}
+    cost = {
+        (a.id, b.id): dist[index[a.id]][index[b.id]] for a in problem.depots for b in problem.depots
+    }
     return allocate_stock({d.id: dict(d.stock) for d in problem.depots}, need, cost).transfers
 
 
 def _assumptions(problem: Problem, scale: Scaling, penalties: tuple[int, int]) -> list[str]:
     if problem.coordinates == "latlon":
         notes = [
-            "distances are great-circle (haversine) kilometres" if problem.matrix is None
+            "distances are great-circle (haversine) kilometres"
+            if problem.matrix is None
             else "distances and durations come from the given matrix",
             f"every vehicle travels at {problem.speed:g} km/h on every leg",
         ]
     else:
         notes = [
-            "distances are Euclidean in the coordinates' unit" if problem.matrix is None
+            "distances are Euclidean in the coordinates' unit"
+            if problem.matrix is None
             else "distances and durations come from the given matrix",
             f"travel time is distance / {problem.speed:g} per minute",
         ]
     if problem.rounding != "none":
         notes.append(
-            {"round": "each distance is rounded to the nearest integer (TSPLIB)",
-             "dimacs": "each distance is truncated to one decimal (DIMACS)"}[problem.rounding]
+            {
+                "round": "each distance is rounded to the nearest integer (TSPLIB)",
+                "dimacs": "each distance is truncated to one decimal (DIMACS)",
+            }[problem.rounding]
         )
     notes += scale.notes()
     notes += [
         "times are minutes from the plan's start; vehicles may wait for a window to open",
         "each vehicle makes one trip, loading everything it delivers at its start depot",
         "cost = fixed cost per vehicle used + cost per distance x distance"
-        + (" + depot transfers (quantity x distance)" if any(d.stock for d in problem.depots)
-           else ""),
+        + (
+            " + depot transfers (quantity x distance)"
+            if any(d.stock for d in problem.depots)
+            else ""
+        ),
         f"if not every demand can be served, leaving out a demand costs {penalties[0]} solver "
         f"units (more than any plan) and a priority demand {penalties[1]}",
     ]

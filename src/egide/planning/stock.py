@@ -56,12 +56,10 @@ def allocate_stock(
     total = 0.0
     arcs = [(a, b) for a in depots for b in depots if a != b]
     for dim in tracked:
-        short = {
-            d: need.get(d, {}).get(dim, 0.0) - stock.get(d, {}).get(dim, 0.0) for d in depots
-        }
+        short = {d: need.get(d, {}).get(dim, 0.0) - stock.get(d, {}).get(dim, 0.0) for d in depots}
         if all(v <= TOLERANCE for v in short.values()):
             continue
-        h = highspy.Highs()
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
         h.setOptionValue("output_flag", False)
         inf = highspy.kHighsInf
         for a, b in arcs:

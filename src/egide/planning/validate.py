@@ -10,7 +10,7 @@ per leg travelled, and a relative 1e-6 on costs.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from egide.planning.model import Problem
@@ -60,7 +60,7 @@ def validate(problem: Problem, solution: Solution) -> Report:
     bad += [f"route visits unknown demand {d}" for d in visits if d not in demands]
 
     total = 0.0
-    loaded: Counter[tuple[str, str]] = Counter()
+    loaded: defaultdict[tuple[str, str], float] = defaultdict(float)
     for route in solution.routes:
         vehicle = types.get(route.vehicle_type)
         if vehicle is None or any(s.demand not in demands for s in route.stops):
@@ -78,12 +78,16 @@ def validate(problem: Problem, solution: Solution) -> Report:
         for dim in dims:
             loaded[(route.start_depot, dim)] += load[dim]
             if not _close(route.initial_load.get(dim, 0.0), load[dim], 1e-6):
-                bad.append(f"{tag}: starts with {route.initial_load.get(dim, 0.0)} {dim}, "
-                           f"its stops need {load[dim]}")
+                bad.append(
+                    f"{tag}: starts with {route.initial_load.get(dim, 0.0)} {dim}, "
+                    f"its stops need {load[dim]}"
+                )
         for dim in dims:
             if load[dim] > vehicle.capacity.get(dim, 0.0) + 1e-6:
-                bad.append(f"{tag}: leaves with {load[dim]:g} {dim}, capacity "
-                           f"{vehicle.capacity.get(dim, 0.0):g}")
+                bad.append(
+                    f"{tag}: leaves with {load[dim]:g} {dim}, capacity "
+                    f"{vehicle.capacity.get(dim, 0.0):g}"
+                )
 
         # Time and distance, leg by leg from the reported departure.
         start_depot, end_depot = depots[route.start_depot], depots[route.end_depot]
@@ -101,22 +105,30 @@ def validate(problem: Problem, solution: Solution) -> Report:
                 bad.append(f"{tag}: serves {demand.id} at {stop.start:g} before its window")
             begin = max(begin, stop.start)
             if demand.window.end is not None and begin > demand.window.end + t_tol:
-                bad.append(f"{tag}: serves {demand.id} at {begin:g}, window closed at "
-                           f"{demand.window.end:g}")
+                bad.append(
+                    f"{tag}: serves {demand.id} at {begin:g}, window closed at "
+                    f"{demand.window.end:g}"
+                )
             clock = begin + demand.service_time
             if not _close(stop.departure, clock, t_tol):
                 bad.append(f"{tag}: leaves {demand.id} at {stop.departure:g}, replay {clock:g}")
             for dim in dims:
                 if not _close(stop.delivered.get(dim, 0.0), demand.quantities.get(dim, 0.0), 1e-9):
-                    bad.append(f"{tag}: delivers {stop.delivered.get(dim, 0.0)} {dim} to "
-                               f"{demand.id}, which needs {demand.quantities.get(dim, 0.0)}")
+                    bad.append(
+                        f"{tag}: delivers {stop.delivered.get(dim, 0.0)} {dim} to "
+                        f"{demand.id}, which needs {demand.quantities.get(dim, 0.0)}"
+                    )
                 load[dim] += demand.pickup.get(dim, 0.0) - demand.quantities.get(dim, 0.0)
                 if load[dim] > vehicle.capacity.get(dim, 0.0) + 1e-6:
-                    bad.append(f"{tag}: carries {load[dim]:g} {dim} after {demand.id}, "
-                               f"capacity {vehicle.capacity.get(dim, 0.0):g}")
+                    bad.append(
+                        f"{tag}: carries {load[dim]:g} {dim} after {demand.id}, "
+                        f"capacity {vehicle.capacity.get(dim, 0.0):g}"
+                    )
                 if not _close(stop.load_after.get(dim, 0.0), load[dim], 1e-6):
-                    bad.append(f"{tag}: reports {stop.load_after.get(dim, 0.0)} {dim} on board "
-                               f"after {demand.id}, replay {load[dim]:g}")
+                    bad.append(
+                        f"{tag}: reports {stop.load_after.get(dim, 0.0)} {dim} on board "
+                        f"after {demand.id}, replay {load[dim]:g}"
+                    )
             here = there
         clock += dur[here][where[route.end_depot]]
         distance += dist[here][where[route.end_depot]]
@@ -146,13 +158,21 @@ def validate(problem: Problem, solution: Solution) -> Report:
     for depot in problem.depots:
         for dim in tracked:
             have = depot.stock.get(dim, 0.0)
-            have += sum(t.quantity for t in solution.transfers
-                        if t.target == depot.id and t.dimension == dim)
-            have -= sum(t.quantity for t in solution.transfers
-                        if t.source == depot.id and t.dimension == dim)
+            have += sum(
+                t.quantity
+                for t in solution.transfers
+                if t.target == depot.id and t.dimension == dim
+            )
+            have -= sum(
+                t.quantity
+                for t in solution.transfers
+                if t.source == depot.id and t.dimension == dim
+            )
             if loaded[(depot.id, dim)] > have + 1e-6:
-                bad.append(f"depot {depot.id} loads {loaded[(depot.id, dim)]:g} {dim}, "
-                           f"holds {have:g} after transfers")
+                bad.append(
+                    f"depot {depot.id} loads {loaded[(depot.id, dim)]:g} {dim}, "
+                    f"holds {have:g} after transfers"
+                )
 
     # Unserved: exactly the demands not visited, priorities never among them.
     unserved = {u.demand for u in solution.unserved}
