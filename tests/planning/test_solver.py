@@ -182,3 +182,13 @@ def test_given_matrix_is_used_as_is() -> None:
 def test_empty_problem_gives_an_empty_plan() -> None:
     s = solved(problem([]))
     assert s.routes == () and s.cost == 0 and s.status == "complete"
+
+
+def test_generated_military_instance_is_planned_and_valid() -> None:
+    from egide.planning.generate import military_instance
+
+    p = military_instance(stops=60, depots=2, seed=4)
+    assert military_instance(stops=60, depots=2, seed=4) == p
+    s = solved(p, time_limit=1)
+    assert s.status == "complete"
+    assert all(d.optional for d in p.demands if d.id in {u.demand for u in s.unserved})

@@ -15,7 +15,10 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from functools import cached_property
+from typing import Any, Literal, cast
+
+import numpy as np
 
 Coordinates = Literal["xy", "latlon"]
 Rounding = Literal["none", "round", "dimacs"]
@@ -142,19 +145,28 @@ class Problem:
         return {ident: k for k, ident in enumerate(self.location_ids())}
 
     def distances(self) -> list[list[float]]:
-        """The full distance matrix: given, or computed from the coordinates."""
-        if self.matrix is not None:
-            return [list(row) for row in self.matrix.distance]
-        points = self.locations()
-        measure = haversine_km if self.coordinates == "latlon" else euclidean
-        return [[_rounded(measure(a, b), self.rounding) for b in points] for a in points]
+        """The full distance matrix: given, or computed from the coordinates (do not mutate)."""
+        return self._distance_rows
 
     def durations(self) -> list[list[float]]:
-        """Travel minutes between locations: given, or distance / speed."""
+        """Travel minutes between locations: given, or distance / speed (do not mutate)."""
+        return self._duration_rows
+
+    # Computed once per problem (a frozen value): solver, checks and validator all read them.
+    @cached_property
+    def _distance_rows(self) -> list[list[float]]:
+        if self.matrix is not None:
+            return [list(row) for row in self.matrix.distance]
+        rows = _rounded(_pairwise(self.locations(), self.coordinates), self.rounding).tolist()
+        return cast(list[list[float]], rows)
+
+    @cached_property
+    def _duration_rows(self) -> list[list[float]]:
         if self.matrix is not None and self.matrix.duration is not None:
             return [list(row) for row in self.matrix.duration]
         per_minute = self.speed / 60.0 if self.coordinates == "latlon" else self.speed
-        return [[d / per_minute for d in row] for row in self.distances()]
+        rows = (np.asarray(self._distance_rows, dtype=float) / per_minute).tolist()
+        return cast(list[list[float]], rows)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (see `schema.json`)."""
@@ -177,10 +189,26 @@ def haversine_km(a: Location, b: Location) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
 
 
-def _rounded(value: float, rounding: Rounding) -> float:
+def _pairwise(points: list[Location], coordinates: Coordinates) -> Any:
+    """All distances at once: `haversine_km` or `euclidean`, vectorised."""
+    x = np.array([p.x for p in points], dtype=float)
+    y = np.array([p.y for p in points], dtype=float)
+    if coordinates != "latlon":
+        return np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :])
+    lat, lon = np.radians(y), np.radians(x)
+    h = (
+        np.sin((lat[None, :] - lat[:, None]) / 2) ** 2
+        + np.cos(lat)[:, None]
+        * np.cos(lat)[None, :]
+        * np.sin((lon[None, :] - lon[:, None]) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.minimum(1.0, np.sqrt(h)))
+
+
+def _rounded(values: Any, rounding: Rounding) -> Any:
     # TSPLIB's EUC_2D rounds to the nearest integer; DIMACS truncates to one decimal.
     if rounding == "round":
-        return float(math.floor(value + 0.5))
+        return np.floor(values + 0.5)
     if rounding == "dimacs":
-        return math.floor(value * 10) / 10
-    return value
+        return np.floor(values * 10) / 10
+    return values
