@@ -209,3 +209,19 @@ def test_unreadable_files_are_refused(tmp_path: Path, name: str, text: str, need
         path.write_text(text, encoding="utf-8")
     with pytest.raises(InvalidInput, match=needle):
         read_problem(path)
+
+
+def test_schema_errors_in_a_json_file_also_give_the_line() -> None:
+    def line_named(data: dict[str, object], path: str) -> str:
+        text = json.dumps(data, indent=2)
+        with pytest.raises(InvalidInput) as caught:
+            loads_problem(text, "p.json")
+        number = int(caught.value.message.split(f"{path} (line ")[1].split(")")[0])
+        return text.splitlines()[number - 1].strip()
+
+    data = documented_example()
+    data["demands"][3]["quantities"]["fuel"] = -1  # type: ignore[index]
+    assert line_named(data, "$.demands[3].quantities.fuel") == '"fuel": -1'
+    data = documented_example()
+    data["vehicles"][1]["start_depot"] = "HQ"  # type: ignore[index]
+    assert line_named(data, "$.vehicles[1].start_depot") == '"start_depot": "HQ",'

@@ -7,9 +7,11 @@ Errors name where the input is wrong: the line and column for malformed JSON, th
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
+from json.decoder import scanstring  # type: ignore[attr-defined]
 from typing import Any, cast
 
 from egide.errors import InvalidInput
@@ -41,7 +43,59 @@ def loads_problem(text: str, source: str = "input") -> Problem:
         raise InvalidInput(
             f"{source}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
         ) from None
-    return problem_from_dict(data, source)
+    try:
+        return problem_from_dict(data, source)
+    except InvalidInput as error:
+        # Add the line of each path the message names, so an editor can jump to it.
+        def with_line(match: re.Match[str]) -> str:
+            line = line_of(text, _parts(match.group(0)))
+            return match.group(0) if line is None else f"{match.group(0)} (line {line})"
+
+        raise InvalidInput(
+            re.sub(r"\$(?:\.[^\s.\[:;,()]+|\[\d+\])*", with_line, error.message)
+        ) from None
+
+
+def _parts(path: str) -> list[str | int]:
+    return [
+        int(p[1:-1]) if p.startswith("[") else p[1:] for p in re.findall(r"\.[^.\[]+|\[\d+\]", path)
+    ]
+
+
+def line_of(text: str, parts: list[str | int]) -> int | None:
+    """The line where the value at `parts` starts in the JSON `text`, or None if absent."""
+    decoder = json.JSONDecoder()
+    space = re.compile(r"[ \t\n\r]*")
+
+    def skip(i: int) -> int:
+        return space.match(text, i).end()  # type: ignore[union-attr]
+
+    i = skip(0)
+    try:
+        for part in parts:
+            if isinstance(part, int) and text[i] == "[":
+                i = skip(i + 1)
+                for _ in range(part):
+                    i = skip(decoder.raw_decode(text, i)[1])
+                    i = skip(i + 1)  # the comma
+                if text[i] == "]":
+                    return None
+            elif isinstance(part, str) and text[i] == "{":
+                i = skip(i + 1)
+                while text[i] == '"':
+                    key, i = scanstring(text, i + 1)
+                    i = skip(skip(i) + 1)  # the colon
+                    if key == part:
+                        break
+                    i = skip(decoder.raw_decode(text, i)[1])
+                    i = skip(i + 1) if text[i] == "," else i
+                else:
+                    return None
+            else:
+                return None
+    except (IndexError, ValueError):
+        return None
+    return text.count("\n", 0, i) + 1
 
 
 def path_of(parts: Iterable[Any]) -> str:
