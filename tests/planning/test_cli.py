@@ -77,6 +77,13 @@ def test_routes_show_and_replan(tmp_path: Path) -> None:
     }
     assert (tmp_path / "out" / "resupply-replan.plan.json").is_file()
 
+    # A plan file edited by hand no longer passes the validator, and `show` says so.
+    document = json.loads(plan.read_text(encoding="utf-8"))
+    document["solution"]["routes"][0]["stops"][0]["delivered"]["fuel"] = 1
+    forged = tmp_path / "forged.plan.json"
+    forged.write_text(json.dumps(document), encoding="utf-8")
+    one_line_error(run("show", str(forged), cwd=tmp_path), "breaks its problem's constraints")
+
 
 def test_summary_table_on_a_benchmark_instance(tmp_path: Path) -> None:
     done = run("routes", str(VRP / "E-n22-k4.txt"), "--time-limit", "1", cwd=tmp_path)

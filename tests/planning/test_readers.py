@@ -225,3 +225,32 @@ def test_schema_errors_in_a_json_file_also_give_the_line() -> None:
     data = documented_example()
     data["vehicles"][1]["start_depot"] = "HQ"  # type: ignore[index]
     assert line_named(data, "$.vehicles[1].start_depot") == '"start_depot": "HQ",'
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('{"dimensions": [NaN]}', "NaN is not a number JSON allows"),
+        ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"dimensions": ["fuel"], "depots": [], "demands": [], "vehicles": []}', "non-empty"),
+        ("[]", "is not of type 'object'"),
+    ],
+)
+def test_hostile_json_is_refused_in_one_line(text: str, needle: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        loads_problem(text, "p.json")
+    assert needle in caught.value.message and "\n" not in caught.value.message
+
+
+def test_non_finite_and_huge_numbers_in_a_dict_are_refused() -> None:
+    data = {
+        "dimensions": ["fuel"],
+        "depots": [{"id": "D", "location": xy(0, 0)}],
+        "demands": [{"id": "C", "location": xy(float("inf"), 0)}],
+        "vehicles": [{"id": "V", "start_depot": "D", "capacity": {"fuel": 1e300}}],
+    }
+    with pytest.raises(InvalidInput, match=r"\$\.demands\[0\]\.location\.x: inf"):
+        problem_from_dict(data)
+    data["demands"] = []
+    with pytest.raises(InvalidInput, match=r"capacity\.fuel: 1e\+300 is greater than"):
+        problem_from_dict(data)

@@ -7,6 +7,7 @@ Errors name where the input is wrong: the line and column for malformed JSON, th
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from functools import cache
@@ -37,12 +38,7 @@ def schema() -> dict[str, Any]:
 
 def loads_problem(text: str, source: str = "input") -> Problem:
     """Parse, validate and convert a problem's JSON text."""
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidInput(
-            f"{source}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
-        ) from None
+    data = _parse(text, source)
     try:
         return problem_from_dict(data, source)
     except InvalidInput as error:
@@ -54,6 +50,20 @@ def loads_problem(text: str, source: str = "input") -> Problem:
         raise InvalidInput(
             re.sub(r"\$(?:\.[^\s.\[:;,()]+|\[\d+\])*", with_line, error.message)
         ) from None
+
+
+def _parse(text: str, source: str) -> Any:
+    def refuse(constant: str) -> None:
+        raise InvalidInput(f"{source}: {constant} is not a number JSON allows; give a finite value")
+
+    try:
+        return json.loads(text, parse_constant=refuse)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(
+            f"{source}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
+        ) from None
+    except RecursionError:
+        raise InvalidInput(f"{source}: nested too deeply to be a problem file") from None
 
 
 def _parts(path: str) -> list[str | int]:
@@ -123,7 +133,8 @@ def schema_errors(data: Any) -> list[str]:
 
 def problem_from_dict(data: Any, source: str = "input") -> Problem:
     """Validate a problem's JSON form (schema, then cross-references) and build the value."""
-    errors = schema_errors(data)
+    errors = _non_finite(data)
+    errors = errors or schema_errors(data)
     if not errors:
         errors = _reference_errors(data)
     if errors:
@@ -260,6 +271,17 @@ def problem_to_dict(problem: Problem) -> dict[str, Any]:
     return data
 
 
+def _non_finite(data: Any, parts: tuple[Any, ...] = ()) -> list[str]:
+    """NaN and infinities pass every schema comparison: refuse them by path first."""
+    if isinstance(data, float) and not math.isfinite(data):
+        return [f"{path_of(parts)}: {data} is not a finite number"]
+    if isinstance(data, dict):
+        return [e for k, v in data.items() for e in _non_finite(v, (*parts, k))]
+    if isinstance(data, list):
+        return [e for k, v in enumerate(data) for e in _non_finite(v, (*parts, k))]
+    return []
+
+
 def _reference_errors(data: Mapping[str, Any]) -> list[str]:
     errors: list[str] = []
     dimensions = set(data["dimensions"])
@@ -341,12 +363,7 @@ def loads_plan(text: str, source: str = "plan") -> tuple[Problem, Any]:
     """Read a plan file written by `plan_document` (problem validated against the schema)."""
     from egide.planning.solution import Solution
 
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidInput(
-            f"{source}: not valid JSON at line {error.lineno}, column {error.colno}: {error.msg}"
-        ) from None
+    data = _parse(text, source)
     if not isinstance(data, dict) or data.get("format") != PLAN_FORMAT:
         raise InvalidInput(
             f'{source}: not an Égide plan file (expected "format": "{PLAN_FORMAT}"); '
