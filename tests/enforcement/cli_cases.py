@@ -306,6 +306,10 @@ _ROOT = (
     "the local operator (root of trust, docs/access.md); mutating steps journaled as local:<user>"
 )
 _PURE = "label arithmetic on its arguments: reads no stored data"
+_FILES = (
+    "the optimisation engine on the operator's own files: reads no stored data, writes only "
+    "the plan files asked for; labelled, journaled plans come with the planning service"
+)
 # Commands that act as the local operator, not as an authenticated person, and why.
 LOCAL: dict[str, str] = {
     "init": _ROOT,
@@ -342,6 +346,10 @@ LOCAL: dict[str, str] = {
     "demo": "builds a demonstration installation of its own",
     "bench retrieval": "builds a benchmark installation of its own",
     "bench scale": "builds a benchmark installation of its own",
+    "plan routes": _FILES,
+    "plan show": _FILES,
+    "plan replan": _FILES,
+    "plan schema": "prints the problem file's JSON schema",
 }
 
 
