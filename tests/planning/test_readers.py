@@ -254,3 +254,23 @@ def test_non_finite_and_huge_numbers_in_a_dict_are_refused() -> None:
     data["demands"] = []
     with pytest.raises(InvalidInput, match=r"capacity\.fuel: 1e\+300 is greater than"):
         problem_from_dict(data)
+
+
+@pytest.mark.parametrize(
+    "corrupt",
+    [
+        lambda s: s["routes"][0]["stops"][0].update(arrival="soon"),
+        lambda s: s["routes"][0].update(stops=[{"demand": "C1"}]),
+        lambda s: s.update(routes="none"),
+        lambda s: s.update(gap_to_bound="small"),
+        lambda s: s["routes"][0]["stops"][0].update(delivered=[1, 2]),
+    ],
+)
+def test_a_malformed_plan_file_is_refused(corrupt: object) -> None:
+    from egide.planning.codec import loads_plan, plan_document
+
+    p = problem([{"location": xy(1, 0)}])
+    document = plan_document(p, solved(p))
+    corrupt(document["solution"])  # type: ignore[operator]
+    with pytest.raises(InvalidInput, match="solution part is incomplete or malformed"):
+        loads_plan(json.dumps(document))

@@ -372,6 +372,8 @@ def loads_plan(text: str, source: str = "plan") -> tuple[Problem, Any]:
     problem = problem_from_dict(data.get("problem"), f"{source} problem")
     try:
         solution = Solution.from_dict(data["solution"])
-    except (KeyError, TypeError, ValueError) as error:
-        raise InvalidInput(f"{source}: the solution part is incomplete ({error})") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise InvalidInput(
+            f"{source}: the solution part is incomplete or malformed ({error!r})"
+        ) from None
     return problem, solution

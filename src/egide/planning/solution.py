@@ -95,31 +95,60 @@ class Solution:
         """Rebuild a solution from its JSON form (as written by `to_dict`)."""
         routes = tuple(
             Route(
-                vehicle=r["vehicle"],
-                vehicle_type=r["vehicle_type"],
-                start_depot=r["start_depot"],
-                end_depot=r["end_depot"],
+                vehicle=str(r["vehicle"]),
+                vehicle_type=str(r["vehicle_type"]),
+                start_depot=str(r["start_depot"]),
+                end_depot=str(r["end_depot"]),
                 departure=float(r["departure"]),
                 arrival=float(r["arrival"]),
-                initial_load=dict(r["initial_load"]),
-                stops=tuple(Stop(**s) for s in r["stops"]),
+                initial_load=_amounts(r["initial_load"]),
+                stops=tuple(
+                    Stop(
+                        demand=str(s["demand"]),
+                        arrival=float(s["arrival"]),
+                        start=float(s["start"]),
+                        departure=float(s["departure"]),
+                        delivered=_amounts(s["delivered"]),
+                        picked_up=_amounts(s["picked_up"]),
+                        load_after=_amounts(s["load_after"]),
+                    )
+                    for s in r["stops"]
+                ),
                 distance=float(r["distance"]),
                 cost=float(r["cost"]),
             )
             for r in data["routes"]
         )
         return cls(
-            status=data["status"],
+            status="partial" if data["status"] == "partial" else "complete",
             cost=float(data["cost"]),
-            cost_breakdown=dict(data["cost_breakdown"]),
+            cost_breakdown=_amounts(data["cost_breakdown"]),
             routes=routes,
-            unserved=tuple(Unserved(**u) for u in data["unserved"]),
+            unserved=tuple(
+                Unserved(
+                    demand=str(u["demand"]),
+                    code=str(u["code"]),
+                    reason=str(u["reason"]),
+                    priority=bool(u.get("priority", False)),
+                    optional=bool(u.get("optional", False)),
+                )
+                for u in data["unserved"]
+            ),
             solver=dict(data["solver"]),
-            assumptions=tuple(data["assumptions"]),
-            lower_bound=data.get("lower_bound"),
-            gap_to_bound=data.get("gap_to_bound"),
-            bound_note=data.get("bound_note", ""),
-            transfers=tuple(Transfer(**t) for t in data.get("transfers", ())),
+            assumptions=tuple(str(a) for a in data["assumptions"]),
+            lower_bound=None if data.get("lower_bound") is None else float(data["lower_bound"]),
+            gap_to_bound=None if data.get("gap_to_bound") is None else float(data["gap_to_bound"]),
+            bound_note=str(data.get("bound_note", "")),
+            transfers=tuple(
+                Transfer(
+                    source=str(t["source"]),
+                    target=str(t["target"]),
+                    dimension=str(t["dimension"]),
+                    quantity=float(t["quantity"]),
+                    cost=float(t["cost"]),
+                )
+                for t in data.get("transfers", ())
+            ),
         )
 
     def served(self) -> dict[str, tuple[str, int]]:
@@ -129,3 +158,7 @@ class Solution:
             for route in self.routes
             for k, stop in enumerate(route.stops)
         }
+
+
+def _amounts(data: Mapping[str, Any]) -> dict[str, float]:
+    return {str(k): float(v) for k, v in data.items()}

@@ -153,7 +153,12 @@ def validate(problem: Problem, solution: Solution) -> Report:
     for t in solution.transfers:
         if t.quantity < 0:
             bad.append(f"negative transfer {t.source}->{t.target}")
+        if t.source not in depots or t.target not in depots or t.dimension not in dims:
+            bad.append(f"transfer {t.source}->{t.target} of {t.dimension}: no such depot or load")
+            continue
         unit = dist[where[t.source]][where[t.target]]
+        if not _close(t.cost, unit * t.quantity, 1e-6 * max(1.0, unit * t.quantity)):
+            bad.append(f"transfer {t.source}->{t.target} reports cost {t.cost:g}")
         total += unit * t.quantity
     for depot in problem.depots:
         for dim in tracked:
