@@ -172,20 +172,20 @@ def fleet_issues(problem: Problem) -> list[Issue]:
                     w.start - w.end,
                 )
             )
+    priority = [d for d in problem.demands if d.priority]
     for dim in problem.dimensions:
         fleet = sum(v.count * v.capacity.get(dim, 0.0) for v in problem.vehicles)
-        for label, members in (("priority", [d for d in problem.demands if d.priority]),):
-            need = sum(d.quantities.get(dim, 0.0) for d in members)
-            if need > fleet + TOLERANCE:
-                found.append(
-                    Issue(
-                        "fleet_capacity",
-                        dim,
-                        f"total {label} demand of {dim} is {_fmt(need)}, more than the whole "
-                        f"fleet carries ({_fmt(fleet)}) by {_fmt(need - fleet)}",
-                        need - fleet,
-                    )
+        need = sum(d.quantities.get(dim, 0.0) for d in priority)
+        if need > fleet + TOLERANCE:
+            found.append(
+                Issue(
+                    "fleet_capacity",
+                    dim,
+                    f"total priority demand of {dim} is {_fmt(need)}, more than the whole "
+                    f"fleet carries ({_fmt(fleet)}) by {_fmt(need - fleet)}",
+                    need - fleet,
                 )
+            )
     return found
 
 

@@ -83,8 +83,8 @@ def solve(
     `time_limit` (and, if PyVRP's penalties cannot make its answer feasible, a repair and a
     last half-limit search), so the whole call may take up to 2.5 times the limit.
     """
-    if time_limit <= 0:
-        raise ValueError("time_limit must be positive")
+    if not 0 < time_limit <= 86_400:
+        raise InvalidInput(f"time limit {time_limit:g} s: give a number of seconds in (0, 86400]")
     excluded = check(problem)
     scale = scaling_for(problem)
     started = time.monotonic()
@@ -105,10 +105,14 @@ def solve(
         result_routes = []
         # When the fleet cannot carry every required demand, skip straight to the second pass.
         passes = (True,) if _fleet_short(problem) else (False, True)
+        earlier: list[tuple[int, list[int]]] | None = None
         for attempt, relaxed in enumerate(passes, start=1):
             try:
                 data = _data(problem, clients, fleet, scale, penalties if relaxed else None)
                 start = _warm_start(data, clients, fleet, initial)
+                if earlier is not None:
+                    # Carry the first pass's routes over: most of them usually survive.
+                    start = _from_visits(data, earlier)
                 best, stats = _run(data, time_limit, seed, start, scale)
                 if relaxed and not best.is_feasible():
                     # The prizes dwarf PyVRP's capped penalties: drop the cheapest stops until
@@ -122,6 +126,10 @@ def solve(
             if best.is_feasible():
                 result_routes = _routes_of(best)
                 break
+            earlier = [
+                (r.vehicle_type(), [a.idx for a in r.schedule() if a.is_client()])
+                for r in best.routes()
+            ]
         else:
             raise Infeasible(
                 "the solver found no plan that meets every constraint within "
@@ -257,6 +265,13 @@ def _warm_start(
         used[k] += 1
         warm.append(PRoute(data, visits, k))
     return PSolution(data, warm)
+
+
+def _from_visits(data: Any, routes: list[tuple[int, list[int]]]) -> Any:
+    from pyvrp import Route as PRoute
+    from pyvrp import Solution as PSolution
+
+    return PSolution(data, [PRoute(data, visits, kind) for kind, visits in routes if visits])
 
 
 def _repair(data: Any, best: Any) -> Any:
