@@ -151,7 +151,22 @@ def test_priority_demands_win_when_the_fleet_is_short() -> None:
     assert stops(s)["V"] == ["C2"]
     assert s.status == "partial"
     (left,) = s.unserved
-    assert left.demand == "C1" and left.code == "fleet_exhausted" and "load" in left.reason
+    assert left.demand == "C1" and left.code == "fleet_exhausted"
+    assert "it needs 8 load, the most any vehicle has left is 2" in left.reason
+    assert "fleet short of load: 16 needed, the fleet carries 10" in left.reason
+
+
+def test_a_normal_demand_squeezed_out_by_time_says_so() -> None:
+    p = problem(
+        [
+            {"location": xy(50, 0), "window": {"start": 50, "end": 55}},
+            {"location": xy(-50, 0), "window": {"start": 50, "end": 55}, "priority": True},
+        ],
+    )
+    s = solved(p)
+    assert stops(s)["V"] == ["C2"] and s.status == "partial"
+    (left,) = s.unserved
+    assert "cannot reach it within its window" in left.reason
 
 
 def test_latlon_uses_great_circle_kilometres_and_speed() -> None:

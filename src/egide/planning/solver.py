@@ -455,13 +455,37 @@ def _unserved(
             )
         else:
             code = "fleet_exhausted"
-            reason = "the fleet has no capacity, time or range left for it once " + (
-                "priority demands are served" if not d.priority else "other demands are served"
-            )
+            reason = _why_no_room(problem, routes, d.quantities)
             if fleet_short:
-                reason += " (" + "; ".join(fleet_short) + ")"
+                reason += " (fleet short of " + "; ".join(fleet_short) + ")"
         left.append(Unserved(d.id, code, reason, priority=d.priority, optional=d.optional))
     return left
+
+
+def _why_no_room(problem: Problem, routes: Sequence[Route], quantities: Mapping[str, float]) -> str:
+    """Which dimension has no vehicle room left for these quantities, or else time/limits."""
+    free: dict[str, float] = dict.fromkeys(problem.dimensions, 0.0)
+    used: dict[str, int] = {}
+    for route in routes:
+        used[route.vehicle_type] = used.get(route.vehicle_type, 0) + 1
+        capacity = next(v.capacity for v in problem.vehicles if v.id == route.vehicle_type)
+        for dim in free:
+            free[dim] = max(free[dim], capacity.get(dim, 0.0) - route.initial_load.get(dim, 0.0))
+    for vehicle in problem.vehicles:
+        if used.get(vehicle.id, 0) < vehicle.count:
+            for dim in free:
+                free[dim] = max(free[dim], vehicle.capacity.get(dim, 0.0))
+    short = [
+        f"it needs {quantities[dim]:g} {dim}, the most any vehicle has left is {free[dim]:g}"
+        for dim in problem.dimensions
+        if quantities.get(dim, 0.0) > free[dim] + 1e-9
+    ]
+    if short:
+        return "no vehicle has room left once the other demands are served: " + "; ".join(short)
+    return (
+        "the vehicles with room left cannot reach it within its window or within their "
+        "range and duration limits once the other demands are served"
+    )
 
 
 def _transfers(problem: Problem, routes: Sequence[Route]) -> list[Transfer]:
