@@ -178,3 +178,37 @@ def test_every_plan_on_random_instances_passes_the_validator(p: Problem) -> None
     assert svg.startswith("<svg") and "http://" not in svg.replace(
         'xmlns="http://www.w3.org/2000/svg"', ""
     )
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances(), st.data())
+def test_the_validator_notices_any_single_tampering(p: Problem, data: st.DataObject) -> None:
+    try:
+        s = solved(p, time_limit=0.1)
+    except Infeasible:
+        return
+    if not s.routes:
+        return
+    k = data.draw(st.integers(0, len(s.routes) - 1))
+    route = s.routes[k]
+    j = data.draw(st.integers(0, len(route.stops) - 1))
+    stop = route.stops[j]
+    how = data.draw(st.sampled_from(["late", "short", "cheap", "duplicate"]))
+    if how == "late":
+        stops = list(route.stops)
+        stops[j] = dataclasses.replace(stop, arrival=stop.arrival + 1)
+        forged = dataclasses.replace(route, stops=tuple(stops))
+    elif how == "short":
+        dim = p.dimensions[0]
+        stops = list(route.stops)
+        stops[j] = dataclasses.replace(
+            stop, delivered={**stop.delivered, dim: stop.delivered.get(dim, 0.0) + 1}
+        )
+        forged = dataclasses.replace(route, stops=tuple(stops))
+    elif how == "cheap":
+        forged = dataclasses.replace(route, cost=route.cost - 1)
+    else:
+        forged = dataclasses.replace(route, stops=(*route.stops, stop))
+    routes = list(s.routes)
+    routes[k] = forged
+    assert not validate(p, dataclasses.replace(s, routes=tuple(routes))).ok
