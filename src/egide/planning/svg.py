@@ -64,11 +64,15 @@ def render_svg(problem: Problem, solution: Solution) -> str:
             f"<title>{escape(demand.id)}: not served</title></g>"
         )
     if len(problem.demands) <= 200:
+        # Demands at the same place (one per kind of vehicle) share one label.
+        places: dict[tuple[float, float], list[str]] = {}
         for demand in problem.demands:
             x, y = xy[demand.id]
+            places.setdefault((round(x, 1), round(y, 1)), []).append(demand.id)
+        for (x, y), names in places.items():
             parts.append(
                 f'<text x="{x + 5:.1f}" y="{y + 12:.1f}" fill="#555" font-size="9">'
-                f"{escape(demand.id)}</text>"
+                f"{escape(', '.join(names))}</text>"
             )
     for depot in problem.depots:
         x, y = xy[depot.id]
