@@ -12,7 +12,7 @@ from .util import problem, solved, xy
 
 def _refusal(p: object) -> str:
     with pytest.raises(Infeasible) as caught:
-        solve(p, time_limit=0.3)  # type: ignore[arg-type]
+        solve(p, time_limit=60, max_iterations=500)  # type: ignore[arg-type]
     assert caught.value.http_status == 422 and caught.value.exit_code == 2
     return caught.value.message
 

@@ -42,7 +42,18 @@ def test_routes_show_and_replan(tmp_path: Path) -> None:
 
     source = tmp_path / "resupply.json"
     source.write_text(json.dumps(documented_example()), encoding="utf-8")
-    done = run("routes", str(source), "--time-limit", "1", "--json", "--out", "out", cwd=tmp_path)
+    done = run(
+        "routes",
+        str(source),
+        "--max-iterations",
+        "3000",
+        "--time-limit",
+        "60",
+        "--json",
+        "--out",
+        "out",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert list(answer)[:5] == ["cost", "gap_to_bound", "status", "routes", "unserved"]
@@ -62,8 +73,10 @@ def test_routes_show_and_replan(tmp_path: Path) -> None:
         str(plan),
         "--lose",
         lost,
+        "--max-iterations",
+        "1000",
         "--time-limit",
-        "0.5",
+        "60",
         "--json",
         "--out",
         "out",
@@ -86,7 +99,15 @@ def test_routes_show_and_replan(tmp_path: Path) -> None:
 
 
 def test_summary_table_on_a_benchmark_instance(tmp_path: Path) -> None:
-    done = run("routes", str(VRP / "E-n22-k4.txt"), "--time-limit", "1", cwd=tmp_path)
+    done = run(
+        "routes",
+        str(VRP / "E-n22-k4.txt"),
+        "--max-iterations",
+        "8000",
+        "--time-limit",
+        "60",
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr
     assert "E-n22-k4: complete, cost 375.00" in done.stdout
     assert "gap to bound: unknown" in done.stdout

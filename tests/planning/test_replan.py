@@ -35,7 +35,8 @@ def test_losing_a_vehicle_moves_its_stops_and_keeps_names(base: object) -> None:
         base,
         first,
         Changes(lost_vehicles=[lost]),
-        time_limit=0.5,  # type: ignore[arg-type]
+        time_limit=60,
+        max_iterations=1000,  # type: ignore[arg-type]
     )
     assert validate(changed, second).ok
     assert changed.vehicles[0].count == 2
@@ -58,7 +59,8 @@ def test_a_bigger_demand_can_leave_a_normal_one_unserved(base: object) -> None:
             quantities={"C1": {"load": 10}, "C2": {"load": 10}, "C3": {"load": 10}},
             lost_vehicles=["V#3"],
         ),
-        time_limit=0.5,
+        time_limit=60,
+        max_iterations=1000,
     )
     assert validate(changed, second).ok
     # 35 to carry, 20 of room: the priority (5) and one 10 fit, two 10s do not.
@@ -72,7 +74,8 @@ def test_dropping_a_demand(base: object) -> None:
         base,
         first,
         Changes(dropped=["C1"]),  # type: ignore[arg-type]
-        time_limit=0.3,
+        time_limit=60,
+        max_iterations=500,
     )
     assert validate(changed, second).ok and [d.id for d in changed.demands] == ["C2", "C3", "C4"]
     assert ("C1", first.served()["C1"][0], None) in diff.moved

@@ -204,6 +204,6 @@ def test_generated_military_instance_is_planned_and_valid() -> None:
 
     p = military_instance(stops=60, depots=2, seed=4)
     assert military_instance(stops=60, depots=2, seed=4) == p
-    s = solved(p, time_limit=1)
+    s = solved(p, iterations=2000)
     assert s.status == "complete"
     assert all(d.optional for d in p.demands if d.id in {u.demand for u in s.unserved})

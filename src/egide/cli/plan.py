@@ -23,8 +23,14 @@ from egide.planning.solution import Solution
 
 plan_app = typer.Typer(help="Routing and supply plans (optimisation engine).", no_args_is_help=True)
 
-TimeLimit = Annotated[float, typer.Option(help="Seconds the solver may search.", min=0.1)]
+TimeLimit = Annotated[
+    float, typer.Option(help="Seconds the solver may search.", min=0.1, max=86400)
+]
 Seed = Annotated[int, typer.Option(help="Random seed (same seed and limit: same search).")]
+Iterations = Annotated[
+    int | None,
+    typer.Option(help="Also stop after this many iterations (same seed: same plan).", min=1),
+]
 AsJson = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 OutDir = Annotated[Path, typer.Option(help="Where to write the plan file and its SVG map.")]
 
@@ -34,6 +40,7 @@ def routes(
     file: Annotated[Path, typer.Argument(help="Problem: .json, .csv, .vrp or .txt.")],
     time_limit: TimeLimit = 10.0,
     seed: Seed = 0,
+    max_iterations: Iterations = None,
     as_json: AsJson = False,
     out: OutDir = Path("."),
     fmt: Annotated[
@@ -45,7 +52,7 @@ def routes(
     from egide.planning.solver import solve
 
     problem = read_problem(file, fmt)
-    solution = solve(problem, time_limit=time_limit, seed=seed)
+    solution = solve(problem, time_limit=time_limit, seed=seed, max_iterations=max_iterations)
     written = _write(problem, solution, out, file.stem)
     _print(problem, solution, as_json, written)
 
@@ -79,6 +86,7 @@ def replan_command(
     lose: Annotated[list[str] | None, typer.Option(help="Vehicle no longer available.")] = None,
     time_limit: TimeLimit = 10.0,
     seed: Seed = 0,
+    max_iterations: Iterations = None,
     as_json: AsJson = False,
     out: OutDir = Path("."),
 ) -> None:
@@ -99,7 +107,9 @@ def replan_command(
             raise InvalidInput(f"--set {item!r}: {match.group(3)!r} is not a number") from None
         quantities.setdefault(match.group(1), {})[match.group(2)] = value
     changes = Changes(quantities=quantities, dropped=drop or [], lost_vehicles=lose or [])
-    changed, solution, difference = replan(problem, previous, changes, time_limit, seed)
+    changed, solution, difference = replan(
+        problem, previous, changes, time_limit, seed, max_iterations
+    )
     stem = plan.name.removesuffix(".json").removesuffix(".plan") + "-replan"
     written = _write(changed, solution, out, stem)
     if as_json:

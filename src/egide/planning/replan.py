@@ -105,6 +105,7 @@ def replan(
     changes: Changes,
     time_limit: float = 10.0,
     seed: int = 0,
+    max_iterations: int | None = None,
 ) -> tuple[Problem, Solution, Diff]:
     """Apply `changes`, re-solve warm-started from `previous`, and compare."""
     changed = apply_changes(problem, changes)
@@ -112,7 +113,9 @@ def replan(
     start = dataclasses.replace(
         previous, routes=tuple(r for r in previous.routes if r.vehicle not in lost)
     )
-    solution = solve(changed, time_limit=time_limit, seed=seed, initial=start)
+    solution = solve(
+        changed, time_limit=time_limit, seed=seed, initial=start, max_iterations=max_iterations
+    )
     solution = _keep_names(problem, solution, start, lost)
     return changed, solution, diff(previous, solution)
 

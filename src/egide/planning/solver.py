@@ -74,6 +74,7 @@ def solve(
     time_limit: float = 10.0,
     seed: int = 0,
     initial: Solution | None = None,
+    max_iterations: int | None = None,
 ) -> Solution:
     """Plan routes for `problem`; raise `Infeasible` (with reasons) rather than drop priorities.
 
@@ -82,6 +83,8 @@ def solve(
     no plan serving every required demand, a second prize-collecting search runs for another
     `time_limit` (and, if PyVRP's penalties cannot make its answer feasible, a repair and a
     last half-limit search), so the whole call may take up to 2.5 times the limit.
+    `max_iterations` also stops each search after that many iterations: with it, the same
+    seed gives the same plan however busy the machine is.
     """
     if not 0 < time_limit <= 86_400:
         raise InvalidInput(f"time limit {time_limit:g} s: give a number of seconds in (0, 86400]")
@@ -97,6 +100,7 @@ def solve(
         "time_limit_s": time_limit,
         "seed": seed,
         "warm_start": initial is not None,
+        "max_iterations": max_iterations,
     }
     if not clients or not fleet:
         result_routes: list[tuple[int, list[int], list[tuple[int, int, int]], int, int]] = []
@@ -113,11 +117,13 @@ def solve(
                 if earlier is not None:
                     # Carry the first pass's routes over: most of them usually survive.
                     start = _from_visits(data, earlier)
-                best, stats = _run(data, time_limit, seed, start, scale)
+                best, stats = _run(data, (time_limit, max_iterations), seed, start, scale)
                 if relaxed and not best.is_feasible():
                     # The prizes dwarf PyVRP's capped penalties: drop the cheapest stops until
                     # every route is feasible, then search on from that feasible plan.
-                    best, more = _run(data, time_limit / 2, seed, _repair(data, best), scale)
+                    best, more = _run(
+                        data, (time_limit / 2, max_iterations), seed, _repair(data, best), scale
+                    )
                     stats += more
             except (ValueError, OverflowError) as error:
                 raise InvalidInput(f"the solver refused the problem: {error}") from None
@@ -298,11 +304,13 @@ def _repair(data: Any, best: Any) -> Any:
     return PSolution(data, routes)
 
 
-def _run(data: Any, time_limit: float, seed: int, start: Any, scale: Scaling) -> tuple[Any, int]:
+def _run(
+    data: Any, limits: tuple[float, int | None], seed: int, start: Any, scale: Scaling
+) -> tuple[Any, int]:
     from pyvrp import PenaltyParams, SolveParams
     from pyvrp import solve as pyvrp_solve
     from pyvrp.exceptions import PenaltyBoundWarning
-    from pyvrp.stop import MaxRuntime
+    from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
     with warnings.catch_warnings():
         # PyVRP warns when its penalties hit their ceiling on an infeasible instance; the
@@ -310,7 +318,9 @@ def _run(data: Any, time_limit: float, seed: int, start: Any, scale: Scaling) ->
         warnings.simplefilter("ignore", PenaltyBoundWarning)
         result = pyvrp_solve(
             data,
-            stop=MaxRuntime(time_limit),
+            stop=MaxRuntime(limits[0])
+            if limits[1] is None
+            else MultipleCriteria([MaxRuntime(limits[0]), MaxIterations(limits[1])]),
             seed=seed,
             collect_stats=False,
             display=False,
