@@ -65,7 +65,7 @@ def read_csv(text: str, source: str = "input.csv") -> Problem:
     reader = csv.DictReader(io.StringIO(text))
     header = reader.fieldnames or []
     unknown = [c for c in header if c not in CSV_COLUMNS and not c.startswith(("load.", "pickup."))]
-    if "type" not in header or ("id" not in header and header):
+    if "type" not in header or "id" not in header:
         raise InvalidInput(f"{source} line 1: the header needs a `type` and an `id` column")
     if unknown:
         raise InvalidInput(
