@@ -342,6 +342,10 @@ LOCAL: dict[str, str] = {
     "demo": "builds a demonstration installation of its own",
     "bench retrieval": "builds a benchmark installation of its own",
     "bench scale": "builds a benchmark installation of its own",
+    "maintenance train": "reads a local history file and writes a model directory; touches "
+    "no installation (the forecasting service will label and journal)",
+    "maintenance predict": "reads local model and history files and writes a CSV; touches "
+    "no installation (the forecasting service will label and journal)",
 }
 
 
