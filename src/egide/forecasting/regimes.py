@@ -13,9 +13,11 @@ are noise and join their nearest neighbour; and clusters that do not explain
 most of the sensors' variance are not operating conditions at all (FD001's
 settings are noise around one condition), so the data is then one regime.
 
-Written here rather than taken from scikit-learn's KMeans because KMeans needs the number of regimes in advance
-and is seeded; this finds six regimes on FD002, one on FD001, deterministically,
-and its whole state is a short JSON list of centres (no pickle).
+Written here rather than taken from scikit-learn's KMeans because KMeans
+needs the number of regimes in advance and is seeded; this finds them from
+the data, deterministically (one on FD001; six on a synthetic fleet flown at
+FD002's six conditions, tests/forecasting), and its whole state is a short
+JSON list of centres (no pickle). FD002 itself is not in ../shared/data.
 """
 
 from __future__ import annotations
