@@ -117,6 +117,7 @@ class RulModel:
                 f"horizon {horizon} is outside 1..{self.cap:g} cycles: remaining life is "
                 f"capped at {self.cap:g}, so no probability beyond it is meaningful"
             )
+        features = self.features(histories)  # missing columns are reported first
         ids, counts = np.unique(histories.units, return_counts=True)
         short = ids[counts < min_cycles]
         if len(short):
@@ -127,7 +128,7 @@ class RulModel:
                 "remove them or wait for more data"
             )
         last = last_rows(histories.units)
-        predicted = self.predict_features(self.features(histories)[last])
+        predicted = self.predict_features(features[last])
         intervals = {
             level: self.conformal.interval(predicted, level, 0.0, self.cap) for level in levels
         }

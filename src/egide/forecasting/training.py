@@ -208,8 +208,10 @@ class Trained:
     seconds: float
 
 
-def train(histories: Histories, config: TrainingConfig | None = None) -> Trained:
-    """Split by unit, fit, calibrate, validate.
+def train(
+    histories: Histories, config: TrainingConfig | None = None, split: UnitSplit | None = None
+) -> Trained:
+    """Split by unit (unless `split` is given), fit, calibrate, validate.
 
     Raises:
         InvalidInput: too few units, or too few cycles for calibration.
@@ -223,7 +225,9 @@ def train(histories: Histories, config: TrainingConfig | None = None) -> Trained
             f"{histories.source or 'histories'}: {len(ids)} run-to-failure units; training "
             f"needs at least {MIN_UNITS} (split into folds and validation units)"
         )
-    split = split_units(ids, config.seed, config.folds, config.validation_fraction)
+    if split is None:
+        split = split_units(ids, config.seed, config.folds, config.validation_fraction)
+    _check_split(split, ids)
     start = time.perf_counter()
     model = fit(histories, split, config)
     seconds = time.perf_counter() - start
@@ -231,6 +235,18 @@ def train(histories: Histories, config: TrainingConfig | None = None) -> Trained
         model, histories.select_units(split.validation), config.cuts_per_unit, config.seed
     )
     return Trained(model=model, split=split, report=report, seconds=seconds)
+
+
+def _check_split(split: UnitSplit, ids: IntArray) -> None:
+    """Every unit in at most one part, every part non-empty and made of known units."""
+    parts = [*split.folds, split.validation]
+    joined = np.concatenate(parts)
+    if len(np.unique(joined)) != len(joined):
+        raise InvalidInput("the unit split puts a unit in two parts; each unit belongs to one")
+    if not np.isin(joined, ids).all():
+        raise InvalidInput("the unit split names units that are not in the histories")
+    if any(len(p) == 0 for p in parts):
+        raise InvalidInput("the unit split has an empty fold or no validation units")
 
 
 __all__ = [
