@@ -158,6 +158,10 @@ def run(outer: int, rounds: int, seed: int) -> dict[str, Any]:
         ]
         intervals[f"{round(level * 100)}"] = {
             "coverage": round(coverage(low, high, truth), 4),
+            "coverage_test_like": round(
+                coverage(low[test_like], high[test_like], truth[test_like]), 4
+            ),
+            "mean_width_test_like": round(float(np.mean((high - low)[test_like])), 2),
             "coverage_min_fold": round(min(per_fold), 4),
             "coverage_max_fold": round(max(per_fold), 4),
             "mean_width": round(float(np.mean(high - low)), 2),
@@ -237,11 +241,15 @@ def table(report: dict[str, Any]) -> str:
         lines.append(f"{name:42} {'':>6} {'':>9}   {row['rmse']:>6.2f} {row['nasa_score']:>9}")
     lines.append("* cuts 7 to 145 cycles before failure, the official test set's range")
     lines.append("")
-    lines.append(f"{'interval':9} {'coverage':>9} {'min fold':>9} {'max fold':>9} {'width':>7}")
+    lines.append(
+        f"{'interval':9} {'coverage':>9} {'min fold':>9} {'max fold':>9} {'width':>7} "
+        f"{'coverage*':>10} {'width*':>7}"
+    )
     for level, item in report["intervals"].items():
         lines.append(
             f"{level + ' %':9} {item['coverage']:>9.3f} {item['coverage_min_fold']:>9.3f} "
-            f"{item['coverage_max_fold']:>9.3f} {item['mean_width']:>7.1f}"
+            f"{item['coverage_max_fold']:>9.3f} {item['mean_width']:>7.1f} "
+            f"{item['coverage_test_like']:>10.3f} {item['mean_width_test_like']:>7.1f}"
         )
     p = report["prediction"]
     lines.append("")

@@ -49,7 +49,10 @@ def test_calibration_residuals_come_from_boosters_that_never_saw_the_unit() -> N
         seen = pool.select_units(trained.split.training(k))
         unseen = pool.select_units(trained.split.folds[k])
         errors = [
-            rmse(booster.predict(trained.model.features(part)), rul_target(part.units, part.cycles))
+            rmse(
+                np.asarray(booster.predict(trained.model.features(part)), dtype=np.float64),
+                rul_target(part.units, part.cycles),
+            )
             for part in (seen, unseen)
         ]
         per_booster.append(errors)
