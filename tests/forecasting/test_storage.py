@@ -38,6 +38,9 @@ def test_round_trip_forecasts_the_same(trained: Trained, tmp_path: Path) -> None
     assert files == ["booster-1.txt", "booster-2.txt", "booster-3.txt", "manifest.json"]
     assert manifest["lineage"]["training_data"][0]["sha256"] == "ab" * 32  # type: ignore[index]
     assert manifest["validation"] == trained.report
+    assert manifest["label"] is None  # the command line reads unlabelled files
+    offsets = manifest["conformal"]["interval_offsets"]  # type: ignore[index]
+    assert all(low < high for low, high in offsets["90"])
     stored = load(tmp_path / "m")
     fresh = fleet(5, seed=12, first_unit=500)
     a = trained.model.forecast(fresh, horizon=30)

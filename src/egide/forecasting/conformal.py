@@ -72,10 +72,26 @@ class Conformal:
         return np.minimum(out, 1.0)
 
     def to_json(self) -> dict[str, Any]:
-        """The calibrated state for a model manifest (residuals rounded to 1e-4 cycles)."""
+        """The calibrated state for a model manifest (residuals rounded to 1e-4 cycles).
+
+        ``interval_offsets`` (per level, per bin: what is added to the forecast
+        for the lower and upper bound) is for readers; loading uses the residuals.
+        """
+        offsets = {}
+        for level in (0.8, 0.9):
+            alpha = 1.0 - level
+            per_bin = []
+            for r in self.residuals:
+                k_lo = math.floor((len(r) + 1) * alpha / 2)
+                k_hi = math.ceil((len(r) + 1) * (1 - alpha / 2))
+                low = round(float(r[k_lo - 1]), 4) if k_lo >= 1 else None
+                high = round(float(r[k_hi - 1]), 4) if k_hi <= len(r) else None
+                per_bin.append([low, high])
+            offsets[f"{round(level * 100)}"] = per_bin
         return {
             "method": "split conformal, Mondrian bins of predicted RUL, signed residuals",
             "edges": list(self.edges),
+            "interval_offsets": offsets,
             "residuals": [[round(float(r), 4) for r in bin_] for bin_ in self.residuals],
         }
 

@@ -79,8 +79,13 @@ def save(
     split: dict[str, Any],
     report: dict[str, Any],
     description: dict[str, Any],
+    label: str | None = None,
 ) -> dict[str, Any]:
     """Write `model` to a new directory, all or nothing; returns the manifest.
+
+    `label` is the marking of the model — the join of its training data's
+    labels — when a service that knows them saves it; the command line,
+    which reads unlabelled local files, leaves it empty.
 
     Raises:
         InvalidInput: `directory` exists and is not empty.
@@ -100,6 +105,7 @@ def save(
         "kind": "remaining useful life",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "boosters": files,
+        "label": label,
         "lineage": {"training_data": [d.to_json() for d in data], "split": split},
         "description": description,
         "settings": list(pre.settings),
