@@ -350,6 +350,10 @@ LOCAL: dict[str, str] = {
     "plan show": _FILES,
     "plan replan": _FILES,
     "plan schema": "prints the problem file's JSON schema",
+    "maintenance train": "reads a local history file and writes a model directory; touches "
+    "no installation (the forecasting service will label and journal)",
+    "maintenance predict": "reads local model and history files and writes a CSV; touches "
+    "no installation (the forecasting service will label and journal)",
 }
 
 

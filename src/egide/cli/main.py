@@ -18,6 +18,7 @@ from egide.cli import chat as chat_cli
 from egide.cli import demo as demo_cli
 from egide.cli import documents as documents_cli
 from egide.cli import knowledge as knowledge_cli
+from egide.cli import maintenance as maintenance_cli
 from egide.cli import models as models_cli
 from egide.cli import plan as plan_cli
 from egide.cli import proposals as proposals_cli
@@ -54,6 +55,7 @@ app.add_typer(streams_cli.stream_app, name="stream")
 app.add_typer(streams_cli.watchlist_app, name="watchlist")
 app.add_typer(streams_cli.alerts_app, name="alerts")
 app.add_typer(plan_cli.plan_app, name="plan")
+app.add_typer(maintenance_cli.maintenance_app, name="maintenance")
 
 
 def main() -> None:

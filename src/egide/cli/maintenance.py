@@ -1,0 +1,130 @@
+"""`egide maintenance train|predict`: remaining useful life with prediction intervals.
+
+Both act on local files as the local operator and touch no installation: the
+model directory and the predictions file are the whole result. The service
+layer (labels, journal, proposals) is built on the same engine, not here.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from egide.errors import ConfigurationError, InvalidInput
+
+maintenance_app = typer.Typer(
+    help="Maintenance forecasting: remaining useful life of a fleet, with intervals.",
+    no_args_is_help=True,
+)
+
+
+@maintenance_app.command("train")
+def train_command(
+    train_file: Annotated[
+        Path,
+        typer.Option("--train", help="Run-to-failure histories: C-MAPSS .txt, .csv or .parquet."),
+    ],
+    out: Annotated[Path, typer.Option(help="New directory for the model.")] = Path("rul-model"),
+    seed: Annotated[int, typer.Option(help="Seed of the unit split and the boosters.")] = 0,
+    rounds: Annotated[int, typer.Option(help="Boosting rounds per fold (1-10000).")] = 300,
+) -> None:
+    """Train a RUL model, calibrate its intervals, and print its validation report."""
+    _require_engine()
+    from egide.forecasting.histories import describe
+    from egide.forecasting.importing import read_histories
+    from egide.forecasting.storage import data_file, save
+    from egide.forecasting.training import TrainingConfig, train
+
+    if not 1 <= rounds <= 10_000:
+        raise InvalidInput(f"--rounds {rounds} is outside 1..10000")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise InvalidInput(f"{out} already exists and is not empty; choose another --out")
+    histories = read_histories(train_file)
+    description = describe(histories)
+    for line in description.lines():
+        typer.echo(line, err=True)
+    config = TrainingConfig(seed=seed, rounds=rounds)
+    trained = train(histories, config)
+    save(
+        trained.model,
+        out,
+        data=[data_file(train_file, histories.rows, description.units)],
+        training={**config.to_json(), "seconds": round(trained.seconds, 2)},
+        split=trained.split.to_json(),
+        report=trained.report,
+        description=description.to_json(),
+    )
+    r = trained.report
+    typer.echo(
+        f"validation on {r['units']} held-out units ({r['cuts']} cut points): "
+        f"RMSE {r['rmse']:.2f} cycles, NASA score {r['nasa_score_per_unit']:.2f} per forecast"
+    )
+    for level, item in r["intervals"].items():
+        typer.echo(
+            f"  {level} % interval: coverage {item['coverage'] * 100:.1f} %, "
+            f"mean width {item['mean_width']:.1f} cycles"
+        )
+    typer.echo(f"trained in {trained.seconds:.1f} s; model written to {out}")
+
+
+@maintenance_app.command("predict")
+def predict_command(
+    model: Annotated[Path, typer.Option(help="Model directory from `egide maintenance train`.")],
+    test: Annotated[
+        Path, typer.Option(help="Histories of units in service (.txt, .csv, .parquet).")
+    ],
+    out: Annotated[Path, typer.Option(help="Predictions CSV to write.")] = Path("predictions.csv"),
+    horizon: Annotated[
+        int | None,
+        typer.Option(help="Also give each unit's probability of failing within this many cycles."),
+    ] = None,
+) -> None:
+    """Forecast each unit's remaining useful life at its last observed cycle."""
+    _require_engine()
+    from egide.forecasting.importing import read_histories
+    from egide.forecasting.storage import load
+
+    stored = load(model)
+    histories = read_histories(test)
+    forecast = stored.model.forecast(histories, horizon=horizon)
+    rows = forecast.rows()
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    _write_atomically(out, buffer.getvalue())
+    typer.echo(f"{len(rows)} units forecast; written to {out}")
+
+
+def _require_engine() -> None:
+    """The forecasting libraries are an optional extra: say how to install them."""
+    try:
+        import lightgbm  # noqa: F401
+        import numpy  # noqa: F401
+    except ImportError:
+        raise ConfigurationError(
+            "maintenance forecasting needs LightGBM and NumPy; install them with "
+            "`pip install 'egide[forecasting]'`"
+        ) from None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write `text` to `path` whole or not at all."""
+    if path.is_dir():
+        raise InvalidInput(f"{path} is a directory; give a file name for --out")
+    if not path.parent.is_dir():
+        raise InvalidInput(f"{path.parent}: no such directory for --out")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
