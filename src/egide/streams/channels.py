@@ -145,7 +145,8 @@ class ChannelService:
     ) -> ChannelSummary:
         """The channel's `window` ending `until` (default now), summarised for the principal."""
         details = {"channel": channel[:200], "window": window.total_seconds()}
-        with self._trail.guard(principal, "stream.summary", details=details):
+        named = [f"channel:{channel[:200]}"]
+        with self._trail.guard(principal, "stream.summary", objects=named, details=details):
             access.require(access.can(principal, Action.ALERT_READ))
         if not channel or len(channel) > 200 or not channel.isprintable():
             raise InvalidInput("a channel is 1 to 200 printable characters")
@@ -192,7 +193,7 @@ class ChannelService:
         self._trail.read(
             principal,
             "stream.summary",
-            objects=[f"message:{i.message_id}" for i in items],
+            objects=[*named, *(f"message:{i.message_id}" for i in items)],
             label=label,
             details={**details, "messages": digest.messages, "sentences": len(digest.sentences)},
         )
