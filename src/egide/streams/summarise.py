@@ -57,6 +57,7 @@ MAX_WINDOW = timedelta(days=7)
 _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86_400, "j": 86_400}
 _WINDOW = re.compile(r"^\s*(\d{1,6})\s*(s|m|min|h|d|j)\s*$", re.IGNORECASE)
 _ENDS_SENTENCE = re.compile(r"[.!?…:;]\s*$")
+_ITEM_NUMBER = re.compile(r"^\d{1,3}[.)]$")
 _STARTS_ITEM = re.compile(r"^\s*(\d{1,3}[.)]\s|[-•*–]\s|[A-Z]{2,}[A-Z0-9 ]*:)")
 
 
@@ -142,7 +143,12 @@ def message_sentences(text: str, skip_line: Callable[[str], bool] | None = None)
         paragraphs.append(" ".join(current))
     found: list[str] = []
     for paragraph in paragraphs:
-        for sentence in cut_sentences(paragraph):
+        pieces = cut_sentences(paragraph)
+        # "1. SITUATION" is an item, not the sentence "1." and another.
+        for index in range(len(pieces) - 1, 0, -1):
+            if _ITEM_NUMBER.match(pieces[index - 1]):
+                pieces[index - 1 : index + 1] = [f"{pieces[index - 1]} {pieces[index]}"]
+        for sentence in pieces:
             if len(sentence) > MAX_SENTENCE_CHARS:
                 sentence = sentence[: MAX_SENTENCE_CHARS - 1].rstrip() + "…"
             found.append(sentence)
