@@ -376,6 +376,22 @@ CASES: tuple[Case, ...] = (
         objects=False,  # opening the feed is journaled; each alert given is journaled as read
     ),
     Case(
+        "GET",
+        "/v1/streams/channels",
+        ("stream.channels",),
+        _get("/v1/streams/channels"),
+        under=None,  # counted from readable messages in the SQL; test_stream_leaks.py checks it
+        prepare=lambda w: w.alert(),
+    ),
+    Case(
+        "GET",
+        "/v1/streams/channels/{channel:path}/summary",
+        ("stream.summary",),
+        _get("/v1/streams/channels/logistique/summary", window="1h"),
+        under=None,  # drawn from readable messages in the SQL; test_stream_leaks.py checks it
+        prepare=lambda w: w.alert(),
+    ),
+    Case(
         "POST",
         "/v1/admin/ai-suspension",
         ("ai.resume",),

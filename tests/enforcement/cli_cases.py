@@ -300,6 +300,20 @@ CLI_CASES += (
         under=None,  # filtered by label in the SQL; tests/streams check it
         prepare=lambda w: w.alert(),
     ),
+    CliCase(
+        "stream channels",
+        ("stream.channels",),
+        _fixed("stream", "channels"),
+        under=None,  # counted from readable messages in the SQL; test_stream_leaks.py checks it
+        prepare=lambda w: w.alert(),
+    ),
+    CliCase(
+        "stream summary",
+        ("stream.summary",),
+        _fixed("stream", "summary", "logistique", "--window", "1h"),
+        under=None,  # drawn from readable messages in the SQL; test_stream_leaks.py checks it
+        prepare=lambda w: w.alert(),
+    ),
 )
 
 _ROOT = (

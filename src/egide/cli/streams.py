@@ -1,8 +1,9 @@
-"""`egide stream run|quarantine`, `egide watchlist add|list`, `egide alerts tail`.
+"""`egide stream run|quarantine|channels|summary`, `egide watchlist add|list`, `egide alerts tail`.
 
 `stream run` is a worker acting as the local operator (like `serve`): what it
-does is journaled as `stream:<worker>`. The watchlist and alert commands act
-as the person whose API key is given; every rule is the stream service's.
+does is journaled as `stream:<worker>`. The watchlist, alert, channel and
+summary commands act as the person whose API key is given; every rule is the
+stream service's.
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ import os
 import re
 import socket
 import time
+from datetime import datetime
 from typing import Annotated
 
 import typer
 
 from egide.cli.context import ApiKey, authenticated, initialised_platform
 from egide.errors import InvalidInput
+from egide.streams.channels import ChannelSummary
 from egide.streams.extract import with_callsigns
 from egide.streams.feed import AlertFeed
 from egide.streams.message import MAX_MESSAGE_BYTES
 from egide.streams.service import AlertView
+from egide.streams.summarise import MAX_SENTENCES, parse_window
 from egide.streams.worker import RunStats, Worker, run_file
 
 stream_app = typer.Typer(
@@ -112,6 +116,51 @@ def quarantine() -> None:
         typer.echo(f"{where}\t{message_id or '-'}\t{reason}")
 
 
+@stream_app.command("channels")
+def channels(
+    api_key: ApiKey = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object a line.")] = False,
+) -> None:
+    """List the channels you may read messages in: how many, the last one's time, their label."""
+    me = authenticated(api_key, "listing channels")
+    for c in initialised_platform().streams.channels(me):
+        if as_json:
+            typer.echo(json.dumps(c.as_json(), ensure_ascii=False))
+        else:
+            typer.echo(f"{c.channel}\t{c.messages}\t{c.last:%Y-%m-%d %H:%M:%S}\t[{c.label}]")
+
+
+@stream_app.command("summary")
+def summary(
+    channel: Annotated[str, typer.Argument(help="The channel to summarise.")],
+    api_key: ApiKey = None,
+    window: Annotated[str, typer.Option(help="How far back: 15m, 1h, 2d (1m to 7d).")] = "1h",
+    until: Annotated[
+        str | None, typer.Option(help="End of the window, ISO 8601 with zone (default now).")
+    ] = None,
+    sentences: Annotated[int, typer.Option(help=f"Sentences to quote (1-{MAX_SENTENCES}).")] = 5,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The summary as one JSON object.")
+    ] = False,
+) -> None:
+    """Summarise a channel's last window from the messages your clearance covers."""
+    me = authenticated(api_key, "summarising a channel")
+    span = parse_window(window)
+    end = None
+    if until is not None:
+        try:
+            end = datetime.fromisoformat(until)
+        except ValueError:
+            raise InvalidInput("--until is not an ISO 8601 time (2026-05-14T12:00:00Z)") from None
+    found = initialised_platform().streams.summary(
+        me, channel, window=span, until=end, sentences=sentences
+    )
+    if as_json:
+        typer.echo(json.dumps(found.as_json(), ensure_ascii=False))
+    else:
+        _print_summary(found)
+
+
 @watchlist_app.command("add")
 def add(
     name: str,
@@ -164,6 +213,26 @@ def _print(alert: AlertView, as_json: bool) -> None:
         f"{alert.created_at:%Y-%m-%d %H:%M:%S}\t{alert.channel}\t{alert.message_id}\t"
         f"{alert.watchlist}: {', '.join(alert.matched)}\t[{alert.label}]"
     )
+    if alert.text is not None:
+        typer.echo("\t" + " ".join(alert.text.split()))
+
+
+def _print_summary(found: ChannelSummary) -> None:
+    d = found.digest
+    typer.echo(
+        f"{found.channel} [{found.label}] {found.since:%Y-%m-%d %H:%M} → "
+        f"{found.until:%Y-%m-%d %H:%M}: {d.messages} message(s)"
+    )
+    if d.first and d.last:
+        typer.echo(f"first {d.first:%Y-%m-%d %H:%M:%S}, last {d.last:%Y-%m-%d %H:%M:%S}")
+    if d.languages:
+        typer.echo("languages: " + ", ".join(f"{k} {n}" for k, n in d.languages.items()))
+    for quote in d.sentences:
+        typer.echo(f"- {quote.text} ({quote.message_id})")
+    if d.entities:
+        typer.echo("entities:")
+        for e in d.entities:
+            typer.echo(f"  {e.kind}\t{e.value}\t{e.messages}")
 
 
 def _report(stats: RunStats) -> None:

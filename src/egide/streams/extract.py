@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from egide.extractors.found import Found
@@ -35,6 +35,16 @@ class Finding:
     def as_json(self) -> dict[str, object]:
         """The finding as stored in a message's results."""
         return {"kind": self.kind, "value": self.value, "span": list(self.span)}
+
+
+def stored_findings(stored: Sequence[object] | None) -> tuple[Finding, ...]:
+    """Findings as a result row stores them (`Finding.as_json`), read back."""
+    found: list[Finding] = []
+    for item in stored or ():
+        if isinstance(item, dict):
+            start, end = item.get("span") or (0, 0)
+            found.append(Finding(str(item["kind"]), str(item["value"]), (int(start), int(end))))
+    return tuple(found)
 
 
 Extractor = Callable[[str], list[Finding]]

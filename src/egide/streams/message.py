@@ -129,6 +129,18 @@ def read_message(
     return Message(message_id, channel, body, label, received, source)
 
 
+def stored_text(text: str) -> str:
+    """The text as a result row keeps it: at most `MAX_MESSAGE_BYTES` of UTF-8, no NUL.
+
+    A message read from a flow is already under its worker's `max_bytes`; the cap
+    holds for any caller. PostgreSQL text cannot hold NUL, so NUL is replaced.
+    """
+    data = text.encode("utf-8")
+    if len(data) > MAX_MESSAGE_BYTES:
+        text = data[:MAX_MESSAGE_BYTES].decode("utf-8", errors="ignore")
+    return text.replace("\x00", "\ufffd")
+
+
 def message_label(text: str, policies: PolicyRegistry, explicit: list[str | None]) -> Label | None:
     """Join of the explicit label fields and the markings of `text`; None when there is none.
 

@@ -1,8 +1,9 @@
-"""Tables of stream processing (migration 0013_streams).
+"""Tables of stream processing (migrations 0013_streams, 0015_stream_text).
 
 - `stream_results`: one row per processed message, unique by message id —
   the row that makes processing idempotent (a redelivered message finds it
-  and changes nothing);
+  and changes nothing); it keeps the message's text (labelled by the row's
+  label) so an alert can show it and a channel summary can quote it;
 - `stream_quarantine`: messages that could not be processed, with the reason,
   unique by where they came from (a redelivered bad message is kept once);
 - `watchlists`: terms to watch for, each labelled (the terms may be sensitive);
@@ -32,6 +33,7 @@ class StreamResultRecord(Base):
     channel: Mapped[str] = mapped_column(String(200), index=True)
     label_id: Mapped[int] = mapped_column(ForeignKey("labels.id"), index=True)
     language: Mapped[str | None] = mapped_column(String(8))
+    text: Mapped[str | None] = mapped_column(Text)
     findings: Mapped[list[Any]] = mapped_column(JSON, default=list)
     source: Mapped[str] = mapped_column(String(300))
     worker: Mapped[str] = mapped_column(String(200))

@@ -10,14 +10,16 @@ idempotent by where it came from.
 
 People read alerts and watchlists through `alerts` and `watchlists`: the role
 is checked (`alert.read`, `watchlist.manage`), each alert is filtered by label
-inside the SQL, and every read is journaled before it is returned.
+inside the SQL, and every read is journaled before it is returned. An alert
+carries its message's text and findings. `channels` and `summary` (rolling
+channel summaries, `egide.streams.channels`) follow the same rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
@@ -32,8 +34,9 @@ from egide.core.principals import Principal
 from egide.errors import Conflict, InvalidInput
 from egide.settings import home_label
 from egide.store import Database, all_labels, fresh_ids, intern_label, utcnow
-from egide.streams.extract import Extractor, Finding, extract_all
-from egide.streams.message import Message, Rejected
+from egide.streams.channels import ChannelService, ChannelSummary, ChannelView
+from egide.streams.extract import Extractor, Finding, extract_all, stored_findings
+from egide.streams.message import Message, Rejected, stored_text
 from egide.streams.records import (
     AlertRecord,
     StreamQuarantineRecord,
@@ -47,7 +50,12 @@ MAX_ALERTS_PAGE = 500
 
 @dataclass(frozen=True)
 class AlertView:
-    """An alert as a reader sees it."""
+    """An alert as a reader sees it: the message, what matched, and its label.
+
+    `text` and `findings` are the message's own (None and () for a message processed
+    before texts were kept); the alert's label is the join of the message's and the
+    watchlist's, so whoever may read the alert may read the message it carries.
+    """
 
     id: int
     message_id: str
@@ -56,6 +64,8 @@ class AlertView:
     matched: tuple[str, ...]
     label: str
     created_at: datetime
+    text: str | None = None
+    findings: tuple[Finding, ...] = ()
 
     @property
     def cursor(self) -> tuple[datetime, int]:
@@ -72,6 +82,8 @@ class AlertView:
             "matched": list(self.matched),
             "label": self.label,
             "created_at": self.created_at.isoformat(),
+            "text": self.text,
+            "findings": [f.as_json() for f in self.findings],
         }
 
 
@@ -121,6 +133,7 @@ class StreamService:
         self._policies = policies
         self._home = home or home_label(policies)
         self._trail = trail or Trail(database, journal, policies.canonical(self._home))
+        self._channels = ChannelService(database, policies, self._trail)
 
     # workers ---------------------------------------------------------------------------
 
@@ -342,6 +355,24 @@ class StreamService:
         with self._db.transaction() as session:
             return {row.id: row.created_at for row in session.execute(query)}
 
+    def channels(self, principal: Principal) -> list[ChannelView]:
+        """Channels the principal may read messages in, counted from those alone (journaled)."""
+        return self._channels.channels(principal)
+
+    def summary(
+        self,
+        principal: Principal,
+        channel: str,
+        *,
+        window: timedelta,
+        until: datetime | None = None,
+        sentences: int = 5,
+    ) -> ChannelSummary:
+        """A channel's rolling window summarised from the messages the principal may read."""
+        return self._channels.summary(
+            principal, channel, window=window, until=until, sentences=sentences
+        )
+
     def alerts_of(self, message_id: str) -> list[AlertView]:
         """Every alert of one message (a worker re-publishes them after a redelivery)."""
         with self._db.transaction() as session:
@@ -385,6 +416,7 @@ class StreamService:
                 channel=message.channel,
                 label_id=label_id(self._policies.canonical(message.label)),
                 language=next((f.value for f in findings if f.kind == "language"), None),
+                text=stored_text(message.text),
                 findings=[f.as_json() for f in findings],
                 source=message.source,
                 worker=worker,
@@ -410,6 +442,8 @@ class StreamService:
                     tuple(match.terms),
                     canonical,
                     now,
+                    stored_text(message.text),
+                    findings,
                 )
                 session.add(
                     AlertRecord(
@@ -500,9 +534,17 @@ class StreamService:
             if newest
             else (AlertRecord.created_at, AlertRecord.id)
         )
+        # The message's text and findings come with the alert: its label is the join of
+        # the message's and the watchlist's, so the filter on it covers the message too.
         query = (
-            select(AlertRecord, WatchlistRecord.name)
+            select(
+                AlertRecord,
+                WatchlistRecord.name,
+                StreamResultRecord.text,
+                StreamResultRecord.findings,
+            )
             .join(WatchlistRecord, AlertRecord.watchlist_id == WatchlistRecord.id)
+            .outerjoin(StreamResultRecord, StreamResultRecord.message_id == AlertRecord.message_id)
             .where(condition)
             .order_by(*order)
         )
@@ -520,8 +562,10 @@ class StreamService:
                 tuple(a.matched),
                 labels[a.label_id],
                 a.created_at,
+                text,
+                stored_findings(found),
             )
-            for a, name in rows
+            for a, name, text, found in rows
         ]
 
     def _readable(self, session: Session, principal: Principal) -> set[int]:

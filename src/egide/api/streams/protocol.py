@@ -1,4 +1,4 @@
-"""Wire models of the watchlist and alert routes."""
+"""Wire models of the watchlist, alert and channel routes."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from egide.streams.channels import ChannelSummary, ChannelView
 from egide.streams.service import AlertView, WatchlistView
 from egide.streams.watch import MAX_TERM_CHARS, MAX_TERMS
 
@@ -47,8 +48,19 @@ class WatchlistList(BaseModel):
     data: list[WatchlistOut]
 
 
+class FindingOut(BaseModel):
+    """Something an extractor found in a message: its kind, value and character span."""
+
+    kind: str
+    value: str
+    span: list[int]
+
+
 class AlertOut(BaseModel):
-    """An alert: which message, which watchlist, what matched, and its label."""
+    """An alert: which message (its text and findings), which watchlist, what matched, its label.
+
+    `text` is null for a message processed before message texts were kept.
+    """
 
     id: int
     message_id: str
@@ -57,6 +69,8 @@ class AlertOut(BaseModel):
     matched: list[str]
     label: str
     created_at: datetime
+    text: str | None
+    findings: list[FindingOut]
 
     @classmethod
     def of(cls, view: AlertView) -> AlertOut:
@@ -68,6 +82,10 @@ class AlertOut(BaseModel):
             matched=list(view.matched),
             label=view.label,
             created_at=view.created_at,
+            text=view.text,
+            findings=[
+                FindingOut(kind=f.kind, value=f.value, span=list(f.span)) for f in view.findings
+            ],
         )
 
 
@@ -76,3 +94,64 @@ class AlertList(BaseModel):
 
     data: list[AlertOut]
     next: str | None
+
+
+class ChannelOut(BaseModel):
+    """A channel: how many of its messages the caller may read, the last one's time, their label."""
+
+    channel: str
+    messages: int
+    last: datetime
+    label: str
+
+
+class ChannelList(BaseModel):
+    """The channels in which the caller may read at least one message."""
+
+    data: list[ChannelOut]
+
+    @classmethod
+    def of(cls, views: list[ChannelView]) -> ChannelList:
+        return cls(
+            data=[
+                ChannelOut(channel=v.channel, messages=v.messages, last=v.last, label=v.label)
+                for v in views
+            ]
+        )
+
+
+class EntityOut(BaseModel):
+    """An entity named in the window, and in how many of its messages."""
+
+    kind: str
+    value: str
+    messages: int
+
+
+class SentenceOut(BaseModel):
+    """A sentence quoted by the summary, with the message it comes from."""
+
+    message_id: str
+    received: datetime
+    text: str
+    score: float
+
+
+class SummaryOut(BaseModel):
+    """A channel's window summarised from the messages the caller may read, and its label."""
+
+    channel: str
+    since: datetime
+    until: datetime
+    label: str
+    messages: int
+    summarised: int
+    first: datetime | None
+    last: datetime | None
+    languages: dict[str, int]
+    entities: list[EntityOut]
+    sentences: list[SentenceOut]
+
+    @classmethod
+    def of(cls, view: ChannelSummary) -> SummaryOut:
+        return cls.model_validate(view.as_json())

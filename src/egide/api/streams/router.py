@@ -1,4 +1,4 @@
-"""`/v1/watchlists` and `/v1/alerts` (a page, or a live feed of server-sent events).
+"""`/v1/watchlists`, `/v1/alerts` (a page, or a live feed of server-sent events), `/v1/streams`.
 
 Every rule — the role, the label filter of each alert, the journal — is the
 stream service's; these routes only translate. The live feed polls the service
@@ -20,7 +20,9 @@ from egide.api.dependencies import PrincipalDep
 from egide.api.streams.protocol import (
     AlertList,
     AlertOut,
+    ChannelList,
     CreateWatchlist,
+    SummaryOut,
     WatchlistList,
     WatchlistOut,
 )
@@ -28,6 +30,7 @@ from egide.app import Platform
 from egide.errors import InvalidInput
 from egide.streams.feed import AlertFeed
 from egide.streams.service import MAX_ALERTS_PAGE
+from egide.streams.summarise import MAX_SENTENCES, parse_window
 
 router = APIRouter()
 
@@ -117,6 +120,47 @@ async def stream_alerts(
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
+
+
+@router.get("/v1/streams/channels")
+async def list_channels(platform: PlatformDep, principal: PrincipalDep) -> ChannelList:
+    """Channels in which the caller may read messages, with counts of those alone."""
+    found = await run_in_threadpool(lambda: platform.streams.channels(principal))
+    return ChannelList.of(found)
+
+
+@router.get("/v1/streams/channels/{channel:path}/summary")
+async def channel_summary(
+    platform: PlatformDep,
+    principal: PrincipalDep,
+    channel: str,
+    window: Annotated[str, Query(max_length=20, description="15m, 1h, 2d…")] = "1h",
+    until: Annotated[
+        str | None, Query(max_length=40, description="end of the window (ISO 8601, default now)")
+    ] = None,
+    sentences: Annotated[int, Query(ge=1, le=MAX_SENTENCES)] = 5,
+) -> SummaryOut:
+    """The channel's rolling window summarised from the messages the caller may read."""
+    span = parse_window(window)
+    end = _time(until)
+    found = await run_in_threadpool(
+        lambda: platform.streams.summary(
+            principal, channel, window=span, until=end, sentences=sentences
+        )
+    )
+    return SummaryOut.of(found)
+
+
+def _time(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise InvalidInput("`until` is not a time: give ISO 8601 with its zone (2026-05-14T12:00Z)")
+    return moment
 
 
 def _encode(cursor: tuple[datetime, int]) -> str:
