@@ -21,6 +21,7 @@ from egide.app import Platform
 from egide.errors import Forbidden
 from egide.settings import Settings
 from egide.streams.message import Message
+from egide.streams.service import StreamService
 from tests.console.conftest import ConsoleWorld, shoot, sign_in
 from tests.console.test_browser import banners
 
@@ -334,3 +335,52 @@ def test_the_alerts_page_in_english(page: Any, console_world: ConsoleWorld) -> N
     page.wait_for_selector("h1:has-text('Alerts')")
     assert page.locator("#watchlists-title").inner_text() == "Watchlists"
     page.click("[data-switch-language]")
+
+
+@pytest.mark.skipif(
+    not hasattr(StreamService, "channels"),
+    reason="channel summaries arrive with the summaries work (StreamService.channels/.summary)",
+)
+def test_channel_summaries_draw_only_on_messages_the_reader_may_read(
+    page: Any, console_world: ConsoleWorld, raiser: Raiser
+) -> None:
+    channel = f"canal-synthese-{uuid.uuid4().hex[:6]}"
+    texts = {
+        "NON PROTÉGÉ": "Le dépôt de Marsk ouvre à huit heures pour la relève.",
+        "SECRET": "Le convoi NOCTUELLE quitte Varnie-Est à minuit avec douze camions.",
+        "TRÈS SECRET": "Le poste de commandement GERFAUT se replie vers Kessel à l'aube.",
+    }
+    keywords = {"NON PROTÉGÉ": "Marsk", "SECRET": "NOCTUELLE", "TRÈS SECRET": "GERFAUT"}
+    for label, text in texts.items():
+        raiser.platform.streams.process(
+            Message(
+                id=f"msg-{channel}-{label}",
+                channel=channel,
+                text=text,
+                label=raiser.platform.policies.parse(label),
+                received=datetime.now(UTC),
+                source=f"test:{channel}:{label}",
+            ),
+            worker="test",
+        )
+    for user, readable in (
+        ("oidcuser", ["NON PROTÉGÉ"]),
+        ("allie", ["NON PROTÉGÉ"]),
+        ("analyste", ["NON PROTÉGÉ", "SECRET"]),
+    ):
+        page.context.clear_cookies()
+        sign_in(page, console_world, user)
+        page.goto(f"/alerts?channel={channel}&hours=1")
+        row = page.locator(f"[data-channel-row='{channel}']")
+        assert row.locator("td").nth(2).inner_text() == str(len(readable)), user
+        summary = page.locator(f"[data-summary='{channel}']")
+        shown = summary.inner_text()
+        html = page.content()
+        for label in texts:
+            word = keywords[label]
+            assert (word in shown) == (label in readable), (user, label)
+            if label not in readable:
+                assert word not in html, (user, label)
+        top = "SECRET" if "SECRET" in readable else "NON PROTÉGÉ"
+        assert summary.locator("h3 .marking").inner_text() == top
+    shoot(page, console_world, "alerts-channel-summary")

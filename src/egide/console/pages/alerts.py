@@ -1,4 +1,4 @@
-"""Alerts: the live feed of stream alerts, the watchlists, and (soon) channel summaries.
+"""Alerts: the live feed of stream alerts, the watchlists, and channel summaries.
 
 Every read goes to `platform.streams` (the `StreamService`), the service behind
 `GET /v1/alerts`, `GET /v1/alerts/stream` and `/v1/watchlists`: it checks the
@@ -15,6 +15,11 @@ whose account or key was disabled ends the stream with an `expired` event; a
 principal whose roles or clearance changed ends it with `changed` (the script
 reloads the page, so nothing shown stays above the new clearance).
 
+Channel summaries (`?channel=…&hours=…`) come from `StreamService.channels` and
+`.summary` (computed for the reader from the messages they may read, labelled
+with their join, journaled). Those two methods arrive with the `summaries`
+work: until the service has them, the section says so (`ChannelReader`).
+
 Events: `alert` (the alert rendered by the server, its marking included, and
 the page's new high-water mark for the banners), `expired`, `changed`. Each
 alert event's `id` is the alert's cursor: a reconnecting script passes the
@@ -26,10 +31,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Protocol, runtime_checkable
 
 from fastapi import Form, Query, Request, Response
 from fastapi.responses import StreamingResponse
@@ -45,6 +50,7 @@ from egide.console.web import (
 )
 from egide.core.access import Action
 from egide.core.labels import join
+from egide.core.principals import Principal
 from egide.errors import AuthenticationFailed, EgideError, InvalidInput
 from egide.streams.feed import OVERLAP, AlertFeed
 from egide.streams.service import MAX_ALERTS_PAGE, AlertView
@@ -61,6 +67,24 @@ SESSION_CHECK_SECONDS = 2.0
 KEEPALIVE_SECONDS = 15.0
 MAX_TERMS_CHARS = 120_000
 """Largest terms field a form may carry (the service applies its own, smaller limits)."""
+WINDOWS = (1, 6, 24, 168)
+"""Rolling windows a channel summary may cover, in hours (the form's choices)."""
+
+
+@runtime_checkable
+class ChannelReader(Protocol):
+    """What the channel summaries need of the stream service.
+
+    `StreamService` gains these with the `summaries` work; until then the page
+    shows the section without summaries. Once merged, this check can go and the
+    page call `view.platform.streams` directly.
+    """
+
+    def channels(self, principal: Principal) -> Sequence[Any]:
+        """Channels the principal may read messages in (journaled)."""
+
+    def summary(self, principal: Principal, channel: str, *, window: timedelta) -> Any:
+        """A channel's rolling window summarised for the principal (journaled)."""
 
 
 @dataclass(frozen=True)
@@ -74,9 +98,16 @@ class WatchlistForm:
 
 
 @router.get("/alerts")
-async def alerts_page(view: SignedIn, done: str = "") -> Response:
-    """The newest alerts the user may read, live; the watchlists; the creation form."""
-    return await _page(view, done=done)
+async def alerts_page(
+    view: SignedIn,
+    done: str = "",
+    channel: Annotated[str, Query(max_length=200)] = "",
+    hours: Annotated[int, Query()] = 6,
+) -> Response:
+    """The newest alerts the user may read, live; watchlists; channels and one's summary."""
+    if hours not in WINDOWS:
+        raise InvalidInput(f"hours: choose one of {', '.join(map(str, WINDOWS))}")
+    return await _page(view, done=done, channel=channel, hours=hours)
 
 
 @router.post("/alerts/watchlists")
@@ -180,10 +211,20 @@ async def _page(
     done: str = "",
     error: EgideError | None = None,
     form: WatchlistForm | None = None,
+    channel: str = "",
+    hours: int = 6,
 ) -> Response:
     streams = view.platform.streams
     recent = await view.call(streams.alerts, view.principal, newest=True, limit=RECENT)
     watchlists = await view.call(streams.watchlists, view.principal)
+    channels: Sequence[Any] | None = None
+    summary = None
+    if isinstance(streams, ChannelReader):
+        channels = await view.call(streams.channels, view.principal)
+        if channel:
+            summary = await view.call(
+                streams.summary, view.principal, channel, window=timedelta(hours=hours)
+            )
     newest = recent[-1].cursor[0] if recent else datetime.now(UTC)
     default = view.principal.default_label or view.platform.home_label
     return view.render(
@@ -200,6 +241,11 @@ async def _page(
         kinds=KINDS,
         labels=_labels_within(view),
         may_manage=view.may(Action.WATCHLIST_MANAGE),
+        channels=channels,
+        summary=summary,
+        channel=channel,
+        hours=hours,
+        windows=WINDOWS,
     )
 
 
