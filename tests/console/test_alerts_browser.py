@@ -258,7 +258,7 @@ def test_a_watchlist_form_without_the_csrf_token_is_refused(
     assert name not in page.content()
 
 
-def test_a_reader_without_the_role_gets_no_form_and_an_auditor_no_page(
+def test_an_auditor_gets_neither_the_entry_nor_the_page(
     page: Any, console_world: ConsoleWorld
 ) -> None:
     sign_in(page, console_world, "auditeur")
