@@ -2,8 +2,9 @@
 
 A real `egide serve` (SQLite, no embedder, no model needed) is started on the
 loopback interface over a demo-like installation built through the services:
-the demo's people and exercise corpus, and proposals of every kind — one
-amended, one approved by two people. The benchmark signs in with an API key
+the demo's people and exercise corpus, proposals of every kind — one
+amended, one approved by two people — and 60 stream alerts at mixed labels
+(the Alerts page shows its newest 50). The benchmark signs in with an API key
 as the demo's administrator (every role, the widest clearance, so every page
 shows the most it can) and loads each main page:
 
@@ -33,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -40,9 +42,10 @@ import httpx
 
 from egide.app import Platform
 from egide.benchmarks.scale import percentile
-from egide.core.principals import Role
+from egide.core.principals import Principal, Role
 from egide.demo.scenario import COLLECTION, PEOPLE, corpus_files
 from egide.settings import Settings
+from egide.streams.message import Message
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -127,9 +130,35 @@ def seed(data_dir: Path) -> dict[str, Any]:
             {**viewed.content, "note": "amendé pour le banc"},
             "précision",
         )
+        _seed_alerts(platform, admin)
         return {"key": key, "document": largest.summary.id, "proposal": ids[1]}
     finally:
         platform.close()
+
+
+ALERTS = 60
+"""Alerts raised before the bench: more than the Alerts page shows (its newest 50)."""
+
+
+def _seed_alerts(platform: Platform, admin: Principal) -> None:
+    """A watchlist and `ALERTS` messages matching it, at mixed labels, as a worker raises them."""
+    policies = platform.policies
+    platform.streams.add_watchlist(admin, "veille-banc", ["HIBOU", "convoi"])
+    labels = ("NON PROTÉGÉ", "DIFFUSION RESTREINTE", "SECRET")
+    platform.streams.process_many(
+        [
+            Message(
+                id=f"banc-{n}",
+                channel=f"radio-{n % 4}",
+                text=f"Message {n} : le convoi HIBOU passe le point {n}.",
+                label=policies.parse(labels[n % len(labels)]),
+                received=datetime.now(UTC),
+                source=f"bench:{n}",
+            )
+            for n in range(ALERTS)
+        ],
+        worker="bench",
+    )
 
 
 def serve(data_dir: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
@@ -249,6 +278,7 @@ def main() -> int:
                 "ask (GET)": "/ask",
                 "proposals list": "/proposals",
                 "proposal view": f"/proposals/{seeded['proposal']}",
+                "alerts": "/alerts",
                 "audit": "/audit",
                 "administration": "/admin",
                 "admin models": "/admin/models",

@@ -175,3 +175,23 @@ def test_failed_key_sign_ins_are_throttled_like_the_api(tmp_path: Path) -> None:
             assert refused.status_code == 429
     finally:
         built.platform.close()
+
+
+def test_a_check_without_touch_does_not_keep_an_idle_session_alive(
+    client: TestClient, site: Site
+) -> None:
+    """The Alerts page's live feed re-checks its session with `touch=False`: a screen left
+    alone still reaches the idle timeout."""
+    sign_in(client, site, "alice")
+    token = client.cookies["egide_session"]
+    sessions = site.platform.sessions
+    almost = utcnow() - sessions.idle + timedelta(seconds=30)
+    with site.platform.database.transaction() as session:
+        session.execute(update(ConsoleSessionRecord).values(last_seen_at=almost))
+    assert sessions.resume(token, touch=False).principal.username == "alice"
+    with site.platform.database.transaction() as session:
+        seen = session.scalars(select(ConsoleSessionRecord.last_seen_at)).one()
+    assert abs((seen - almost).total_seconds()) < 1  # not counted as use
+    sessions.resume(token)  # a page view is
+    with site.platform.database.transaction() as session:
+        assert session.scalars(select(ConsoleSessionRecord.last_seen_at)).one() > almost

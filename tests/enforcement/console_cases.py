@@ -18,6 +18,18 @@ PUBLIC_CONSOLE: dict[tuple[str, str], str] = {
 }
 
 
+LABELLED_CONSOLE: dict[tuple[str, str], str] = {
+    ("GET", "/alerts"): "test_console_leaks.py (in process) and test_alerts_browser.py",
+    ("POST", "/alerts/watchlists"): "test_console_leaks.py: the page shown again after a refusal",
+    ("GET", "/alerts/stream"): (
+        "test_console_leaks.py (refusals before the stream) and test_alerts_browser.py (the "
+        "raw events of a served console, by level and REL TO)"
+    ),
+}
+"""Console routes that show alerts or watchlists, and the tests that prove no reader sees one
+above their clearance or outside its releasability there."""
+
+
 def console_routes() -> set[tuple[str, str]]:
     """(method, path) of every console route."""
     return {

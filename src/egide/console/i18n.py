@@ -232,6 +232,55 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         # cadmin: audit and administration pages
         "nav.audit": "Journal d'audit",
         "nav.admin": "Administration",
+        # alerts (console/pages/alerts.py)
+        "nav.alerts": "Alertes",
+        "alerts.title": "Alertes",
+        "alerts.feed": "Alertes en direct",
+        "alerts.feed.help": (
+            "Les dernières alertes que vous pouvez consulter, les plus récentes en tête ; "
+            "les nouvelles apparaissent sans recharger la page."
+        ),
+        "alerts.live": "En direct",
+        "alerts.reconnecting": "Connexion perdue : nouvelle tentative…",
+        "alerts.stopped": "Flux arrêté : votre session a pris fin.",
+        "alerts.signin": "Se reconnecter",
+        "alerts.empty": "Aucune alerte que vous puissiez consulter pour l'instant.",
+        "alerts.channel": "Canal",
+        "alerts.watchlist": "Liste de veille",
+        "alerts.matched": "Termes relevés",
+        "alerts.message": "Message",
+        "alerts.watchlists": "Listes de veille",
+        "alerts.watchlists.empty": "Aucune liste de veille que vous puissiez consulter.",
+        "alerts.watchlist.name": "Nom",
+        "alerts.watchlist.kind": "Nature",
+        "alerts.watchlist.terms": "Termes",
+        "alerts.watchlist.terms.help": (
+            "Un terme ou une expression par ligne ; un terme relève un mot ou une expression "
+            "entière, sans tenir compte de la casse."
+        ),
+        "alerts.watchlist.by": "Créée par",
+        "alerts.watchlist.label": "Classification de la liste",
+        "alerts.watchlist.label.help": (
+            "Les termes peuvent être sensibles : la liste et ses alertes sont classifiées au "
+            "moins à ce niveau."
+        ),
+        "alerts.watchlist.create": "Créer une liste de veille",
+        "alerts.watchlist.submit": "Créer la liste",
+        "alerts.kind.terms": "Termes",
+        "alerts.done.watchlist": "Liste de veille créée.",
+        "alerts.channels": "Synthèses par canal",
+        "alerts.channels.empty": "Aucun canal où vous puissiez lire un message.",
+        "alerts.channels.messages": "Messages",
+        "alerts.channels.last": "Dernier message",
+        "alerts.channels.window": "Période",
+        "alerts.channels.hours": "{n} dernières heures",
+        "alerts.channels.summarise": "Synthétiser",
+        "alerts.channels.summary": "Synthèse du canal {channel}",
+        "alerts.channels.extent": (
+            "{n} messages que vous pouvez lire, du {since} au {until} (UTC)."
+        ),
+        "alerts.channels.nothing": "Aucun message que vous puissiez lire dans cette période.",
+        "alerts.channels.entities": "Entités citées :",
         "audit.title": "Journal d'audit",
         "audit.filters": "Filtres du journal",
         "audit.actor": "Acteur",
@@ -551,6 +600,52 @@ _TEXTS: Mapping[str, Mapping[str, str]] = {
         # cadmin: audit and administration pages
         "nav.audit": "Audit journal",
         "nav.admin": "Administration",
+        # alerts (console/pages/alerts.py)
+        "nav.alerts": "Alerts",
+        "alerts.title": "Alerts",
+        "alerts.feed": "Live alerts",
+        "alerts.feed.help": (
+            "The latest alerts you may read, newest first; new ones appear without reloading "
+            "the page."
+        ),
+        "alerts.live": "Live",
+        "alerts.reconnecting": "Connection lost: trying again…",
+        "alerts.stopped": "Feed stopped: your session has ended.",
+        "alerts.signin": "Sign in again",
+        "alerts.empty": "No alert you may read yet.",
+        "alerts.channel": "Channel",
+        "alerts.watchlist": "Watchlist",
+        "alerts.matched": "Matched terms",
+        "alerts.message": "Message",
+        "alerts.watchlists": "Watchlists",
+        "alerts.watchlists.empty": "No watchlist you may read.",
+        "alerts.watchlist.name": "Name",
+        "alerts.watchlist.kind": "Kind",
+        "alerts.watchlist.terms": "Terms",
+        "alerts.watchlist.terms.help": (
+            "One term or phrase per line; a term matches a whole word or phrase, whatever its case."
+        ),
+        "alerts.watchlist.by": "Created by",
+        "alerts.watchlist.label": "Watchlist classification",
+        "alerts.watchlist.label.help": (
+            "Terms may be sensitive: the watchlist and its alerts are classified at least at "
+            "this level."
+        ),
+        "alerts.watchlist.create": "Create a watchlist",
+        "alerts.watchlist.submit": "Create the watchlist",
+        "alerts.kind.terms": "Terms",
+        "alerts.done.watchlist": "Watchlist created.",
+        "alerts.channels": "Channel summaries",
+        "alerts.channels.empty": "No channel in which you may read a message.",
+        "alerts.channels.messages": "Messages",
+        "alerts.channels.last": "Last message",
+        "alerts.channels.window": "Period",
+        "alerts.channels.hours": "last {n} hours",
+        "alerts.channels.summarise": "Summarise",
+        "alerts.channels.summary": "Summary of channel {channel}",
+        "alerts.channels.extent": "{n} messages you may read, from {since} to {until} (UTC).",
+        "alerts.channels.nothing": "No message you may read in this period.",
+        "alerts.channels.entities": "Entities named:",
         "audit.title": "Audit journal",
         "audit.filters": "Journal filters",
         "audit.actor": "Actor",

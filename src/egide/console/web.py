@@ -81,6 +81,7 @@ NAV: list[NavItem] = [
     NavItem("/documents/upload", "nav.upload", Action.KNOWLEDGE_INGEST),
     NavItem("/ask", "nav.ask", Action.KNOWLEDGE_ASK),
     NavItem("/proposals", "nav.proposals", Action.PROPOSAL_READ),
+    NavItem("/alerts", "nav.alerts", Action.ALERT_READ),
     NavItem("/audit", "nav.audit", Action.AUDIT_READ),
     NavItem("/admin", "nav.admin", Action.ADMINISTER),
 ]

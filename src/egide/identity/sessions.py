@@ -184,8 +184,12 @@ class SessionService:
 
     # every request -------------------------------------------------------------------
 
-    def resume(self, token: str) -> ActiveSession:
+    def resume(self, token: str, *, touch: bool = True) -> ActiveSession:
         """The session a cookie names, its principal read again from Égide's record.
+
+        `touch=False` checks the session without counting it as used: a live feed
+        re-checks its session while the page is open, and a screen left alone must
+        still reach the idle timeout.
 
         Raises:
             AuthenticationFailed: unknown, idle, expired session, or a principal that
@@ -206,7 +210,7 @@ class SessionService:
                 session.delete(record)  # committed: an expired session is gone for good
                 reason = "your console session has expired; sign in again"
             else:
-                if now - record.last_seen_at >= _TOUCH_EVERY:
+                if touch and now - record.last_seen_at >= _TOUCH_EVERY:
                     record.last_seen_at = now
                 found = (record.id, record.method, record.key_id, dict(record.claims), record.csrf)
         if found is None:

@@ -2,6 +2,7 @@
 // Upload progress: the upload form is sent with XMLHttpRequest (whose upload events
 // report progress), then the browser follows to the page the server answered with.
 // Ask: answers streamed as Server-Sent Events read from fetch (see enhanceAsk below).
+// Alerts: a live feed of Server-Sent Events read with EventSource (see enhanceAlerts).
 "use strict";
 (function () {
   function enhanceUpload(form) {
@@ -158,4 +159,77 @@
     });
   }
   document.querySelectorAll("form[data-ask]").forEach(enhanceAsk);
+  // Alerts: the live feed (see egide/console/pages/alerts.py). Each `alert` event carries
+  // the server's rendering of the alert (its marking included) and the page's new
+  // high-water mark; the banners follow it. After an error the script asks whether the
+  // session is still valid: if not, the feed stops and says so; if so (or the server
+  // cannot be reached), it reconnects after a growing delay, from the last alert shown.
+  function enhanceAlerts(list) {
+    if (!window.EventSource) { return; }
+    var status = document.querySelector("[data-feed-status]");
+    var empty = document.querySelector("[data-feed-empty]");
+    var highHolder = document.querySelector("[data-page-high]");
+    var kept = parseInt(list.getAttribute("data-kept"), 10) || 200;
+    var after = list.getAttribute("data-after") || "";
+    var delay = 1000;
+    var source = null;
+    var stopped = false;
+    function say(key) { status.textContent = status.getAttribute("data-" + key); }
+    function stop(data) {
+      stopped = true;
+      if (source) { source.close(); }
+      status.textContent = data.message || status.getAttribute("data-stopped");
+      var link = document.createElement("a");
+      link.href = data.signin || "/signin?next=/alerts";
+      link.textContent = status.getAttribute("data-signin");
+      status.appendChild(document.createTextNode(" "));
+      status.appendChild(link);
+      status.setAttribute("data-state", "stopped");
+    }
+    function connect() {
+      if (stopped) { return; }
+      var url = list.getAttribute("data-stream") + "?after=" + encodeURIComponent(after) +
+        "&high=" + encodeURIComponent(highHolder ? highHolder.getAttribute("data-page-high") : "");
+      source = new EventSource(url);
+      source.addEventListener("open", function () {
+        delay = 1000;
+        say("live");
+        status.setAttribute("data-state", "live");
+      });
+      source.addEventListener("alert", function (message) {
+        var e = JSON.parse(message.data);
+        after = message.lastEventId || after;
+        if (list.querySelector("[data-alert='" + e.id + "']")) { return; }
+        var holder = document.createElement("ol");
+        holder.innerHTML = e.html;
+        list.insertBefore(holder.firstElementChild, list.firstChild);
+        while (list.children.length > kept) { list.removeChild(list.lastElementChild); }
+        if (empty) { empty.hidden = true; }
+        raiseBanners(e.marking, e.level);
+        if (highHolder) { highHolder.setAttribute("data-page-high", e.high); }
+      });
+      source.addEventListener("expired", function (message) { stop(JSON.parse(message.data)); });
+      source.addEventListener("changed", function () {
+        source.close();
+        window.location.reload();
+      });
+      source.addEventListener("error", function () {
+        source.close();
+        if (stopped) { return; }
+        say("reconnecting");
+        status.setAttribute("data-state", "reconnecting");
+        fetch(list.getAttribute("data-session"), {
+          credentials: "same-origin", redirect: "manual", cache: "no-store"
+        }).then(function (response) {
+          if (response.status === 204 || response.status >= 500) { retry(); } else { stop({}); }
+        }).catch(retry);
+      });
+    }
+    function retry() {
+      window.setTimeout(connect, delay);
+      delay = Math.min(delay * 2, 30000);
+    }
+    connect();
+  }
+  document.querySelectorAll("[data-alerts]").forEach(enhanceAlerts);
 })();
