@@ -169,6 +169,19 @@ def test_a_disabled_model_is_not_asked(platform: Platform) -> None:
     assert stage.counts.skipped_disabled == 1 and backend.requests == []
 
 
+def test_a_message_processed_before_is_not_sent_to_the_model_again(platform: Platform) -> None:
+    backend = EchoBackend()
+    stage = extractor(platform, backend)
+    try:
+        m = message(platform.policies, 10)
+        first = platform.streams.process(m, worker="t", model=stage)
+        again = platform.streams.process(m, worker="u", model=stage)  # a redelivery
+    finally:
+        stage.close()
+    assert not first.duplicate and again.duplicate
+    assert len(backend.requests) == 1 and stage.counts.extracted == 1
+
+
 @pytest.mark.parametrize(
     ("text", "why"),
     [

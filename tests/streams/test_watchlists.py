@@ -8,6 +8,7 @@ them. Semantic watchlists use the platform's real embedder (multilingual-e5-smal
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -250,10 +251,20 @@ class Counting:
         self.platform = platform
         self.passage_calls: list[int] = []
         self.query_calls: list[str] = []
+        self.checked = 0
 
     def _check_no_transaction(self) -> None:
-        # A write transaction held while embedding would stall every other worker.
-        assert self.platform.database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+        # A write transaction held while embedding would stall every other worker: another
+        # writer must get the database's write lock now (the journal's sealer may hold it
+        # for a moment, hence the timeout).
+        path = self.platform.settings.data_dir / "egide.db"
+        other = sqlite3.connect(path, timeout=10)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.rollback()
+        finally:
+            other.close()
+        self.checked += 1
 
     def passages(self, texts: Sequence[str]) -> np.ndarray:
         self._check_no_transaction()
@@ -311,8 +322,10 @@ def test_messages_are_embedded_in_batches_outside_transactions_descriptions_once
         service.process_many(
             [site.message("DR", "Un blessé à évacuer vers le rôle 2.")], worker="t"
         )
+        service.process_many(list(batch), worker="t")  # processed before: not embedded again
         assert counting.passage_calls == [2, 1]  # one embedding call per batch
         assert counting.query_calls == ["Demande d'évacuation sanitaire"]  # embedded once
+        assert counting.checked == 3
         assert [len(p.alerts) for p in done] == [1, 0]
     finally:
         platform.close()

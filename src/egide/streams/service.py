@@ -172,14 +172,15 @@ class StreamService:
         whose id is already stored (or repeated in the batch) changes nothing.
         """
         analysed = [(m, tuple(extract_all(m.text, extractors))) for m in messages]
-        if model is not None:  # the optional model stage, also before the transaction
-            extra = model.findings(messages)
-            analysed = [
-                (m, (*found, *more)) for (m, found), more in zip(analysed, extra, strict=True)
-            ]
-        # Embedding is slow: it happens here, before the write transaction, and only
-        # when a semantic watchlist exists.
-        similarity = self._similarities(messages)
+        # The model and the embedder are slow: they run here, before the write
+        # transaction, on messages not already processed (a redelivery asks neither),
+        # the embedder only while a semantic watchlist exists.
+        done, descriptions = self._before_batch(messages)
+        new = [m for m in dict((m.id, m) for m in messages).values() if m.id not in done]
+        if model is not None and new:
+            extra = dict(zip([m.id for m in new], model.findings(new), strict=True))
+            analysed = [(m, (*found, *extra.get(m.id, ()))) for m, found in analysed]
+        similarity = self._similarities(new, descriptions)
         try:
             with self._db.transaction() as session:
                 return self._store_batch(session, analysed, worker, similarity)
@@ -507,18 +508,31 @@ class StreamService:
             for r in rows
         ]
 
-    def _similarities(self, messages: Sequence[Message]) -> dict[str, dict[str, float]]:
-        """Message id → similarity to each semantic description (empty when there is none).
+    def _before_batch(self, messages: Sequence[Message]) -> tuple[set[str], list[str]]:
+        """Ids of these messages already processed, and the semantic watchlists' descriptions.
 
         A semantic watchlist created after this read is matched from the next batch on.
         """
         with self._db.transaction() as session:
+            done = set(
+                session.scalars(
+                    select(StreamResultRecord.message_id).where(
+                        StreamResultRecord.message_id.in_({m.id for m in messages})
+                    )
+                )
+            )
             descriptions = [
                 str(spec["description"])
                 for spec in session.scalars(
                     select(WatchlistRecord.spec).where(WatchlistRecord.kind == "semantic")
                 )
             ]
+        return done, descriptions
+
+    def _similarities(
+        self, messages: Sequence[Message], descriptions: Sequence[str]
+    ) -> dict[str, dict[str, float]]:
+        """Message id → similarity to each semantic description (empty when there is none)."""
         if not descriptions or not messages:
             return {}
         if self._semantic is None:
