@@ -30,6 +30,13 @@ PARIS_GEOJSON = {
 }
 
 
+coordinate = st.tuples(
+    st.floats(min_value=-60, max_value=60, allow_nan=False),
+    st.floats(min_value=-170, max_value=170, allow_nan=False),
+)
+polygons = st.lists(coordinate, min_size=3, max_size=8, unique=True)
+
+
 def matched(kind: str, terms: list[str], spec: dict[str, Any], text: str) -> list[str]:
     definition = define(kind, terms, spec)
     matcher = compile_watch(kind, definition.terms, definition.spec)
@@ -95,6 +102,24 @@ def test_geojson_is_longitude_first() -> None:
     assert not matched("area", [], {"geojson": swapped}, inside)
 
 
+@given(polygons)
+def test_geojson_and_inline_polygons_are_the_same_areas(polygon: list[tuple[float, float]]) -> None:
+    inline = [[lat, lon] for lat, lon in polygon]
+    geojson = {"type": "Polygon", "coordinates": [[[lon, lat] for lat, lon in polygon]]}
+    try:
+        expected = define("area", [], {"areas": [{"name": "a", "polygon": inline}]})
+    except InvalidInput:
+        with pytest.raises(InvalidInput):
+            define("area", [], {"geojson": {**geojson}})
+        return
+    got = define(
+        "area",
+        [],
+        {"geojson": {"type": "Feature", "properties": {"name": "a"}, "geometry": geojson}},
+    )
+    assert got == expected
+
+
 def test_feature_collections_multipolygons_and_holes() -> None:
     ring = PARIS_GEOJSON["coordinates"][0]
     hole = [[2.34, 48.85], [2.36, 48.85], [2.36, 48.86], [2.34, 48.86], [2.34, 48.85]]
@@ -156,6 +181,16 @@ def test_feature_collections_multipolygons_and_holes() -> None:
         (
             [],
             {
+                "geojson": {
+                    **PARIS_GEOJSON,
+                    "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::2154"}},
+                }
+            },
+            "EPSG:4326",
+        ),
+        (
+            [],
+            {
                 "areas": [
                     {"name": "x", "polygon": [[0, i / 1e4] for i in range(MAX_VERTICES)] + [[1, 1]]}
                 ]
@@ -167,13 +202,6 @@ def test_feature_collections_multipolygons_and_holes() -> None:
 def test_bad_areas_say_why(terms: list[str], spec: dict[str, Any], why: str) -> None:
     with pytest.raises(InvalidInput, match=why):
         define("area", terms, spec)
-
-
-coordinate = st.tuples(
-    st.floats(min_value=-60, max_value=60, allow_nan=False),
-    st.floats(min_value=-170, max_value=170, allow_nan=False),
-)
-polygons = st.lists(coordinate, min_size=3, max_size=8, unique=True)
 
 
 def position_text(lat: float, lon: float) -> str:

@@ -6,7 +6,9 @@ every position is swapped here, once. Accepted: a Polygon, a MultiPolygon, a
 Feature holding one, a FeatureCollection of such features, or a
 GeometryCollection. A feature's name is its `name` property (or `nom`,
 `title`, `id`); the parts of a MultiPolygon share their feature's name. The
-first ring of a polygon is its outline, the others its holes.
+first ring of a polygon is its outline, the others its holes. A document
+declaring another coordinate system (a projected `crs`, as old GIS exports
+in Lambert-93 do) is refused with what to do.
 """
 
 from __future__ import annotations
@@ -30,10 +32,24 @@ def areas_from_geojson(document: Any, default_name: str) -> list[dict[str, Any]]
             "not a GeoJSON object: expected a Polygon, MultiPolygon, Feature or "
             "FeatureCollection with a `type`"
         )
+    _check_crs(document)
     areas = _areas(document, default_name, depth=0)
     if not areas:
         raise InvalidInput("the GeoJSON holds no Polygon or MultiPolygon: nothing to watch")
     return areas
+
+
+def _check_crs(document: dict[str, Any]) -> None:
+    """Refuse a document in projected coordinates (old GeoJSON's `crs` member)."""
+    crs = document.get("crs")
+    if crs is None:
+        return
+    name = crs.get("properties", {}).get("name") if isinstance(crs, dict) else None
+    if not isinstance(name, str) or not name.upper().endswith(("CRS84", "4326")):
+        raise InvalidInput(
+            f"the GeoJSON is in the coordinate system {name or crs!r}: export it in WGS84 "
+            "longitude/latitude (EPSG:4326), as RFC 7946 requires"
+        )
 
 
 def _areas(obj: dict[str, Any], name: str, depth: int) -> list[dict[str, Any]]:
