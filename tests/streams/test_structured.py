@@ -23,6 +23,7 @@ from egide.core.labels import PolicyRegistry
 from egide.errors import InvalidInput
 from egide.inference.testing import EchoBackend
 from egide.settings import Settings
+from egide.store import AuditEntryRecord
 from egide.streams.message import Message
 from egide.streams.records import StreamResultRecord
 from egide.streams.structured import ModelExtractor, load_schema
@@ -79,6 +80,7 @@ def extractor(
         label=platform.policies.parse(label),
         accreditation=platform.policies.parse(accreditation),
         enabled=lambda: enabled,
+        digest="abc",
     )
 
 
@@ -102,6 +104,14 @@ def test_a_valid_answer_is_a_model_finding_stored_with_the_message(platform: Pla
         platform, m.id
     )
     assert stage.counts.extracted == 1 and stage.counts.invalid == 0
+    with platform.database.transaction() as session:
+        entry = (
+            session.query(AuditEntryRecord)
+            .filter(AuditEntryRecord.action == "stream.process")
+            .order_by(AuditEntryRecord.seq.desc())
+            .first()
+        )
+        assert entry is not None and entry.details["model"] == "echo@sha256:abc"
     request = stage._backend.requests[0]  # type: ignore[attr-defined]
     assert request.temperature == 0.0 and request.response_format.schema == SCHEMA
 

@@ -162,6 +162,7 @@ def _model_extractor(
         accreditation=deployment.accreditation,
         enabled=enabled,
         max_tokens=max_tokens,
+        digest=deployment.digest,
     )
 
 

@@ -183,7 +183,9 @@ class StreamService:
         similarity = self._similarities(new, descriptions)
         try:
             with self._db.transaction() as session:
-                return self._store_batch(session, analysed, worker, similarity)
+                return self._store_batch(
+                    session, analysed, worker, similarity, model.reference if model else None
+                )
         except Conflict:
             # Another worker committed one of these messages between our check and our
             # insert: nothing of the batch was written; take the messages one by one.
@@ -398,6 +400,7 @@ class StreamService:
         analysed: Sequence[tuple[Message, tuple[Finding, ...]]],
         worker: str,
         similarity: Mapping[str, Mapping[str, float]],
+        model_reference: str | None = None,
     ) -> list[Processed]:
         ids = [m.id for m, _ in analysed]
         stored = set(
@@ -480,6 +483,12 @@ class StreamService:
                         "source": message.source,
                         "findings": len(findings),
                         "alerts": len(alerts),
+                        # Which model wrote a `model` finding (name and weights digest).
+                        **(
+                            {"model": model_reference}
+                            if any(f.kind == "model" for f in findings)
+                            else {}
+                        ),
                     },
                 )
             )

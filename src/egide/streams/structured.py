@@ -103,6 +103,7 @@ class ModelExtractor:
         accreditation: The highest label the model may process.
         enabled: The model's kill switch, asked before each batch (None: always on).
         max_tokens: Most tokens an answer may take.
+        digest: SHA-256 of the model's weights (written in the journal beside its name).
     """
 
     def __init__(
@@ -115,8 +116,11 @@ class ModelExtractor:
         accreditation: Label,
         enabled: Callable[[], bool] | None = None,
         max_tokens: int = 256,
+        digest: str = "",
     ) -> None:
         self.name = name
+        self.reference = f"{name}@sha256:{digest}" if digest else name
+        """How the journal names the model: its name and weights digest."""
         self.counts = ModelCounts()
         self._backend = backend
         self._schema = dict(schema)
