@@ -239,6 +239,9 @@ def test_semantic_watchlist_from_the_api_raises_an_alert_with_its_similarity(sit
     assert matched[0].startswith("similarity 0.") and label == "DIFFUSION RESTREINTE"
     quiet = site.send("DR", "Distribution des rations de combat pour trois jours.")
     assert "drones" not in site.alerts(quiet)
+    # Past the model's 512 tokens, and empty: embedded (truncated), never a failed batch.
+    site.send("DR", "drone " * 10_000)
+    site.send("DR", "")
 
 
 class Counting:
