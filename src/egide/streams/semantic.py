@@ -20,6 +20,13 @@ import numpy as np
 from egide.knowledge.embedder import Embedder
 
 MAX_CACHED_DESCRIPTIONS = 1024
+MAX_EMBEDDED_CHARS = 2000
+"""The start of a message that is embedded: about the model's 512 tokens.
+
+The engine's cost grows with the whole text, not only the 512 tokens it
+reads: a 60 KB message took over a minute on two busy cores, stalling its
+worker's flow. A message's meaning for an alert is in its first lines.
+"""
 
 
 class SemanticScorer:
@@ -61,6 +68,7 @@ class SemanticScorer:
             return [{} for _ in texts]
         wanted = list(dict.fromkeys(descriptions))
         matrix = np.vstack([self.description(d) for d in wanted])
-        messages = np.asarray(self.embedder.passages(list(texts)), dtype=np.float32)
+        clipped = [text[:MAX_EMBEDDED_CHARS] for text in texts]
+        messages = np.asarray(self.embedder.passages(clipped), dtype=np.float32)
         scores = messages @ matrix.T
         return [{d: float(s) for d, s in zip(wanted, row, strict=True)} for row in scores.tolist()]
