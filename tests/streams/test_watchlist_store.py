@@ -13,6 +13,7 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from alembic import command
 from sqlalchemy import text
 
@@ -93,6 +94,7 @@ def test_an_area_watchlist_round_trips_and_alerts_on_each_database(
         platform.close()
 
 
+@pytest.mark.slow  # a dozen command-line processes, one loading the embedding model
 def test_watchlist_add_from_the_terminal(data_dir: Path, tmp_path: Path) -> None:
     cli = Cli(data_dir, f"sqlite:///{data_dir / 'egide.db'}")
     key = cli.ok("init", "--org", "DRM", "--admin", "chef", "--clearance", "SECRET")
@@ -130,16 +132,37 @@ def test_watchlist_add_from_the_terminal(data_dir: Path, tmp_path: Path) -> None
     assert "(area)" in out and "Lyon; Paris" in out
     out = cli.ok(*add, "unites", "callsign:CLOU-7", "unit:2e RIMa", "--kind", "entities")
     assert "callsign:CLOU-7; unit:2e RIMa" in out
+    out = cli.ok(
+        *add,
+        "drones",
+        "--kind",
+        "semantic",
+        "--description",
+        "Observation ou attaque par drone",
+        "--threshold",
+        "0.84",
+    )
+    assert "(semantic)" in out
     listed = cli.ok("watchlist", "list", "--api-key", key)
     assert "zones\tarea" in listed and "unites\tentities" in listed
     flow = tmp_path / "flow.jsonl"
     flow.write_text(
-        json.dumps({"id": "m1", "label": "DR", "text": "CLOU-7 en 48.8566N 2.3522E."}) + "\n",
+        json.dumps({"id": "m1", "label": "DR", "text": "CLOU-7 en 48.8566N 2.3522E."})
+        + "\n"
+        + json.dumps(
+            {
+                "id": "m2",
+                "label": "DR",
+                "text": "Deux drones quadricoptères survolent la base avancée depuis 0300.",
+            }
+        )
+        + "\n",
         "utf-8",
     )
-    assert "alerts 2" in cli.ok("stream", "run", "--source", str(flow))
+    assert "alerts 3" in cli.ok("stream", "run", "--source", str(flow))
     tail = cli.ok("alerts", "tail", "--api-key", key, "--json")
     matched = {a["watchlist"]: a["matched"] for a in map(json.loads, tail.splitlines())}
+    assert matched.pop("drones")[0].startswith("similarity 0.")
     assert matched == {
         "zones": ["Paris: latlon 48.856600 2.352200"],
         "unites": ["callsign:CLOU-7"],
