@@ -20,7 +20,6 @@ JSON `spec` (what the kind needs: polygons, a description and threshold).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -259,9 +258,14 @@ def position_of(finding: Finding) -> tuple[float, float] | None:
         lat, lon = finding.value.split()
         return float(lat), float(lon)
     if finding.kind == "mgrs":
-        reference = parse_mgrs(finding.value)
-        return reference.lat, reference.lon
+        return _mgrs_centre(finding.value)
     return None
+
+
+@lru_cache(maxsize=4096)
+def _mgrs_centre(reference: str) -> tuple[float, float]:
+    parsed = parse_mgrs(reference)  # several area watchlists ask for the same reference
+    return parsed.lat, parsed.lon
 
 
 def _compile_area(terms: Sequence[str], spec: Mapping[str, Any]) -> Matcher:
@@ -342,8 +346,3 @@ KINDS: dict[str, Kind] = {
     "semantic": Kind(_define_semantic, _compile_semantic),
 }
 """Watchlist kinds by name."""
-
-
-def spec_json(spec: Mapping[str, Any]) -> str:
-    """A spec as compact JSON (for sizes and messages)."""
-    return json.dumps(spec, separators=(",", ":"), ensure_ascii=False)
