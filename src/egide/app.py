@@ -232,7 +232,13 @@ class Platform:
     def streams(self) -> StreamService:
         """Stream analysis: results, quarantine, watchlists and alerts (workers and readers)."""
         return StreamService(
-            self.database, self.journal, self.policies, home=self.home_label, trail=self.trail
+            self.database,
+            self.journal,
+            self.policies,
+            home=self.home_label,
+            trail=self.trail,
+            # The knowledge base's embedder, loaded once per process (one embedding stack).
+            embedder=lambda: self.knowledge.embedder.inner,
         )
 
     def check_initialised(self) -> None:

@@ -14,7 +14,8 @@ import re
 import socket
 import time
 from datetime import datetime
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -28,10 +29,17 @@ from egide.streams.service import AlertView
 from egide.streams.summarise import MAX_SENTENCES, parse_window
 from egide.streams.worker import RunStats, Worker, run_file
 
+if TYPE_CHECKING:
+    from egide.app import Platform
+    from egide.streams.structured import ModelExtractor
+
 stream_app = typer.Typer(
     help="Analyse message flows (files, NATS JetStream).", no_args_is_help=True
 )
-watchlist_app = typer.Typer(help="Terms that raise alerts in message flows.", no_args_is_help=True)
+watchlist_app = typer.Typer(
+    help="What raises alerts in message flows: terms, entities, areas, descriptions.",
+    no_args_is_help=True,
+)
 alerts_app = typer.Typer(help="Alerts raised by message flows.", no_args_is_help=True)
 
 
@@ -64,6 +72,16 @@ def run(
         str | None, typer.Option(help="Regular expression of this theatre's call signs.")
     ] = None,
     name: Annotated[str | None, typer.Option(help="This worker's name in the journal.")] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(help="A chat model for structured extraction (needs --schema)."),
+    ] = None,
+    schema: Annotated[
+        Path | None, typer.Option(help="The JSON schema the model's extraction follows.")
+    ] = None,
+    model_max_tokens: Annotated[
+        int, typer.Option(help="Most tokens of one model extraction.")
+    ] = 256,
 ) -> None:
     """Process a flow of messages: extract, match watchlists, raise alerts, quarantine the bad."""
     platform = initialised_platform()
@@ -74,12 +92,18 @@ def run(
     except re.error as error:
         raise InvalidInput(f"--callsign-pattern is not a regular expression ({error})") from None
     worker_name = name or f"{durable or 'file'}@{socket.gethostname()}:{os.getpid()}"
+    if (model is None) != (schema is None):
+        raise InvalidInput("structured extraction needs both --model NAME and --schema FILE.json")
+    extractor = None
+    if model is not None and schema is not None:
+        extractor = _model_extractor(platform, model, schema, model_max_tokens)
     worker = Worker(
         platform.streams,
         platform.policies,
         name=worker_name,
         max_bytes=max_bytes,
         extractors=extractors,
+        model=extractor,
     )
     if source.startswith(("nats://", "tls://")):
         if not (stream and subject and durable):
@@ -106,7 +130,44 @@ def run(
         if source != "-" and not os.path.isfile(source):
             raise InvalidInput(f"no file {source!r}; give a JSON-lines file, `-` or nats://…")
         stats = run_file(worker, source, batch=batch)
-    _report(stats)
+    # The model's engine (if any) is released when the process ends.
+    _report(stats, extractor)
+
+
+def _model_extractor(
+    platform: Platform, name: str, schema_path: Path, max_tokens: int
+) -> ModelExtractor:
+    """The model stage: the named chat model (registry or EGIDE_DEPLOYMENTS) and its schema."""
+    from egide.serving.loading import load_deployments  # the model runtime only when asked
+    from egide.streams.structured import ModelExtractor, load_schema
+
+    if not schema_path.is_file():
+        raise InvalidInput(f"no schema file {str(schema_path)!r}; give a JSON schema file")
+    if not 16 <= max_tokens <= 4096:
+        raise InvalidInput("--model-max-tokens must be between 16 and 4096")
+    schema = load_schema(schema_path.read_text("utf-8"), str(schema_path))
+    settings = platform.settings.model_copy(update={"models": [name], "embeddings": False})
+    deployment = load_deployments(type(platform)(settings)).get(name)
+    models = platform.models
+    enabled = (lambda: models.is_enabled(name)) if deployment.registered else None
+    if enabled is not None and not enabled():
+        raise InvalidInput(f"model {name!r} is disabled (kill switch); enable it or choose another")
+    if deployment.demo:
+        typer.echo(
+            f"{name} is the demonstration model: its extractions show the plumbing, "
+            "not what a capable model would find",
+            err=True,
+        )
+    return ModelExtractor(
+        deployment.backend,
+        schema,
+        name=name,
+        label=deployment.label,
+        accreditation=deployment.accreditation,
+        enabled=enabled,
+        max_tokens=max_tokens,
+        digest=deployment.digest,
+    )
 
 
 @stream_app.command("quarantine")
@@ -164,18 +225,90 @@ def summary(
 @watchlist_app.command("add")
 def add(
     name: str,
-    terms: Annotated[list[str], typer.Argument(help="Words or phrases to watch for.")],
+    terms: Annotated[
+        list[str] | None,
+        typer.Argument(help="Words or phrases (kind terms), or KIND:VALUE (kind entities)."),
+    ] = None,
+    kind: Annotated[
+        str, typer.Option(help="terms, entities, area or semantic (docs/streams.md).")
+    ] = "terms",
+    area: Annotated[
+        list[Path] | None,
+        typer.Option(help="A GeoJSON file of polygons (kind area; repeatable)."),
+    ] = None,
+    polygon: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="An inline polygon NAME=LAT,LON;LAT,LON;LAT,LON (kind area; repeatable)."
+        ),
+    ] = None,
+    description: Annotated[
+        str | None, typer.Option(help="What to alert on, in words (kind semantic).")
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Cosine similarity needed (kind semantic).")
+    ] = None,
     api_key: ApiKey = None,
     label: Annotated[
         str | None, typer.Option(help="The watchlist's label (default: the home label).")
     ] = None,
 ) -> None:
-    """Add a watchlist: any message containing one of its terms raises an alert."""
+    """Add a watchlist: a message that matches it raises an alert."""
     platform = initialised_platform()
     me = authenticated(api_key, "adding a watchlist")
     parsed = platform.policies.parse(label) if label else None
-    created = platform.streams.add_watchlist(me, name, terms, label=parsed)
-    typer.echo(f"watchlist {created.id} {created.name!r} [{created.label}]: {len(created.terms)}")
+    spec: dict[str, Any] = {}
+    if polygon:
+        spec["areas"] = [_inline_polygon(p) for p in polygon]
+    if area:
+        spec["geojson"] = [_geojson_file(path) for path in area]
+    if description is not None:
+        spec["description"] = description
+    if threshold is not None:
+        spec["threshold"] = threshold
+    created = platform.streams.add_watchlist(
+        me, name, terms or [], kind=kind, label=parsed, spec=spec
+    )
+    typer.echo(
+        f"watchlist {created.id} {created.name!r} ({created.kind}) [{created.label}]: "
+        f"{'; '.join(created.terms)}"
+    )
+
+
+MAX_GEOJSON_BYTES = 10_000_000
+
+
+def _geojson_file(path: Path) -> Any:
+    if not path.is_file():
+        raise InvalidInput(f"no GeoJSON file {str(path)!r}")
+    if path.stat().st_size > MAX_GEOJSON_BYTES:
+        raise InvalidInput(f"{path} is larger than {MAX_GEOJSON_BYTES} bytes: simplify it")
+    try:
+        return json.loads(path.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidInput(f"{path} is not a GeoJSON (JSON) file: {error}") from None
+
+
+def _inline_polygon(text: str) -> dict[str, Any]:
+    """`NAME=LAT,LON;LAT,LON;...` as an area (latitude first, as messages write it)."""
+    name, equals, points = text.partition("=")
+    if not equals or not name.strip():
+        raise InvalidInput(
+            f"--polygon {text!r}: write NAME=LAT,LON;LAT,LON;LAT,LON "
+            "(e.g. Marsk=48.10,2.10;48.30,2.10;48.30,2.40)"
+        )
+    vertices = []
+    for point in points.split(";"):
+        if not point.strip():
+            continue
+        try:
+            lat, lon = (float(v) for v in point.split(","))
+        except ValueError:
+            raise InvalidInput(
+                f"--polygon {name.strip()!r}: {point.strip()!r} is not LAT,LON in decimal degrees"
+            ) from None
+        vertices.append([lat, lon])
+    return {"name": name.strip(), "polygon": vertices}
 
 
 @watchlist_app.command("list")
@@ -235,10 +368,19 @@ def _print_summary(found: ChannelSummary) -> None:
             typer.echo(f"  {e.kind}\t{e.value}\t{e.messages}")
 
 
-def _report(stats: RunStats) -> None:
+def _report(stats: RunStats, model: ModelExtractor | None = None) -> None:
     typer.echo(
         f"processed {stats.processed}, already done {stats.duplicates}, "
         f"quarantined {stats.quarantined}, alerts {stats.alerts}"
     )
     for reason in stats.reasons:
         typer.echo(f"quarantined {reason}", err=True)
+    if model is not None:
+        counts = model.counts
+        typer.echo(
+            f"model {model.name}: extracted {counts.extracted}, invalid {counts.invalid}, "
+            f"failed {counts.failed}, not sent (label) {counts.skipped_label}, "
+            f"not sent (disabled) {counts.skipped_disabled}"
+        )
+        for reason in counts.reasons:
+            typer.echo(f"model: {reason}", err=True)

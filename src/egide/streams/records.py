@@ -6,7 +6,9 @@
   label) so an alert can show it and a channel summary can quote it;
 - `stream_quarantine`: messages that could not be processed, with the reason,
   unique by where they came from (a redelivered bad message is kept once);
-- `watchlists`: terms to watch for, each labelled (the terms may be sensitive);
+- `watchlists`: what to watch for, each labelled (the terms may be sensitive):
+  terms, and a JSON `spec` for what a kind needs beyond them (polygons,
+  a semantic description and threshold; migration 0014_watchlist_specs);
 - `stream_alerts`: one per (message, watchlist) match, labelled with the join
   of the message's and the watchlist's labels; random ids (`egide.store.ids`)
   so an id says nothing of how many alerts a reader may not see.
@@ -17,7 +19,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from egide.store import PUBLIC_ID, Base, random_id, utcnow
@@ -55,7 +57,7 @@ class StreamQuarantineRecord(Base):
 
 
 class WatchlistRecord(Base):
-    """Terms whose appearance in a message raises an alert."""
+    """What in a message raises an alert: terms, entities, areas or a description."""
 
     __tablename__ = "watchlists"
 
@@ -63,6 +65,7 @@ class WatchlistRecord(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(20))
     terms: Mapped[list[str]] = mapped_column(default=list)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     label_id: Mapped[int] = mapped_column(ForeignKey("labels.id"), index=True)
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,9 +17,11 @@ channel summaries, `egide.streams.channels`) follow the same rules.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+import logging
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
@@ -32,6 +34,7 @@ from egide.core.access import Action
 from egide.core.labels import Label, PolicyRegistry, join
 from egide.core.principals import Principal
 from egide.errors import Conflict, InvalidInput
+from egide.knowledge.embedder import Embedder
 from egide.settings import home_label
 from egide.store import Database, all_labels, fresh_ids, intern_label, utcnow
 from egide.streams.channels import ChannelService, ChannelSummary, ChannelView
@@ -43,9 +46,14 @@ from egide.streams.records import (
     StreamResultRecord,
     WatchlistRecord,
 )
-from egide.streams.watch import MATCHERS, MAX_TERM_CHARS, MAX_TERMS
+from egide.streams.semantic import SemanticScorer
+from egide.streams.watch import Matcher, Seen, compile_watch, define
+
+if TYPE_CHECKING:
+    from egide.streams.structured import ModelExtractor
 
 MAX_ALERTS_PAGE = 500
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,15 @@ class WatchlistView:
     terms: tuple[str, ...]
     label: str
     created_by: str
+    spec: Mapping[str, Any] = field(default_factory=dict)
+    """What the kind needs beyond terms: polygons (`area`), description and threshold."""
+
+
+@dataclass(frozen=True)
+class _Watch:
+    record: WatchlistRecord
+    label: Label
+    matcher: Matcher
 
 
 @dataclass(frozen=True)
@@ -127,6 +144,7 @@ class StreamService:
         *,
         home: Label | None = None,
         trail: Trail | None = None,
+        embedder: Callable[[], Embedder] | None = None,
     ) -> None:
         self._db = database
         self._journal = journal
@@ -134,6 +152,10 @@ class StreamService:
         self._home = home or home_label(policies)
         self._trail = trail or Trail(database, journal, policies.canonical(self._home))
         self._channels = ChannelService(database, policies, self._trail)
+        # Semantic watchlists need an embedder: without one they cannot be created, and
+        # a service without one that finds some (made elsewhere) skips them, logged.
+        self._semantic = SemanticScorer(embedder) if embedder is not None else None
+        self._warned_no_embedder = False
 
     # workers ---------------------------------------------------------------------------
 
@@ -143,9 +165,10 @@ class StreamService:
         *,
         worker: str,
         extractors: Mapping[str, Extractor] | None = None,
+        model: ModelExtractor | None = None,
     ) -> Processed:
         """Analyse one message and store its results and alerts, once per message id."""
-        return self.process_many([message], worker=worker, extractors=extractors)[0]
+        return self.process_many([message], worker=worker, extractors=extractors, model=model)[0]
 
     def process_many(
         self,
@@ -153,6 +176,7 @@ class StreamService:
         *,
         worker: str,
         extractors: Mapping[str, Extractor] | None = None,
+        model: ModelExtractor | None = None,
     ) -> list[Processed]:
         """Analyse messages and store their results, alerts and journal entries in one commit.
 
@@ -161,16 +185,29 @@ class StreamService:
         whose id is already stored (or repeated in the batch) changes nothing.
         """
         analysed = [(m, tuple(extract_all(m.text, extractors))) for m in messages]
+        # The model and the embedder are slow: they run here, before the write
+        # transaction, on messages not already processed (a redelivery asks neither),
+        # the embedder only while a semantic watchlist exists.
+        done, descriptions = self._before_batch(messages)
+        new = [m for m in dict((m.id, m) for m in messages).values() if m.id not in done]
+        if model is not None and new:
+            extra = dict(zip([m.id for m in new], model.findings(new), strict=True))
+            analysed = [(m, (*found, *extra.get(m.id, ()))) for m, found in analysed]
+        similarity = self._similarities(new, descriptions)
         try:
             with self._db.transaction() as session:
-                return self._store_batch(session, analysed, worker)
+                return self._store_batch(
+                    session, analysed, worker, similarity, model.reference if model else None
+                )
         except Conflict:
             # Another worker committed one of these messages between our check and our
             # insert: nothing of the batch was written; take the messages one by one.
             if len(messages) == 1:
                 with self._db.transaction() as session:
                     return [self._duplicate(session, messages[0].id)]
-            return [self.process(m, worker=worker, extractors=extractors) for m in messages]
+            return [
+                self.process(m, worker=worker, extractors=extractors, model=model) for m in messages
+            ]
 
     def quarantine(self, rejected: Rejected, *, worker: str) -> bool:
         """Keep a message that cannot be processed, with its reason; False if kept before."""
@@ -229,21 +266,26 @@ class StreamService:
         *,
         kind: str = "terms",
         label: Label | None = None,
+        spec: Mapping[str, Any] | None = None,
     ) -> WatchlistView:
-        """Create a watchlist; its label (default: home) is at least that of its alerts' reach."""
+        """Create a watchlist; its label (default: home) is at least that of its alerts' reach.
+
+        `spec` is what the kind needs beyond terms (`egide.streams.watch`): `areas`
+        or `geojson` for kind `area`, `description` and `threshold` for `semantic`.
+        """
         label = label or self._home
         with self._trail.guard(principal, "watchlist.create", details={"name": name}):
             access.require(access.can(principal, Action.WATCHLIST_MANAGE))
             access.require(access.can_work_at(principal, label))
-        cleaned = [t.strip() for t in terms if t.strip()]
         if not name.strip() or len(name) > 200:
             raise InvalidInput("a watchlist needs a name of 1 to 200 characters")
-        if kind not in MATCHERS:
-            raise InvalidInput(f"unknown watchlist kind {kind!r}; use one of {sorted(MATCHERS)}")
-        if not cleaned or len(cleaned) > MAX_TERMS or max(map(len, cleaned)) > MAX_TERM_CHARS:
+        if kind == "semantic" and self._semantic is None:
             raise InvalidInput(
-                f"a watchlist needs 1 to {MAX_TERMS} terms of at most {MAX_TERM_CHARS} characters"
+                "semantic watchlists need an embedding model, and this service has none; "
+                "create it where the platform's embedder is configured (EGIDE_EMBEDDER)"
             )
+        definition = define(kind, terms, spec)
+        cleaned = definition.terms
         canonical = self._policies.canonical(label)
         with self._db.transaction() as session:
             if session.scalar(select(WatchlistRecord.id).where(WatchlistRecord.name == name)):
@@ -252,6 +294,7 @@ class StreamService:
                 name=name,
                 kind=kind,
                 terms=cleaned,
+                spec=definition.spec,
                 label_id=intern_label(session, canonical),
                 created_by=principal.actor,
             )
@@ -265,7 +308,9 @@ class StreamService:
                 label=canonical,
                 details={"name": name, "kind": kind, "terms": len(cleaned)},
             )
-            return WatchlistView(record.id, name, kind, tuple(cleaned), canonical, principal.actor)
+            return WatchlistView(
+                record.id, name, kind, tuple(cleaned), canonical, principal.actor, definition.spec
+            )
 
     def watchlists(self, principal: Principal) -> list[WatchlistView]:
         """The watchlists whose label the principal may read."""
@@ -281,7 +326,7 @@ class StreamService:
             )
             found = [
                 WatchlistView(
-                    r.id, r.name, r.kind, tuple(r.terms), labels[r.label_id], r.created_by
+                    r.id, r.name, r.kind, tuple(r.terms), labels[r.label_id], r.created_by, r.spec
                 )
                 for r in rows
             ]
@@ -385,6 +430,8 @@ class StreamService:
         session: Session,
         analysed: Sequence[tuple[Message, tuple[Finding, ...]]],
         worker: str,
+        similarity: Mapping[str, Mapping[str, float]],
+        model_reference: str | None = None,
     ) -> list[Processed]:
         ids = [m.id for m, _ in analysed]
         stored = set(
@@ -404,10 +451,11 @@ class StreamService:
         for message, findings in analysed:
             if message.id in stored or message.id in fresh:
                 continue
+            seen = Seen(message.text, findings, similarity.get(message.id, {}))
             matches = [
-                _Match(w, matched, join(message.label, w_label))
-                for w, w_label in watchlists
-                if (matched := MATCHERS[w.kind](w.terms, message.text, findings))
+                _Match(w.record, matched, join(message.label, w.label))
+                for w in watchlists
+                if (matched := w.matcher(seen))
             ]
             fresh[message.id] = (message, findings, matches)
         session.add_all(
@@ -469,6 +517,12 @@ class StreamService:
                         "source": message.source,
                         "findings": len(findings),
                         "alerts": len(alerts),
+                        # Which model wrote a `model` finding (name and weights digest).
+                        **(
+                            {"model": model_reference}
+                            if any(f.kind == "model" for f in findings)
+                            else {}
+                        ),
                     },
                 )
             )
@@ -487,10 +541,53 @@ class StreamService:
                 results.append(self._duplicate(session, message.id))
         return results
 
-    def _active_watchlists(self, session: Session) -> list[tuple[WatchlistRecord, Label]]:
+    def _active_watchlists(self, session: Session) -> list[_Watch]:
         labels = dict(all_labels(session))
         rows = session.scalars(select(WatchlistRecord).order_by(WatchlistRecord.id))
-        return [(r, self._policies.parse(labels[r.label_id])) for r in rows]
+        return [
+            _Watch(
+                r, self._policies.parse(labels[r.label_id]), compile_watch(r.kind, r.terms, r.spec)
+            )
+            for r in rows
+        ]
+
+    def _before_batch(self, messages: Sequence[Message]) -> tuple[set[str], list[str]]:
+        """Ids of these messages already processed, and the semantic watchlists' descriptions.
+
+        A semantic watchlist created after this read is matched from the next batch on.
+        """
+        with self._db.transaction() as session:
+            done = set(
+                session.scalars(
+                    select(StreamResultRecord.message_id).where(
+                        StreamResultRecord.message_id.in_({m.id for m in messages})
+                    )
+                )
+            )
+            descriptions = [
+                str(spec["description"])
+                for spec in session.scalars(
+                    select(WatchlistRecord.spec).where(WatchlistRecord.kind == "semantic")
+                )
+            ]
+        return done, descriptions
+
+    def _similarities(
+        self, messages: Sequence[Message], descriptions: Sequence[str]
+    ) -> dict[str, dict[str, float]]:
+        """Message id → similarity to each semantic description (empty when there is none)."""
+        if not descriptions or not messages:
+            return {}
+        if self._semantic is None:
+            if not self._warned_no_embedder:
+                self._warned_no_embedder = True
+                log.warning(
+                    "%d semantic watchlist(s) skipped: this stream service has no embedder",
+                    len(descriptions),
+                )
+            return {}
+        scores = self._semantic.similarities([m.text for m in messages], descriptions)
+        return {m.id: s for m, s in zip(messages, scores, strict=True)}
 
     def _duplicate(self, session: Session, message_id: str) -> Processed:
         alerts = self._alerts_where(session, AlertRecord.message_id == message_id)

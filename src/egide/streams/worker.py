@@ -26,6 +26,7 @@ from egide.core.labels import PolicyRegistry
 from egide.streams.extract import Extractor
 from egide.streams.message import MAX_MESSAGE_BYTES, Message, read_message
 from egide.streams.service import Processed, StreamService
+from egide.streams.structured import ModelExtractor
 
 
 @dataclass
@@ -70,6 +71,7 @@ class Worker:
         name: How the journal names this worker (`stream:<name>`).
         max_bytes: Largest message accepted.
         extractors: The extractors to run (None: the whole registry).
+        model: The optional model stage (structured extraction under a JSON schema).
     """
 
     def __init__(
@@ -80,8 +82,10 @@ class Worker:
         name: str,
         max_bytes: int = MAX_MESSAGE_BYTES,
         extractors: Mapping[str, Extractor] | None = None,
+        model: ModelExtractor | None = None,
     ) -> None:
         self.service = service
+        self.model = model
         self.name = name
         self.max_bytes = max_bytes
         self._policies = policies
@@ -110,7 +114,10 @@ class Worker:
                 outcomes.append(Outcome(rejected=(read.source, read.reason), newly_quarantined=new))
         if valid:
             done = self.service.process_many(
-                [m for _, m in valid], worker=self.name, extractors=self._extractors
+                [m for _, m in valid],
+                worker=self.name,
+                extractors=self._extractors,
+                model=self.model,
             )
             for (at, _), processed in zip(valid, done, strict=True):
                 outcomes[at] = Outcome(processed=processed)

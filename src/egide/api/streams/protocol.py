@@ -3,21 +3,55 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from egide.streams.channels import ChannelSummary, ChannelView
 from egide.streams.service import AlertView, WatchlistView
-from egide.streams.watch import MAX_TERM_CHARS, MAX_TERMS
+from egide.streams.watch import (
+    MAX_AREAS,
+    MAX_DESCRIPTION_CHARS,
+    MAX_TERM_CHARS,
+    MAX_TERMS,
+    MAX_VERTICES,
+)
+
+
+class AreaIn(BaseModel):
+    """A named polygon of [latitude, longitude] vertices (holes optional)."""
+
+    name: str = Field(min_length=1, max_length=MAX_TERM_CHARS)
+    polygon: list[list[float]] = Field(min_length=3, max_length=MAX_VERTICES)
+    holes: list[list[list[float]]] = Field(default_factory=list, max_length=MAX_AREAS)
 
 
 class CreateWatchlist(BaseModel):
-    """A watchlist of terms; its label defaults to the installation's home label."""
+    """A watchlist; its label defaults to the installation's home label.
+
+    Each kind takes its own fields: `terms` (kinds `terms` and `entities`,
+    `KIND:VALUE` for the latter), `areas` and/or `geojson` (kind `area`),
+    `description` and optional `threshold` (kind `semantic`).
+    """
 
     name: str = Field(min_length=1, max_length=200)
-    terms: list[str] = Field(min_length=1, max_length=MAX_TERMS)
     kind: str = Field(default="terms", max_length=20)
+    terms: list[str] = Field(default_factory=list, max_length=MAX_TERMS)
+    areas: list[AreaIn] | None = Field(default=None, max_length=MAX_AREAS)
+    geojson: dict[str, Any] | None = None
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_CHARS)
+    threshold: float | None = None
     label: str | None = Field(default=None, max_length=500)
+
+    def spec(self) -> dict[str, Any]:
+        """The kind-specific fields given, as the service takes them."""
+        given: dict[str, Any] = {
+            "areas": [a.model_dump() for a in self.areas] if self.areas is not None else None,
+            "geojson": self.geojson,
+            "description": self.description,
+            "threshold": self.threshold,
+        }
+        return {key: value for key, value in given.items() if value is not None}
 
 
 class WatchlistOut(BaseModel):
@@ -29,6 +63,7 @@ class WatchlistOut(BaseModel):
     terms: list[str] = Field(max_length=MAX_TERMS)
     label: str
     created_by: str
+    spec: dict[str, Any] = Field(default_factory=dict)
 
     @classmethod
     def of(cls, view: WatchlistView) -> WatchlistOut:
@@ -39,6 +74,7 @@ class WatchlistOut(BaseModel):
             terms=[t[:MAX_TERM_CHARS] for t in view.terms],
             label=view.label,
             created_by=view.created_by,
+            spec=dict(view.spec),
         )
 
 

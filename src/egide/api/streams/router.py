@@ -55,7 +55,7 @@ async def create_watchlist(
     label = platform.policies.parse(body.label) if body.label else None
     created = await run_in_threadpool(
         lambda: platform.streams.add_watchlist(
-            principal, body.name, body.terms, kind=body.kind, label=label
+            principal, body.name, body.terms, kind=body.kind, label=label, spec=body.spec()
         )
     )
     return WatchlistOut.of(created)

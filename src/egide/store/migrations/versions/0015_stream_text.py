@@ -4,7 +4,7 @@ A pure column addition: rows processed before it have no text (NULL), and an
 alert on such a message is served without it.
 
 Revision ID: 0015_stream_text
-Revises: 0013_streams
+Revises: 0014_watchlist_specs
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0015_stream_text"
-down_revision = "0013_streams"
+down_revision = "0014_watchlist_specs"
 branch_labels = None
 depends_on = None
 
