@@ -187,6 +187,8 @@ def test_quick_run_writes_a_report_where_both_solvers_plans_pass_the_checker(
         assert row["first_feasible_s"] is not None
     by = {(r["instance"], r["solver"]): r for r in rows}
     assert by[("RC208", "pyvrp")]["gap_pct"] >= 0
+    assert by[("military-60", "pyvrp")]["first_all_priority_s"] is not None
+    assert by[("military-60", "pyvrp")]["unserved_priority"] == 0
     assert by[("E-n22-k4", "ortools")]["cost"] >= 375
     assert report["goals"]["pyvrp_not_behind_ortools"]["comparisons"]
     assert report["engine"]["module"] == "egide.planning"

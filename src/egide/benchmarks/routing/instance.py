@@ -89,6 +89,16 @@ class Instance:
     def dimensions(self) -> int:
         return int(self.delivery.shape[1])
 
+    def priority_bar(self) -> float | None:
+        """A cost under which a plan serves every priority stop, or None without priorities.
+
+        The smallest priority penalty: it holds as long as everything else a plan
+        costs (routes, routine prizes) stays under it, which the generator ensures.
+        """
+        if self.priority is None or not self.priority.any():
+            return None
+        return float(self.prize[self.priority].min())
+
     def distances(self) -> FloatArray:
         """Distances in the instance's own convention (what costs are counted in)."""
         return apply_convention(euclidean(self.coords), self.convention)

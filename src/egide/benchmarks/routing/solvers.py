@@ -40,6 +40,7 @@ class Outcome:
     solver_cost: float | None
     seconds: float
     first_feasible_s: float | None
+    first_complete_s: float | None = None
     iterations: int | None = None
     status: str = "ok"
 
@@ -53,19 +54,30 @@ def solve(solver: str, instance: Instance, seconds: float, seed: int) -> Outcome
 
 
 class _Clock:
-    """PyVRP stopping criterion: a time limit that also notes when the best became feasible."""
+    """PyVRP stopping criterion: a time limit that notes when the best became feasible,
+    and when it first served every priority stop (cost under the priority bar)."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, bar: float | None) -> None:
         self.seconds = seconds
+        self.bar = bar
         self.start = time.perf_counter()
         self.first_feasible: float | None = None
+        self.first_complete: float | None = None
 
     def __call__(self, best_cost: float) -> bool:
         elapsed = time.perf_counter() - self.start
         # PyVRP's cost of an infeasible solution is the integer maximum.
         if self.first_feasible is None and math.isfinite(best_cost) and best_cost < 2**62:
             self.first_feasible = elapsed
+        if self.first_complete is None and self.bar is not None and best_cost < self.bar:
+            self.first_complete = elapsed
         return elapsed >= self.seconds
+
+
+def _bar(instance: Instance) -> float | None:
+    """Solver cost under which every priority stop is served (None without priorities)."""
+    bar = instance.priority_bar()
+    return None if bar is None else bar * instance.scale
 
 
 def pyvrp_data(instance: Instance) -> Any:
@@ -131,7 +143,7 @@ def solve_pyvrp(instance: Instance, seconds: float, seed: int) -> Outcome:
     import pyvrp
 
     data = pyvrp_data(instance)
-    clock = _Clock(seconds)
+    clock = _Clock(seconds, _bar(instance))
     result = pyvrp.solve(data, stop=clock, seed=seed, collect_stats=False, display=False)
     elapsed = time.perf_counter() - clock.start
     locations = [client.location for client in data.clients()]
@@ -149,6 +161,7 @@ def solve_pyvrp(instance: Instance, seconds: float, seed: int) -> Outcome:
         solver_cost=result.cost() / instance.scale if feasible else None,
         seconds=elapsed,
         first_feasible_s=clock.first_feasible,
+        first_complete_s=clock.first_complete,
         iterations=result.num_iterations,
         status="ok" if feasible else "no feasible solution",
     )
@@ -237,10 +250,14 @@ def solve_ortools(instance: Instance, seconds: float) -> Outcome:
     params.time_limit.FromMilliseconds(int(seconds * 1000))
     start = time.perf_counter()
     first: list[float] = []
+    complete: list[float] = []
+    bar = _bar(instance)
 
     def on_solution() -> None:
         if not first:
             first.append(time.perf_counter() - start)
+        if not complete and bar is not None and routing.CostVar().Max() < bar:
+            complete.append(time.perf_counter() - start)
 
     routing.AddAtSolutionCallback(on_solution)
     assignment = routing.SolveWithParameters(params)
@@ -262,4 +279,5 @@ def solve_ortools(instance: Instance, seconds: float) -> Outcome:
         solver_cost=assignment.ObjectiveValue() / instance.scale,
         seconds=elapsed,
         first_feasible_s=first[0] if first else None,
+        first_complete_s=complete[0] if complete else None,
     )
