@@ -185,6 +185,7 @@ def test_quick_run_writes_a_report_where_both_solvers_plans_pass_the_checker(
         assert row["violations"] == []
         assert row["cost_agrees"], row
         assert row["first_feasible_s"] is not None
+        assert row["cpu_share"] > 0
     by = {(r["instance"], r["solver"]): r for r in rows}
     assert by[("RC208", "pyvrp")]["gap_pct"] >= 0
     assert by[("military-60", "pyvrp")]["first_all_priority_s"] is not None

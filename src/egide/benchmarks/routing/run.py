@@ -14,6 +14,7 @@ import json
 import os
 import platform
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,9 @@ def run(
         for limit in limits:
             for solver in solvers:
                 say(f"{instance.name}: {solver}, {limit:g} s")
+                cpu, wall = time.process_time(), time.perf_counter()
                 outcome = solve(solver, instance, limit, seed)
+                cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
                 verdict = check(instance, outcome.routes)
                 feasible = bool(outcome.routes) and verdict.feasible
                 agrees = outcome.solver_cost is not None and abs(
@@ -111,6 +114,9 @@ def run(
                         "solver": solver,
                         "limit_s": limit,
                         "seconds": round(outcome.seconds, 3),
+                        # The share of a core the solver got (model building included).
+                        "cpu_share": round(cpu / wall, 2),
+                        "load_1min_after": round(os.getloadavg()[0], 2),
                         "first_feasible_s": _round(outcome.first_feasible_s, 4),
                         "first_all_priority_s": _round(outcome.first_complete_s, 4),
                         "iterations": outcome.iterations,
@@ -327,7 +333,8 @@ def table(report: dict[str, Any]) -> str:
         f"Planning benchmark — PyVRP vs OR-Tools (guided local search), limits "
         f"{', '.join(f'{x:g}' for x in report['limits_s'])} s; {report['machine']['note']}",
         f"{'instance':15} {'limit':>6} {'solver':8} {'cost':>12} {'gap %':>7} "
-        f"{'feasible':>8} {'routes':>6} {'served':>7} {'prio.miss':>9} {'1st feas.':>9}",
+        f"{'feasible':>8} {'routes':>6} {'served':>7} {'prio.miss':>9} {'1st feas.':>9} "
+        f"{'cpu':>5}",
     ]
     prioritised = {d["name"] for d in report["instances"] if d["priority_stops"]}
     for r in report["results"]:
@@ -339,7 +346,7 @@ def table(report: dict[str, Any]) -> str:
         lines.append(
             f"{r['instance']:15} {r['limit_s']:>6g} {r['solver']:8} {cost:>12} {gap:>7} "
             f"{'yes' if r['feasible'] else 'NO':>8} {r['routes']:>6} {r['served']:>7} "
-            f"{r['unserved_priority']:>9} {first:>9}"
+            f"{r['unserved_priority']:>9} {first:>9} {r['cpu_share']:>5.0%}"
         )
     for d in report["instances"]:
         reference = d.get("bks") or d.get("reference")
@@ -352,7 +359,7 @@ def table(report: dict[str, Any]) -> str:
     )
     lines.append(
         "1st feas.: seconds to the first feasible plan; with priority stops, to the first plan "
-        "serving all of them"
+        "serving all of them. cpu: share of one core the solver got during its time limit"
     )
     lines.append(f"engine: {report['engine']['note']}")
     return "\n".join(lines)
