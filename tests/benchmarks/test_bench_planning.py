@@ -221,3 +221,28 @@ def test_bad_options_get_one_line_errors(args: list[str], needle: str) -> None:
     lines = [line for line in done.stderr.strip().splitlines() if line]
     assert len(lines) == 1 and lines[0].startswith("error:"), done.stderr
     assert needle in lines[0]
+
+
+def test_the_planning_engine_is_benchmarked_where_installed(tmp_path: Path) -> None:
+    from egide.benchmarks.routing.engine import engine_status
+
+    out = tmp_path / "planning.json"
+    done = subprocess.run(
+        [
+            *(EGIDE, "bench", "planning", "--quick", "--instances", "military"),
+            *("--solvers", "pyvrp,egide", "--out", str(out)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+    if not engine_status()["available"]:
+        assert done.returncode == 2, done
+        assert "egide.planning" in done.stderr and "Traceback" not in done.stderr
+        return
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(out.read_text())["results"]
+    [engine] = [r for r in rows if r["solver"] == "egide"]
+    assert engine["feasible"] and engine["status"] == "ok", engine
+    assert engine["unserved_priority"] == 0

@@ -124,9 +124,10 @@ def planning(
     instances: Annotated[
         str, typer.Option(help="RC208, E-n22-k4, X-n101-50-k13 and/or military, comma-separated.")
     ] = "RC208,E-n22-k4,X-n101-50-k13,military",
-    solvers: Annotated[str, typer.Option(help="pyvrp and/or ortools, comma-separated.")] = (
-        "pyvrp,ortools"
-    ),
+    solvers: Annotated[
+        str,
+        typer.Option(help="pyvrp, ortools and/or egide (the planning engine), comma-separated."),
+    ] = ("pyvrp,ortools"),
     quick: Annotated[
         bool, typer.Option(help="Smoke test: 0.5 s limits and a 60-stop military instance.")
     ] = False,
@@ -144,6 +145,7 @@ def planning(
 ) -> None:
     """Cost, gap and feasibility of PyVRP and OR-Tools side by side at each time limit."""
     from egide.benchmarks.routing import run as planning_run
+    from egide.benchmarks.routing.engine import ENGINE, engine_status
     from egide.benchmarks.routing.solvers import SOLVERS
 
     try:
@@ -160,8 +162,10 @@ def planning(
     if not limit_list or min(limit_list) <= 0:
         raise InvalidInput("--limits must be positive seconds")
     solver_list = [s.strip() for s in solvers.split(",") if s.strip()]
-    if not solver_list or set(solver_list) - set(SOLVERS):
-        raise InvalidInput("--solvers takes pyvrp, ortools or pyvrp,ortools")
+    if not solver_list or set(solver_list) - {*SOLVERS, ENGINE}:
+        raise InvalidInput("--solvers takes pyvrp, ortools and egide (the planning engine)")
+    if ENGINE in solver_list and not engine_status()["available"]:
+        raise InvalidInput("--solvers egide needs egide.planning, which is not installed here")
     names = [n.strip() for n in instances.split(",") if n.strip()]
     if not names or set(names) - set(planning_run.INSTANCES):
         raise InvalidInput(f"--instances takes {', '.join(planning_run.INSTANCES)}")

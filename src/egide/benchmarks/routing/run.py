@@ -9,7 +9,6 @@ plan goes through the independent checker, whose cost is the one reported.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import platform
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from egide.benchmarks.routing.check import check
+from egide.benchmarks.routing.engine import engine_status, load_names
 from egide.benchmarks.routing.instance import Instance, read_bks, read_vrplib, vehicles_from_name
 from egide.benchmarks.routing.military import military_instance
 from egide.benchmarks.routing.solvers import SOLVERS, solve
@@ -37,7 +37,6 @@ MACHINE_NOTE = (
     "measured on a 2-core machine shared with other work sessions; each solver single-threaded, "
     "one solve at a time"
 )
-ENGINE_MODULE = "egide.planning"
 
 
 def load_instances(
@@ -238,48 +237,13 @@ def goals(report: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def engine_status() -> dict[str, Any]:
-    """Whether the platform's own planning engine can be benchmarked on this branch."""
-    available = importlib.util.find_spec(ENGINE_MODULE) is not None
-    return {
-        "module": ENGINE_MODULE,
-        "available": available,
-        "note": (
-            "the military instance can be written as plain JSON with --write-military; "
-            "solve_with_engine() is where it goes through egide.planning"
-            if available
-            else "egide.planning is not on this branch: the military instance is solved with "
-            "PyVRP directly; --write-military writes it as plain JSON for the engine"
-        ),
-    }
-
-
-def solve_with_engine(instance: Instance, seconds: float) -> None:
-    """Hook: the military instance through `egide.planning` (problem model, solve, validator).
-
-    When the engine lands, build its problem from `instance_json(instance)`,
-    solve with `seconds`, turn its routes into `PlannedRoute`s and add a row
-    with solver "egide" beside PyVRP's, checked by the same checker.
-    """
-    if not engine_status()["available"]:
-        raise NotImplementedError(
-            "egide.planning is not installed on this branch; run the bench on a branch that has it"
-        )
-    raise NotImplementedError(
-        "egide.planning is present but not yet wired into the planning benchmark: map "
-        "instance_json() onto its problem model in egide.benchmarks.routing.run.solve_with_engine"
-    )
-
-
 def instance_json(instance: Instance) -> dict[str, Any]:
     """The instance as plain JSON: bases, stops (loads, window, service, priority, prize), fleet."""
-    names = ("fuel", "water", "ammunition") if instance.dimensions == 3 else None
+    names = load_names(instance)
     priority = instance.priority
 
-    def loads(values: Sequence[int]) -> dict[str, int] | list[int]:
-        return (
-            dict(zip(names, map(int, values), strict=True)) if names else [int(v) for v in values]
-        )
+    def loads(values: Sequence[int]) -> dict[str, int]:
+        return dict(zip(names, map(int, values), strict=True))
 
     return {
         "name": instance.name,

@@ -50,7 +50,11 @@ def solve(solver: str, instance: Instance, seconds: float, seed: int) -> Outcome
         return solve_pyvrp(instance, seconds, seed)
     if solver == "ortools":
         return solve_ortools(instance, seconds)
-    raise ValueError(f"unknown solver {solver!r}; choose from {', '.join(SOLVERS)}")
+    if solver == "egide":
+        from egide.benchmarks.routing.engine import solve_with_engine
+
+        return solve_with_engine(instance, seconds, seed)
+    raise ValueError(f"unknown solver {solver!r}; choose from {', '.join(SOLVERS)} or egide")
 
 
 class _Clock:
