@@ -141,10 +141,14 @@ def solve_with_engine(instance: Instance, seconds: float, seed: int) -> Outcome:
         )
         for route in solution.routes
     ]
+    # The engine's cost counts routes only; the benchmark's also counts the prizes of what is
+    # left out, so the engine's own list of unserved demands is priced the same way.
+    left_out = [int(u.demand.removeprefix("stop")) for u in solution.unserved]
+    prizes = sum(int(instance.prize[s]) for s in left_out if not instance.required[s])
     return Outcome(
         solver=ENGINE,
         routes=routes,
-        solver_cost=float(solution.cost),
+        solver_cost=float(solution.cost) + prizes,
         seconds=elapsed,
         first_feasible_s=None,
         status="ok" if report.ok else f"engine validator: {report}",

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from egide.benchmarks.routing.check import check
-from egide.benchmarks.routing.engine import engine_status, load_names
+from egide.benchmarks.routing.engine import ENGINE, engine_status, load_names
 from egide.benchmarks.routing.instance import Instance, read_bks, read_vrplib, vehicles_from_name
 from egide.benchmarks.routing.military import military_instance
 from egide.benchmarks.routing.solvers import SOLVERS, solve
@@ -98,6 +98,8 @@ def run(
     for instance in instances:
         for limit in limits:
             for solver in solvers:
+                if solver == ENGINE and instance.linehaul_first:
+                    continue  # the engine has no deliveries-first rule
                 say(f"{instance.name}: {solver}, {limit:g} s")
                 cpu, wall = time.process_time(), time.perf_counter()
                 outcome = solve(solver, instance, limit, seed)
@@ -306,6 +308,7 @@ def table(report: dict[str, Any]) -> str:
         # With priorities, what matters is the first plan that serves them all.
         key = "first_all_priority_s" if r["instance"] in prioritised else "first_feasible_s"
         first = "never" if r[key] is None else f"{r[key]:.3f}s"
+        first = "n/a" if r["solver"] == ENGINE else first  # the engine does not report it
         cost = f"{r['cost']:.2f}" if r["feasible"] else r["status"]
         lines.append(
             f"{r['instance']:15} {r['limit_s']:>6g} {r['solver']:8} {cost:>12} {gap:>7} "
