@@ -1,0 +1,1 @@
+"""The planning benchmark: routing instances, the two solvers compared, an independent checker."""
