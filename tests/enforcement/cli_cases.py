@@ -360,6 +360,7 @@ LOCAL: dict[str, str] = {
     "demo": "builds a demonstration installation of its own",
     "bench retrieval": "builds a benchmark installation of its own",
     "bench scale": "builds a benchmark installation of its own",
+    "bench planning": "solves benchmark instances from files; touches no installation",
     "plan routes": _FILES,
     "plan show": _FILES,
     "plan replan": _FILES,
