@@ -1,8 +1,10 @@
-"""`egide stream run|quarantine`, `egide watchlist add|list`, `egide alerts tail`.
+"""`egide worker streams`, `egide stream run|quarantine`, `egide watchlist add|list`,
+`egide alerts tail`.
 
-`stream run` is a worker acting as the local operator (like `serve`): what it
-does is journaled as `stream:<worker>`. The watchlist and alert commands act
-as the person whose API key is given; every rule is the stream service's.
+`worker streams` (and its alias `stream run`) is a worker acting as the local
+operator (like `serve`): what it does is journaled as `stream:<worker>`. The
+watchlist and alert commands act as the person whose API key is given; every
+rule is the stream service's.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from egide.errors import InvalidInput
 from egide.streams.extract import with_callsigns
 from egide.streams.feed import AlertFeed
 from egide.streams.message import MAX_MESSAGE_BYTES
+from egide.streams.metrics import WorkerMetrics
 from egide.streams.service import AlertView
 from egide.streams.worker import RunStats, Worker, run_file
 
@@ -29,9 +32,9 @@ stream_app = typer.Typer(
 )
 watchlist_app = typer.Typer(help="Terms that raise alerts in message flows.", no_args_is_help=True)
 alerts_app = typer.Typer(help="Alerts raised by message flows.", no_args_is_help=True)
+worker_app = typer.Typer(help="Worker processes (message flows).", no_args_is_help=True)
 
 
-@stream_app.command("run")
 def run(
     source: Annotated[
         str,
@@ -60,11 +63,25 @@ def run(
         str | None, typer.Option(help="Regular expression of this theatre's call signs.")
     ] = None,
     name: Annotated[str | None, typer.Option(help="This worker's name in the journal.")] = None,
+    max_deliver: Annotated[
+        int,
+        typer.Option(help="Deliveries of a message that keeps failing before it is quarantined."),
+    ] = 5,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics on this port (/metrics).")
+    ] = None,
+    metrics_address: Annotated[
+        str, typer.Option(help="Address the metrics are served on (default: loopback only).")
+    ] = "127.0.0.1",
 ) -> None:
     """Process a flow of messages: extract, match watchlists, raise alerts, quarantine the bad."""
     platform = initialised_platform()
     if not 1 <= batch <= 1000:
         raise InvalidInput("--batch must be between 1 and 1000")
+    if not 1 <= max_deliver <= 1000:
+        raise InvalidInput("--max-deliver must be between 1 and 1000")
+    if metrics_port is not None and not 0 <= metrics_port <= 65535:
+        raise InvalidInput("--metrics-port must be between 0 and 65535")
     try:
         extractors = with_callsigns(callsign_pattern)
     except re.error as error:
@@ -77,6 +94,7 @@ def run(
         max_bytes=max_bytes,
         extractors=extractors,
     )
+    metrics = _serve_metrics(worker_name, metrics_address, metrics_port)
     if source.startswith(("nats://", "tls://")):
         if not (stream and subject and durable):
             raise InvalidInput("a NATS source needs --stream, --subject and --durable")
@@ -96,13 +114,36 @@ def run(
                 batch=batch,
                 ack_wait=ack_wait,
                 idle_exit=idle_exit,
+                max_deliver=max_deliver,
             ),
+            metrics,
         )
     else:
         if source != "-" and not os.path.isfile(source):
             raise InvalidInput(f"no file {source!r}; give a JSON-lines file, `-` or nats://…")
-        stats = run_file(worker, source, batch=batch)
+        stats = run_file(worker, source, batch=batch, metrics=metrics)
     _report(stats)
+
+
+stream_app.command("run")(run)
+worker_app.command("streams")(run)
+
+
+def _serve_metrics(worker: str, address: str, port: int | None) -> WorkerMetrics | None:
+    """The worker's metrics, served on `address:port` when a port is given."""
+    if port is None:
+        return None
+    metrics = WorkerMetrics(worker)
+    try:
+        server = metrics.serve(address, port)
+    except OSError as error:
+        raise InvalidInput(
+            f"cannot serve metrics on {address}:{port} ({error.strerror or error}); "
+            "choose a free --metrics-port or a local --metrics-address"
+        ) from None
+    bound = server.server_address
+    typer.echo(f"metrics on http://{address}:{bound[1]}/metrics", err=True)
+    return metrics
 
 
 @stream_app.command("quarantine")
@@ -170,6 +211,7 @@ def _report(stats: RunStats) -> None:
     typer.echo(
         f"processed {stats.processed}, already done {stats.duplicates}, "
         f"quarantined {stats.quarantined}, alerts {stats.alerts}"
+        + (f", failed and retried {stats.failed}" if stats.failed else "")
     )
     for reason in stats.reasons:
         typer.echo(f"quarantined {reason}", err=True)
