@@ -2,12 +2,17 @@
 
 Every rule — the role, the label filter of each alert, the journal — is the
 stream service's; these routes only translate. The live feed polls the service
-every `POLL_SECONDS`, so each event is checked and journaled like a page.
+every `POLL_SECONDS`, so each event is checked and journaled like a page, and
+re-authenticates the caller every `REAUTH_SECONDS`: a revoked key, a disabled
+user or an expired token ends the feed within seconds (an `error` event, then
+the end of the response), and a changed clearance or role applies from the
+next poll.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
@@ -16,7 +21,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from egide.api.dependencies import PrincipalDep
+from egide.api.dependencies import PrincipalDep, get_principal
+from egide.api.errors import error_body
 from egide.api.streams.protocol import (
     AlertList,
     AlertOut,
@@ -25,7 +31,7 @@ from egide.api.streams.protocol import (
     WatchlistOut,
 )
 from egide.app import Platform
-from egide.errors import InvalidInput
+from egide.errors import EgideError, InvalidInput
 from egide.streams.feed import AlertFeed
 from egide.streams.service import MAX_ALERTS_PAGE
 
@@ -33,6 +39,7 @@ router = APIRouter()
 
 POLL_SECONDS = 0.5
 KEEPALIVE_SECONDS = 15.0
+REAUTH_SECONDS = 2.0
 
 
 def get_platform(request: Request) -> Platform:
@@ -98,11 +105,22 @@ async def stream_alerts(
         loop = asyncio.get_running_loop()
         end = None if duration is None else loop.time() + duration
         quiet = 0.0
+        checked = loop.time()
         yield ": alerts\n\n"
         while end is None or loop.time() < end:
             if await request.is_disconnected():
                 return
-            for alert in await run_in_threadpool(feed.poll):
+            try:
+                if loop.time() - checked >= REAUTH_SECONDS:
+                    # The same check as a new request's: revoked, disabled, expired → refused.
+                    feed.reauthorise(await get_principal(request))
+                    checked = loop.time()
+                fresh = await run_in_threadpool(feed.poll)
+            except EgideError as error:
+                body = error_body(error.http_status, error.message, error.code)
+                yield f"event: error\ndata: {json.dumps(body)}\n\n"
+                return
+            for alert in fresh:
                 quiet = 0.0
                 data = AlertOut.of(alert).model_dump_json()
                 yield f"id: {_encode(alert.cursor)}\nevent: alert\ndata: {data}\n\n"
