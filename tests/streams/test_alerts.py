@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from egide.api import create_app
 from egide.app import Platform
@@ -25,6 +26,7 @@ from egide.core.principals import Role
 from egide.errors import Forbidden
 from egide.settings import Settings
 from egide.streams.message import Message
+from egide.streams.records import AlertRecord, StreamQuarantineRecord, StreamResultRecord
 
 # username -> clearance
 READERS = {
@@ -373,3 +375,37 @@ def test_a_lowered_clearance_applies_to_an_open_feed(site: Site) -> None:
     assert secret_before in got
     assert secret_after not in got, "an alert above the lowered clearance reached the feed"
     assert restricted_after in got
+
+
+def test_the_api_metrics_count_results_quarantine_and_alerts_from_the_database(
+    site: Site,
+) -> None:
+    from egide.streams.message import Rejected
+
+    site.platform.streams.quarantine(
+        Rejected("bad JSON: test", "{", "test:metrics", None, datetime.now(UTC)), worker="test"
+    )
+    site.send("DIFFUSION RESTREINTE", "HIBOU compté.")
+    site.client.app.state.stream_totals = None  # a fresh reading, not the cached one
+    body = site.client.get("/metrics").text
+    values = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in body.splitlines()
+        if line.startswith("egide_stream_")
+    }
+    with site.platform.database.transaction() as session:
+        expected = {
+            "egide_stream_results": session.scalar(
+                select(func.count()).select_from(StreamResultRecord)
+            ),
+            "egide_stream_quarantined": session.scalar(
+                select(func.count()).select_from(StreamQuarantineRecord)
+            ),
+            "egide_stream_alerts_stored": session.scalar(
+                select(func.count()).select_from(AlertRecord)
+            ),
+        }
+    assert all(v for v in expected.values())
+    assert {k: values[k] for k in expected} == expected
+    newest = values["egide_stream_newest_result_timestamp_seconds"]
+    assert abs(newest - time.time()) < 60

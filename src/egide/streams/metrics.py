@@ -23,9 +23,10 @@ Prometheus like any exporter. What it exports:
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from threading import Lock
 from wsgiref.simple_server import WSGIServer
 
@@ -33,6 +34,13 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client import start_http_server as _start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from egide.store import Database
+from egide.streams.records import AlertRecord, StreamQuarantineRecord, StreamResultRecord
+
+log = logging.getLogger(__name__)
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 
@@ -161,3 +169,68 @@ class WorkerMetrics:
         """
         server, _ = _start_http_server(port, addr=address, registry=self.registry)
         return server
+
+
+class StreamTotals(Collector):
+    """Totals of stream processing read from the database, for the API's `/metrics`.
+
+    What every worker of every host has committed, whoever scrapes: messages
+    with a result, messages in quarantine, alerts stored, and when the newest
+    result was committed (a flow that stops shows as a time that stops moving).
+    Read at most once every `ttl` seconds, by counts the indexes answer.
+    """
+
+    def __init__(self, database: Database, ttl: float = 10.0) -> None:
+        self._db = database
+        self._ttl = ttl
+        self._lock = Lock()
+        self._read_at = -float("inf")
+        self._values: dict[str, float] = {}
+
+    def _read(self) -> dict[str, float]:
+        with self._lock:
+            if time.monotonic() - self._read_at < self._ttl:
+                return self._values
+            with self._db.transaction() as session:
+                results = session.scalar(select(func.count(StreamResultRecord.id))) or 0
+                newest = session.scalar(select(func.max(StreamResultRecord.processed_at)))
+                quarantined = session.scalar(select(func.count(StreamQuarantineRecord.id))) or 0
+                alerts = session.scalar(select(func.count(AlertRecord.id))) or 0
+            self._values = {
+                "results": float(results),
+                "quarantined": float(quarantined),
+                "alerts": float(alerts),
+            }
+            if newest is not None:
+                moment = newest if newest.tzinfo else newest.replace(tzinfo=UTC)
+                self._values["newest"] = moment.timestamp()
+            self._read_at = time.monotonic()
+            return self._values
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        try:
+            values = self._read()
+        except SQLAlchemyError as error:
+            log.warning("cannot read the stream totals: %s", error)
+            return
+        described = {
+            "results": (
+                "egide_stream_results",
+                "Messages processed (one result each), all workers",
+            ),
+            "quarantined": ("egide_stream_quarantined", "Messages in quarantine"),
+            "alerts": ("egide_stream_alerts_stored", "Alerts stored, all labels"),
+            "newest": (
+                "egide_stream_newest_result_timestamp_seconds",
+                "When the newest result was committed",
+            ),
+        }
+        for key, (name, text) in described.items():
+            if key in values:
+                yield GaugeMetricFamily(name, text, value=values[key])
+
+    def render(self) -> bytes:
+        """The exposition of these gauges alone (appended to the API's own metrics)."""
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(self)
+        return generate_latest(registry)
