@@ -55,7 +55,7 @@ class NatsSource:
     """Where a worker reads and publishes.
 
     Attributes:
-        url: The server (`nats://127.0.0.1:4222`).
+        url: The server (`nats://127.0.0.1:4222`), or several of a cluster, comma-separated.
         stream: The JetStream stream holding the messages (created if absent).
         subject: The subject messages are published on.
         durable: The durable consumer's name, shared by every worker of the flow.
@@ -88,7 +88,10 @@ def run_nats(worker: Worker, source: NatsSource, metrics: WorkerMetrics | None =
 
 async def _run(worker: Worker, source: NatsSource, metrics: WorkerMetrics | None) -> RunStats:
     try:
-        nc = await nats.connect(source.url, connect_timeout=5, max_reconnect_attempts=3)
+        # Several servers of a cluster, comma-separated; the client also learns the
+        # others from the server it reaches, and moves to one of them if it goes.
+        servers = [url.strip() for url in source.url.split(",") if url.strip()]
+        nc = await nats.connect(servers, connect_timeout=5, max_reconnect_attempts=30)
     except (OSError, nats.errors.Error) as error:
         raise Unavailable(
             f"cannot reach the NATS server at {source.url} ({error}); start it or correct --source"
