@@ -308,6 +308,11 @@ def flow(inst: Installation, workers: int, batch: int) -> Iterator[dict[str, Any
         asyncio.run(streams(False))
 
 
+def cpu_seconds(ports: list[int]) -> float:
+    """CPU time the workers have used (their `process_cpu_seconds_total`)."""
+    return sum(scrape(port).get("process_cpu_seconds_total", 0.0) for port in ports)
+
+
 def processed(ports: list[int]) -> int:
     total = 0.0
     for port in ports:
@@ -363,17 +368,25 @@ def run_backlog(
         started = time.perf_counter()
         f["start"]()
         ready = time.perf_counter()
+        cpu_before = cpu_seconds(f["ports"])
+        before = processed(f["ports"])
         while processed(f["ports"]) < count:
             if time.perf_counter() - ready > 600:
                 raise SystemExit("the backlog did not drain in 10 minutes")
             time.sleep(0.1)
         seconds = time.perf_counter() - ready
+        cpu = cpu_seconds(f["ports"]) - cpu_before
+    drained = count - before
     return {
         "workers": workers,
         "mode": "backlog",
         "messages": count,
         "startup_s": round(ready - started, 1),
         "messages_per_s": round(count / seconds),
+        # CPU time of the worker processes per message: what a free core would sustain,
+        # whatever else the machine runs (the database and NATS are not counted).
+        "worker_cpu_ms_per_message": round(cpu / max(1, drained) * 1000, 3),
+        "messages_per_worker_cpu_s": round(drained / cpu) if cpu else None,
     }
 
 
@@ -560,7 +573,9 @@ def _line(row: dict[str, Any]) -> str:
     if row["mode"] == "backlog":
         return (
             f"{row['pipeline']:13} {row['workers']:>7} {'backlog':>8} {row['messages_per_s']:>7} "
-            f"{'-':>9} {row['messages']:>8} {'-':>8} {'-':>8} {'-':>8} {'-':>9}"
+            f"{'-':>9} {row['messages']:>8} {'-':>8} {'-':>8} {'-':>8} {'-':>9}  "
+            f"worker CPU {row['worker_cpu_ms_per_message']} ms/msg "
+            f"= {row['messages_per_worker_cpu_s']} msg per CPU-s"
         )
     lat = row["latency_ms"]
     return (

@@ -18,7 +18,8 @@ Prometheus like any exporter. What it exports:
 - `egide_stream_consumer_pending`, `egide_stream_consumer_ack_pending`,
   `egide_stream_consumer_redelivered`: the durable consumer's lag as the NATS
   server reports it (shared by every worker of the flow), refreshed every few
-  seconds; `egide_stream_consumer_lag` is pending plus ack-pending.
+  seconds; `egide_stream_consumer_lag` is pending plus ack-pending;
+- the usual `process_*` metrics of the process (CPU seconds, memory).
 """
 
 from __future__ import annotations
@@ -30,7 +31,14 @@ from datetime import UTC, datetime
 from threading import Lock
 from wsgiref.simple_server import WSGIServer
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client import start_http_server as _start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -139,6 +147,9 @@ class WorkerMetrics:
         self.alerts.labels(worker)
         self.consumer = _ConsumerCollector()
         self.registry.register(self.consumer)
+        # The process's CPU time, memory and start time (`process_*`), as any exporter gives.
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
 
     def handled(self, outcome: str, count: int = 1) -> None:
         """Count messages of one outcome."""
