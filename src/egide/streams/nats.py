@@ -40,6 +40,7 @@ import nats.js.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, StreamConfig
+from nats.js.client import JetStreamContext
 
 from egide.errors import Unavailable
 from egide.streams.metrics import WorkerMetrics
@@ -66,6 +67,7 @@ class NatsSource:
         idle_exit: Stop after this many seconds with nothing to read (None: run until stopped).
         max_deliver: Deliveries of a message that keeps failing before it is quarantined.
         lag_interval: Seconds between two reads of the consumer's lag (for the metrics).
+        batch_wait: Seconds a batch waits for more messages once its first has come.
     """
 
     url: str
@@ -79,6 +81,7 @@ class NatsSource:
     idle_exit: float | None = None
     max_deliver: int = 5
     lag_interval: float = 5.0
+    batch_wait: float = 0.01
 
 
 def run_nats(worker: Worker, source: NatsSource, metrics: WorkerMetrics | None = None) -> RunStats:
@@ -121,7 +124,7 @@ async def _run(worker: Worker, source: NatsSource, metrics: WorkerMetrics | None
         idle = 0.0
         while not stop.is_set():
             try:
-                messages = await sub.fetch(source.batch, timeout=1.0)
+                messages = await _fetch(sub, source)
             except (TimeoutError, nats.errors.TimeoutError):
                 idle += 1.0
                 if source.idle_exit is not None and idle >= source.idle_exit:
@@ -158,6 +161,21 @@ async def _run(worker: Worker, source: NatsSource, metrics: WorkerMetrics | None
         # Not drain(): a pull subscription's pending fetch makes it wait its full timeout.
         await nc.close()
     return stats
+
+
+async def _fetch(sub: JetStreamContext.PullSubscription, source: NatsSource) -> list[Msg]:
+    """The next batch: waits up to a second for a first message, then `batch_wait` for more.
+
+    A single `fetch(batch)` waits until the batch is full or its timeout passes: at a
+    low rate a message would wait for 63 others. The first message is taken as soon
+    as it arrives; those already there (or arriving within `batch_wait`) join it, so a
+    busy flow still commits whole batches and a quiet one adds milliseconds, not a second.
+    """
+    messages = await sub.fetch(1, timeout=1.0)
+    if source.batch > 1:
+        with contextlib.suppress(TimeoutError, nats.errors.TimeoutError):
+            messages += await sub.fetch(source.batch - 1, timeout=source.batch_wait)
+    return messages
 
 
 async def _handle_one(worker: Worker, source: NatsSource, message: Msg) -> Outcome | None:
