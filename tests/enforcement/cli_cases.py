@@ -355,6 +355,9 @@ LOCAL: dict[str, str] = {
     "policy show": "prints a loaded policy; reads no stored data",
     "stream run": "a worker acting as the local operator, like serve; each message it "
     "processes or quarantines is journaled as stream:<worker>",
+    "worker streams": "the same command as stream run (its canonical name): a worker acting "
+    "as the local operator, like serve; each message it processes or quarantines is "
+    "journaled as stream:<worker>",
     "stream quarantine": _ROOT,
     "serve": "starts the API, whose routes are enumerated by test_api_enforcement.py",
     "demo": "builds a demonstration installation of its own",

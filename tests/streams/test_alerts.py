@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 
 from egide.api import create_app
 from egide.app import Platform
@@ -25,6 +26,7 @@ from egide.core.principals import Role
 from egide.errors import Forbidden
 from egide.settings import Settings
 from egide.streams.message import Message
+from egide.streams.records import AlertRecord, StreamQuarantineRecord, StreamResultRecord
 
 # username -> clearance
 READERS = {
@@ -259,3 +261,151 @@ def test_the_file_source_processes_and_quarantines(site: Site, tmp_path: Path) -
     }
     assert sorted(quarantined) == [f"file:{path}:{n}" for n in (2, 4, 5)]
     assert quarantined[f"file:{path}:5"].startswith("oversize")
+
+
+class _Listener(threading.Thread):
+    """Reads one live feed, noting when each line arrived and when the response ended."""
+
+    def __init__(self, site: Site, key: str, duration: float) -> None:
+        super().__init__()
+        self.site, self.key, self.duration = site, key, duration
+        self.lines: list[tuple[float, str]] = []
+        self.ended = 0.0
+
+    def run(self) -> None:
+        headers = {"Authorization": f"Bearer {self.key}"}
+        params = {"duration": self.duration}
+        with self.site.client.stream(
+            "GET", "/v1/alerts/stream", params=params, headers=headers
+        ) as response:
+            assert response.status_code == 200
+            for line in response.iter_lines():
+                self.lines.append((time.monotonic(), line))
+        self.ended = time.monotonic()
+
+    def alerts(self) -> list[str]:
+        return [
+            json.loads(line[len("data: ") :])["message_id"]
+            for i, (_, line) in enumerate(self.lines)
+            if line.startswith("data: ") and self.lines[i - 1][1] == "event: alert"
+        ]
+
+    def errors(self) -> list[dict[str, object]]:
+        return [
+            json.loads(line[len("data: ") :])["error"]
+            for i, (_, line) in enumerate(self.lines)
+            if line.startswith("data: ") and self.lines[i - 1][1] == "event: error"
+        ]
+
+
+def _cut_off(site: Site, how: str, user: str) -> None:
+    """Revoke the reader's key, or disable the reader from another process's services."""
+    if how == "revoke":
+        key_id = site.platform.identity.list_keys(user)[-1].key_id
+        site.platform.identity.revoke_key("test", key_id)
+    else:
+        # As `egide users disable` does, in another process: this app learns it from the
+        # database, not from a cache that the change cleared.
+        other = Platform(site.platform.settings)
+        try:
+            other.identity.disable_user("test", user)
+        finally:
+            other.close()
+
+
+@pytest.mark.parametrize("how", ["revoke", "disable"])
+def test_a_revoked_key_or_disabled_reader_stops_receiving_within_seconds(
+    site: Site, how: str
+) -> None:
+    identity, user = site.platform.identity, f"sse_{how}"
+    identity.add_user(
+        "test",
+        user,
+        clearance=site.platform.policies.parse_clearance("TRÈS SECRET NAT FRA"),
+        roles=[Role.ANALYST],
+        organisation="CPCO",
+    )
+    key = identity.create_key("test", user)[1]
+    listener = _Listener(site, key, duration=30)
+    listener.start()
+    time.sleep(1.5)
+    before = site.send("DIFFUSION RESTREINTE", "HIBOU avant.")
+    time.sleep(1.0)
+    cut = time.monotonic()
+    _cut_off(site, how, user)
+    time.sleep(4.0)
+    after = site.send("DIFFUSION RESTREINTE", "HIBOU après.")
+    listener.join(timeout=30)
+    assert not listener.is_alive()
+    assert listener.alerts() == [before], listener.lines
+    assert listener.ended - cut < 4.0, "the feed went on after the reader was cut off"
+    [error] = listener.errors()
+    assert error["code"] == "invalid_api_key", error
+    assert after not in listener.alerts()
+
+
+def test_a_lowered_clearance_applies_to_an_open_feed(site: Site) -> None:
+    identity, policies = site.platform.identity, site.platform.policies
+    identity.add_user(
+        "test",
+        "sse_lowered",
+        clearance=policies.parse_clearance("SECRET NAT FRA"),
+        roles=[Role.ANALYST],
+        organisation="CPCO",
+    )
+    key = identity.create_key("test", "sse_lowered")[1]
+    listener = _Listener(site, key, duration=9)
+    listener.start()
+    time.sleep(1.5)
+    secret_before = site.send("SECRET", "HIBOU secret avant.")
+    time.sleep(1.0)
+    identity.update_user(
+        "test",
+        "sse_lowered",
+        clearance=policies.parse_clearance("DR NAT FRA"),
+        roles=[Role.ANALYST],
+        organisation="CPCO",
+        display_name="",
+    )
+    time.sleep(3.0)
+    secret_after = site.send("SECRET", "HIBOU secret après.")
+    restricted_after = site.send("DIFFUSION RESTREINTE", "HIBOU DR après.")
+    listener.join(timeout=30)
+    got = listener.alerts()
+    assert secret_before in got
+    assert secret_after not in got, "an alert above the lowered clearance reached the feed"
+    assert restricted_after in got
+
+
+def test_the_api_metrics_count_results_quarantine_and_alerts_from_the_database(
+    site: Site,
+) -> None:
+    from egide.streams.message import Rejected
+
+    site.platform.streams.quarantine(
+        Rejected("bad JSON: test", "{", "test:metrics", None, datetime.now(UTC)), worker="test"
+    )
+    site.send("DIFFUSION RESTREINTE", "HIBOU compté.")
+    site.client.app.state.stream_totals = None  # a fresh reading, not the cached one
+    body = site.client.get("/metrics").text
+    values = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in body.splitlines()
+        if line.startswith("egide_stream_")
+    }
+    with site.platform.database.transaction() as session:
+        expected = {
+            "egide_stream_results": session.scalar(
+                select(func.count()).select_from(StreamResultRecord)
+            ),
+            "egide_stream_quarantined": session.scalar(
+                select(func.count()).select_from(StreamQuarantineRecord)
+            ),
+            "egide_stream_alerts_stored": session.scalar(
+                select(func.count()).select_from(AlertRecord)
+            ),
+        }
+    assert all(v for v in expected.values())
+    assert {k: values[k] for k in expected} == expected
+    newest = values["egide_stream_newest_result_timestamp_seconds"]
+    assert abs(newest - time.time()) < 60

@@ -15,9 +15,11 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -26,7 +28,7 @@ from pathlib import Path
 import nats
 import pytest
 from nats.js.api import StreamConfig
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from egide.app import Platform
 from egide.core.principals import Role
@@ -273,3 +275,120 @@ def test_malformed_messages_are_quarantined_with_a_reason_and_the_flow_goes_on(
     for expected in bad:
         assert any(r.startswith(expected) for r in reasons), (expected, reasons)
     assert _stream_count(flow, f"{flow.stream}_QUARANTINE") == len(bad)
+
+
+def _poison(flow: Flow, prefix: str) -> None:
+    """Make the database itself refuse results of messages whose id starts with `prefix`.
+
+    A real database error (a trigger raising), not a quarantine reason: the
+    worker's processing fails on every delivery.
+    """
+    with flow.platform.database.transaction() as session:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(
+                text(
+                    "CREATE FUNCTION egide_test_poison() RETURNS trigger AS $$ BEGIN "
+                    f"IF NEW.message_id LIKE '{prefix}%' THEN "
+                    "RAISE EXCEPTION 'poisoned message refused by the database'; END IF; "
+                    "RETURN NEW; END $$ LANGUAGE plpgsql"
+                )
+            )
+            session.execute(
+                text(
+                    "CREATE TRIGGER egide_test_poison BEFORE INSERT ON stream_results "
+                    "FOR EACH ROW EXECUTE FUNCTION egide_test_poison()"
+                )
+            )
+        else:
+            session.execute(
+                text(
+                    "CREATE TRIGGER egide_test_poison BEFORE INSERT ON stream_results "
+                    f"WHEN NEW.message_id LIKE '{prefix}%' BEGIN "
+                    "SELECT RAISE(ABORT, 'poisoned message refused by the database'); END"
+                )
+            )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _scrape(port: int) -> dict[str, float]:
+    """The worker's /metrics, read over HTTP: {'name{labels}': value}."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        assert response.status == 200
+        body = response.read().decode()
+    values: dict[str, float] = {}
+    for line in body.splitlines():
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            values[name] = float(value)
+    return values
+
+
+def test_a_message_that_keeps_failing_is_quarantined_after_max_deliver(flow: Flow) -> None:
+    _poison(flow, "poison")
+    bodies = [json.dumps(_message(i)).encode() for i in range(14)]
+    poison = {"id": "poison-1", "channel": "net-0", "label": "DR", "text": "Opération HIBOU."}
+    bodies.insert(7, json.dumps(poison).encode())
+    _publish(flow, bodies, [None] * len(bodies))
+    port = _free_port()
+    worker = flow.worker(
+        "w", "--max-deliver", "3", "--idle-exit", "12", "--metrics-port", str(port)
+    )
+    try:
+        _wait(lambda: flow.count(StreamQuarantineRecord) == 1, 60, "the dead letter")
+        scraped = _scrape(port)  # the worker is still running (idle-exit 12 s)
+    finally:
+        out = _finish([worker])[0]
+    # The other messages of the poisoned batch were processed, each once.
+    assert flow.count(StreamResultRecord) == 14
+    assert flow.count(StreamResultRecord, StreamResultRecord.message_id == "poison-1") == 0
+    with flow.platform.database.transaction() as session:
+        row = session.execute(select(StreamQuarantineRecord)).scalar_one()
+    assert row.message_id == "poison-1"
+    assert row.source.startswith(f"nats:{flow.stream}:")
+    assert row.reason.startswith("failed 3 times: "), row.reason
+    assert "poisoned message refused by the database" in row.reason
+    assert "HIBOU" not in row.reason, "the reason quotes the message"
+    assert _stream_count(flow, f"{flow.stream}_QUARANTINE") == 1
+    assert "failed and retried 2" in out, out
+    w = 'worker="w"'
+    assert scraped[f'egide_stream_messages_total{{outcome="processed",{w}}}'] == 14
+    assert scraped[f'egide_stream_messages_total{{outcome="failed",{w}}}'] == 2
+    assert scraped[f'egide_stream_messages_total{{outcome="quarantined",{w}}}'] == 1
+    assert scraped[f"egide_stream_dead_letters_total{{{w}}}"] == 1
+    assert scraped[f"egide_stream_alerts_total{{{w}}}"] == 2  # msg-00000 and msg-00007
+    assert scraped[f"egide_stream_alert_latency_seconds_count{{{w}}}"] == 2
+    assert scraped[f'egide_stream_alert_latency_seconds_bucket{{le="+Inf",{w}}}'] == 2
+    assert 0 < scraped[f"egide_stream_alert_latency_seconds_sum{{{w}}}"] < 60
+    consumer = f'consumer="{flow.durable}",stream="{flow.stream}"'
+    assert scraped[f"egide_stream_consumer_pending{{{consumer}}}"] == 0
+    assert f"egide_stream_consumer_lag{{{consumer}}}" in scraped
+
+
+def test_worker_metrics_show_the_lag_of_a_backlog(flow: Flow) -> None:
+    """Lag read from the server while a worker is behind, then back to zero."""
+    ids = _publish_messages(flow, 3000)
+    port = _free_port()
+    worker = flow.worker("w", "--batch", "8", "--idle-exit", "8", "--metrics-port", str(port))
+    consumer = f'consumer="{flow.durable}",stream="{flow.stream}"'
+    try:
+        _wait(lambda: _lag(port, consumer) is not None, 60, "a first reading of the lag")
+        first = _lag(port, consumer)
+        assert first is not None and first > 0, "the backlog does not show as lag"
+        _wait(lambda: flow.count(StreamResultRecord) == len(ids), 300, "the backlog")
+        _wait(lambda: _lag(port, consumer) == 0, 30, "the lag to fall to zero")
+        rate = _scrape(port)['egide_stream_messages_total{outcome="processed",worker="w"}']
+        assert rate == len(ids)
+    finally:
+        _finish([worker])
+
+
+def _lag(port: int, consumer: str) -> float | None:
+    try:
+        return _scrape(port).get(f"egide_stream_consumer_lag{{{consumer}}}")
+    except OSError:
+        return None  # not serving yet

@@ -1,7 +1,8 @@
-"""`egide stream run|quarantine|channels|summary`, `egide watchlist add|list`, `egide alerts tail`.
+"""`egide worker streams` (alias `egide stream run`), `egide stream quarantine|channels|summary`,
+`egide watchlist add|list`, `egide alerts tail`.
 
-`stream run` is a worker acting as the local operator (like `serve`): what it
-does is journaled as `stream:<worker>`. The watchlist, alert, channel and
+`worker streams` is a worker acting as the local operator (like `serve`): what
+it does is journaled as `stream:<worker>`. The watchlist, alert, channel and
 summary commands act as the person whose API key is given; every rule is the
 stream service's.
 """
@@ -25,6 +26,7 @@ from egide.streams.channels import ChannelSummary
 from egide.streams.extract import with_callsigns
 from egide.streams.feed import AlertFeed
 from egide.streams.message import MAX_MESSAGE_BYTES
+from egide.streams.metrics import WorkerMetrics
 from egide.streams.service import AlertView
 from egide.streams.summarise import MAX_SENTENCES, parse_window
 from egide.streams.worker import RunStats, Worker, run_file
@@ -41,9 +43,9 @@ watchlist_app = typer.Typer(
     no_args_is_help=True,
 )
 alerts_app = typer.Typer(help="Alerts raised by message flows.", no_args_is_help=True)
+worker_app = typer.Typer(help="Worker processes (message flows).", no_args_is_help=True)
 
 
-@stream_app.command("run")
 def run(
     source: Annotated[
         str,
@@ -82,11 +84,25 @@ def run(
     model_max_tokens: Annotated[
         int, typer.Option(help="Most tokens of one model extraction.")
     ] = 256,
+    max_deliver: Annotated[
+        int,
+        typer.Option(help="Deliveries of a message that keeps failing before it is quarantined."),
+    ] = 5,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics on this port (/metrics).")
+    ] = None,
+    metrics_address: Annotated[
+        str, typer.Option(help="Address the metrics are served on (default: loopback only).")
+    ] = "127.0.0.1",
 ) -> None:
     """Process a flow of messages: extract, match watchlists, raise alerts, quarantine the bad."""
     platform = initialised_platform()
     if not 1 <= batch <= 1000:
         raise InvalidInput("--batch must be between 1 and 1000")
+    if not 1 <= max_deliver <= 1000:
+        raise InvalidInput("--max-deliver must be between 1 and 1000")
+    if metrics_port is not None and not 0 <= metrics_port <= 65535:
+        raise InvalidInput("--metrics-port must be between 0 and 65535")
     try:
         extractors = with_callsigns(callsign_pattern)
     except re.error as error:
@@ -105,6 +121,7 @@ def run(
         extractors=extractors,
         model=extractor,
     )
+    metrics = _serve_metrics(worker_name, metrics_address, metrics_port)
     if source.startswith(("nats://", "tls://")):
         if not (stream and subject and durable):
             raise InvalidInput("a NATS source needs --stream, --subject and --durable")
@@ -124,12 +141,14 @@ def run(
                 batch=batch,
                 ack_wait=ack_wait,
                 idle_exit=idle_exit,
+                max_deliver=max_deliver,
             ),
+            metrics,
         )
     else:
         if source != "-" and not os.path.isfile(source):
             raise InvalidInput(f"no file {source!r}; give a JSON-lines file, `-` or nats://…")
-        stats = run_file(worker, source, batch=batch)
+        stats = run_file(worker, source, batch=batch, metrics=metrics)
     # The model's engine (if any) is released when the process ends.
     _report(stats, extractor)
 
@@ -168,6 +187,27 @@ def _model_extractor(
         max_tokens=max_tokens,
         digest=deployment.digest,
     )
+
+
+stream_app.command("run")(run)
+worker_app.command("streams")(run)
+
+
+def _serve_metrics(worker: str, address: str, port: int | None) -> WorkerMetrics | None:
+    """The worker's metrics, served on `address:port` when a port is given."""
+    if port is None:
+        return None
+    metrics = WorkerMetrics(worker)
+    try:
+        server = metrics.serve(address, port)
+    except OSError as error:
+        raise InvalidInput(
+            f"cannot serve metrics on {address}:{port} ({error.strerror or error}); "
+            "choose a free --metrics-port or a local --metrics-address"
+        ) from None
+    bound = server.server_address
+    typer.echo(f"metrics on http://{address}:{bound[1]}/metrics", err=True)
+    return metrics
 
 
 @stream_app.command("quarantine")
@@ -372,6 +412,7 @@ def _report(stats: RunStats, model: ModelExtractor | None = None) -> None:
     typer.echo(
         f"processed {stats.processed}, already done {stats.duplicates}, "
         f"quarantined {stats.quarantined}, alerts {stats.alerts}"
+        + (f", failed and retried {stats.failed}" if stats.failed else "")
     )
     for reason in stats.reasons:
         typer.echo(f"quarantined {reason}", err=True)

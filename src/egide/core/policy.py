@@ -9,6 +9,7 @@ values are expressed in another policy. See docs/labels.md for the format.
 
 from __future__ import annotations
 
+import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass, field
@@ -44,8 +45,16 @@ def normalise(text: str) -> str:
     `SECRET SPECIAL FRANCE`.
     """
     decomposed = unicodedata.normalize("NFKD", text.upper())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    if decomposed.isascii():  # no accent to take off: no loop in Python
+        plain = decomposed
+    else:
+        plain = _NON_ASCII.sub(
+            lambda m: "" if unicodedata.combining(m.group()) else m.group(), decomposed
+        )
     return " ".join(plain.translate(_SEPARATORS).split())
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ import re
 import tomllib
 import unicodedata
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +43,30 @@ def fold(text: str) -> tuple[str, list[int]]:
         return text.lower(), list(range(len(text)))
     out: list[str] = []
     where: list[int] = []
-    for i, ch in enumerate(text):
-        for folded in unicodedata.normalize("NFKD", ch).casefold():
-            if not unicodedata.combining(folded):
-                out.append(folded)
-                where.append(i)
+    last = 0
+    for match in _NON_ASCII.finditer(text):
+        at = match.start()
+        if at > last:  # a run of ASCII: lower() folds it one for one
+            out.append(text[last:at].lower())
+            where.extend(range(last, at))
+        folded = _fold_char(match.group())
+        out.append(folded)
+        where.extend([at] * len(folded))
+        last = at + 1
+    out.append(text[last:].lower())
+    where.extend(range(last, len(text)))
     return "".join(out), where
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+
+
+@lru_cache(maxsize=8192)
+def _fold_char(ch: str) -> str:
+    """One character without case or accents (cached: a flow repeats the same characters)."""
+    return "".join(
+        f for f in unicodedata.normalize("NFKD", ch).casefold() if not unicodedata.combining(f)
+    )
 
 
 class Gazetteer:

@@ -12,7 +12,12 @@ policy vocabulary and is closed up by `egide.knowledge.markings.fold`.
 
 from __future__ import annotations
 
+import re
 import unicodedata
+from functools import lru_cache
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
+"""ASCII characters fold to themselves: only the others are looked at one by one."""
 
 
 def _ranges(*spans: tuple[int, int]) -> frozenset[str]:
@@ -138,7 +143,10 @@ def _span(text: str, at: int, *, rtl: bool) -> tuple[str, int]:
     return "".join(reversed(parts) if rtl else parts), at
 
 
+@lru_cache(maxsize=8192)
 def _fold_char(char: str) -> str:
+    # Cached: a flow of messages reads the same few hundred characters over and over,
+    # and three normalisations per character were most of the time to read a marking.
     if ignorable(char):
         return ""
     decomposed = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", char))
@@ -153,17 +161,28 @@ def fold_chars(text: str, *, display: bool = True) -> str:
         display: Reorder a right-to-left override's span as it is displayed;
             False reads the characters in the order they are stored.
     """
+    if text.isascii():
+        return text  # every ASCII character folds to itself (and holds no override)
     text = display_order(text) if display else text
-    return unicodedata.normalize("NFC", "".join(_fold_char(c) for c in text))
+    return unicodedata.normalize("NFC", _NON_ASCII.sub(lambda m: _fold_char(m.group()), text))
 
 
 def fold_mapped(text: str) -> tuple[str, list[int]]:
     """`text` folded character by character (stored order), and each folded character's offset."""
+    if text.isascii():
+        return text, list(range(len(text) + 1))
     out: list[str] = []
     offsets: list[int] = []
-    for at, char in enumerate(text):
-        for folded in _fold_char(char):
-            out.append(folded)
-            offsets.append(at)
-    offsets.append(len(text))
+    last = 0
+    for match in _NON_ASCII.finditer(text):
+        at = match.start()
+        if at > last:  # a run of ASCII, unchanged
+            out.append(text[last:at])
+            offsets.extend(range(last, at))
+        folded = _fold_char(match.group())
+        out.append(folded)
+        offsets.extend([at] * len(folded))
+        last = at + 1
+    out.append(text[last:])
+    offsets.extend(range(last, len(text) + 1))
     return "".join(out), offsets

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import calendar
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -88,12 +89,11 @@ _MIN_VOTES = 2  # fewer stopwords than this: too little text to say
 
 def language(text: str) -> list[Finding]:
     """The message's language, `fr` or `en`, by stopword vote (nothing when undecided)."""
-    votes = dict.fromkeys(_STOPWORDS, 0)
-    for match in _WORD.finditer(text):
-        word = match.group().lower()
-        for lang, words in _STOPWORDS.items():
-            if word in words:
-                votes[lang] += 1
+    counts = Counter(word.lower() for word in _WORD.findall(text))
+    votes = {
+        lang: sum(n for word, n in counts.items() if word in words)
+        for lang, words in _STOPWORDS.items()
+    }
     best = max(votes, key=lambda lang: votes[lang])
     ranked = sorted(votes.values(), reverse=True)
     if ranked[0] < _MIN_VOTES or ranked[0] == ranked[1]:

@@ -31,6 +31,15 @@ class AlertFeed:
         since = self._cursor[0] - OVERLAP if self._cursor else None
         self._given: dict[int, datetime] = service.alert_times_since(since)
 
+    def reauthorise(self, principal: Principal) -> None:
+        """Read as `principal` from the next poll on (the caller, authenticated again).
+
+        A live feed holds its reader for a long time: the reader's key may be
+        revoked, their account disabled or their clearance changed meanwhile. The
+        API re-authenticates them every few seconds and hands the result here.
+        """
+        self._principal = principal
+
     def poll(self) -> list[AlertView]:
         """Alerts not given before, oldest first."""
         after = (self._cursor[0] - OVERLAP, 0) if self._cursor else None

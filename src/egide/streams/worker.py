@@ -15,7 +15,9 @@ finds its result, and changes nothing.
 
 from __future__ import annotations
 
+import json
 import sys
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -24,9 +26,19 @@ from typing import BinaryIO
 
 from egide.core.labels import PolicyRegistry
 from egide.streams.extract import Extractor
-from egide.streams.message import MAX_MESSAGE_BYTES, Message, read_message
+from egide.streams.message import (
+    KEPT_RAW_CHARS,
+    MAX_ID_CHARS,
+    MAX_MESSAGE_BYTES,
+    Message,
+    Rejected,
+    read_message,
+)
+from egide.streams.metrics import WorkerMetrics
 from egide.streams.service import Processed, StreamService
 from egide.streams.structured import ModelExtractor
+
+MAX_ERROR_CHARS = 500
 
 
 @dataclass
@@ -37,20 +49,42 @@ class RunStats:
     duplicates: int = 0
     quarantined: int = 0
     alerts: int = 0
+    failed: int = 0
     reasons: list[str] = field(default_factory=list)
+    metrics: WorkerMetrics | None = None
 
-    def count(self, outcome: Outcome) -> None:
-        """Add one message's outcome."""
+    def count(self, outcome: Outcome, published: datetime | None = None) -> None:
+        """Add one message's outcome; its alerts' latency runs from `published`.
+
+        `published` is when the transport received the message (JetStream's
+        timestamp); None takes the message's own `received` time (a file).
+        """
+        metrics = self.metrics
         if outcome.rejected is not None:
             self.quarantined += 1
             if len(self.reasons) < 20:
                 self.reasons.append(f"{outcome.rejected[0]}: {outcome.rejected[1]}")
+            if metrics is not None:
+                metrics.handled("quarantined")
+                if outcome.dead_letter:
+                    metrics.dead_letters.labels(metrics.worker).inc()
         elif outcome.processed is not None:
             if outcome.processed.duplicate:
                 self.duplicates += 1
+                if metrics is not None:
+                    metrics.handled("duplicate")
             else:
                 self.processed += 1
                 self.alerts += len(outcome.processed.alerts)
+                if metrics is not None:
+                    metrics.handled("processed")
+                    metrics.raised(len(outcome.processed.alerts), published or outcome.received)
+
+    def fail(self) -> None:
+        """Count one message whose processing failed (it will be delivered again)."""
+        self.failed += 1
+        if self.metrics is not None:
+            self.metrics.handled("failed")
 
 
 @dataclass(frozen=True)
@@ -60,6 +94,8 @@ class Outcome:
     processed: Processed | None = None
     rejected: tuple[str, str] | None = None
     newly_quarantined: bool = False
+    received: datetime | None = None
+    dead_letter: bool = False
 
 
 class Worker:
@@ -119,17 +155,44 @@ class Worker:
                 extractors=self._extractors,
                 model=self.model,
             )
-            for (at, _), processed in zip(valid, done, strict=True):
-                outcomes[at] = Outcome(processed=processed)
+            for (at, message), processed in zip(valid, done, strict=True):
+                outcomes[at] = Outcome(processed=processed, received=message.received)
         return [o for o in outcomes if o is not None]
 
+    def dead_letter(self, raw: bytes, *, source: str, attempts: int, error: str) -> Outcome:
+        """Quarantine a message whose processing failed `attempts` times (reason `failed N times`).
 
-def run_file(worker: Worker, path: str, *, batch: int = 64) -> RunStats:
+        A message that keeps failing — a database error, a bug an input
+        triggers — is not delivered for ever: past the limit it is kept in
+        quarantine with the last error, and the flow goes on.
+        """
+        text = raw[:KEPT_RAW_CHARS].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+        reason = f"failed {attempts} times: {error}"[:MAX_ERROR_CHARS]
+        rejected = Rejected(reason, text, source, _claimed_id(raw), datetime.now(UTC))
+        new = self.service.quarantine(rejected, worker=self.name)
+        return Outcome(rejected=(source, reason), newly_quarantined=new, dead_letter=True)
+
+
+def _claimed_id(raw: bytes) -> str | None:
+    """The id a message claims, if it can be read (for the quarantine list only)."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    found = data.get("id") if isinstance(data, dict) else None
+    if isinstance(found, str) and 0 < len(found) <= MAX_ID_CHARS and found.isprintable():
+        return found
+    return None
+
+
+def run_file(
+    worker: Worker, path: str, *, batch: int = 64, metrics: WorkerMetrics | None = None
+) -> RunStats:
     """Process every line of a JSON-lines file (`-`: standard input) and return the counts.
 
     Lines are committed `batch` at a time (standard input: a line waits for its batch).
     """
-    stats = RunStats()
+    stats = RunStats(metrics=metrics)
     if path == "-":
         # Standard input is not a file that can be read again: its lines are named by run.
         name = f"stdin@{datetime.now(UTC):%Y%m%dT%H%M%S.%f}"
@@ -145,10 +208,19 @@ def _run_lines(worker: Worker, stream: BinaryIO, name: str, stats: RunStats, bat
     for number, line in _lines(stream, worker.max_bytes):
         pending.append((line, f"{name}:{number}", None))
         if len(pending) >= batch:
-            for outcome in worker.handle_many(pending):
-                stats.count(outcome)
+            _handle_lines(worker, pending, stats)
             pending = []
-    for outcome in worker.handle_many(pending):
+    _handle_lines(worker, pending, stats)
+
+
+def _handle_lines(
+    worker: Worker, pending: list[tuple[bytes, str, str | None]], stats: RunStats
+) -> None:
+    started = time.perf_counter()
+    outcomes = worker.handle_many(pending)
+    if stats.metrics is not None and pending:
+        stats.metrics.batch_seconds.labels(worker.name).observe(time.perf_counter() - started)
+    for outcome in outcomes:
         stats.count(outcome)
 
 

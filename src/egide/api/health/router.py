@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from egide.api.errors import error_body
 from egide.serving.metrics import CONTENT_TYPE
+from egide.streams.metrics import StreamTotals
 
 router = APIRouter()
 
@@ -45,8 +46,16 @@ async def readyz(request: Request) -> JSONResponse:
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    """Prometheus text exposition of this process's metrics."""
-    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE)
+    """Prometheus text exposition of this process's metrics, and the stream totals."""
+    body = request.app.state.metrics.render()
+    platform = getattr(request.app.state, "platform", None)
+    if platform is not None:
+        totals = getattr(request.app.state, "stream_totals", None)
+        if totals is None:
+            totals = request.app.state.stream_totals = StreamTotals(platform.database)
+        # Counted in the database (at most every few seconds): off the event loop.
+        body += await to_thread.run_sync(totals.render)
+    return Response(body, media_type=CONTENT_TYPE)
 
 
 def _ping(platform: object) -> None:

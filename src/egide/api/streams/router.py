@@ -2,12 +2,22 @@
 
 Every rule — the role, the label filter of each alert, the journal — is the
 stream service's; these routes only translate. The live feed polls the service
-every `POLL_SECONDS`, so each event is checked and journaled like a page.
+when an alert is raised — one watcher per process reads the newest alert's
+cursor every `WATCH_SECONDS` while any feed is open, and wakes the feeds when
+it moves — and at least every `POLL_SECONDS` (an alert stamped before the
+newest, committed late, is caught then), so each event is checked and
+journaled like a page, and
+re-authenticates the caller every `REAUTH_SECONDS`: a revoked key, a disabled
+user or an expired token ends the feed within seconds (an `error` event, then
+the end of the response), and a changed clearance or role applies from the
+next poll.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
@@ -16,7 +26,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from egide.api.dependencies import PrincipalDep
+from egide.api.dependencies import PrincipalDep, get_principal
+from egide.api.errors import error_body
 from egide.api.streams.protocol import (
     AlertList,
     AlertOut,
@@ -27,7 +38,7 @@ from egide.api.streams.protocol import (
     WatchlistOut,
 )
 from egide.app import Platform
-from egide.errors import InvalidInput
+from egide.errors import EgideError, InvalidInput
 from egide.streams.feed import AlertFeed
 from egide.streams.service import MAX_ALERTS_PAGE
 from egide.streams.summarise import MAX_SENTENCES, parse_window
@@ -36,6 +47,60 @@ router = APIRouter()
 
 POLL_SECONDS = 0.5
 KEEPALIVE_SECONDS = 15.0
+REAUTH_SECONDS = 2.0
+WATCH_SECONDS = 0.02
+
+
+class _NewestAlert:
+    """Wakes the open feeds of one process when the newest alert changes.
+
+    One cheap indexed query (the newest alert's cursor) every `WATCH_SECONDS`
+    for the whole process, only while a feed is open; each feed then polls the
+    service, which checks, filters and journals as always.
+    """
+
+    def __init__(self, platform: Platform) -> None:
+        self._platform = platform
+        self._changed = asyncio.Event()
+        self._feeds = 0
+        self._task: asyncio.Task[None] | None = None
+        self.loop = asyncio.get_running_loop()
+
+    def changed(self) -> asyncio.Event:
+        """Set when the newest alert changes after this call."""
+        return self._changed
+
+    def open(self) -> None:
+        self._feeds += 1
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._watch())
+
+    def close(self) -> None:
+        self._feeds -= 1
+        if self._feeds <= 0 and self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _watch(self) -> None:
+        last = await run_in_threadpool(self._platform.streams.latest_cursor)
+        while True:
+            await asyncio.sleep(WATCH_SECONDS)
+            try:
+                newest = await run_in_threadpool(self._platform.streams.latest_cursor)
+            except Exception:  # the database is away: feeds still poll on their own
+                await asyncio.sleep(POLL_SECONDS)
+                continue
+            if newest != last:
+                last = newest
+                woken, self._changed = self._changed, asyncio.Event()
+                woken.set()
+
+
+def _newest_alert(request: Request, platform: Platform) -> _NewestAlert:
+    watcher: _NewestAlert | None = getattr(request.app.state, "newest_alert", None)
+    if watcher is None or watcher.loop is not asyncio.get_running_loop():
+        watcher = request.app.state.newest_alert = _NewestAlert(platform)
+    return watcher
 
 
 def get_platform(request: Request) -> Platform:
@@ -96,23 +161,43 @@ async def stream_alerts(
 ) -> StreamingResponse:
     """Server-sent events: each alert the caller may read, as it is raised."""
     feed = await run_in_threadpool(lambda: AlertFeed(platform.streams, principal))
+    watcher = _newest_alert(request, platform)
 
     async def events() -> AsyncIterator[str]:
+        watcher.open()
+        try:
+            async for event in _events():
+                yield event
+        finally:
+            watcher.close()
+
+    async def _events() -> AsyncIterator[str]:
         loop = asyncio.get_running_loop()
         end = None if duration is None else loop.time() + duration
-        quiet = 0.0
+        spoke = checked = loop.time()
         yield ": alerts\n\n"
         while end is None or loop.time() < end:
             if await request.is_disconnected():
                 return
-            for alert in await run_in_threadpool(feed.poll):
-                quiet = 0.0
+            woken = watcher.changed()
+            try:
+                if loop.time() - checked >= REAUTH_SECONDS:
+                    # The same check as a new request's: revoked, disabled, expired → refused.
+                    feed.reauthorise(await get_principal(request))
+                    checked = loop.time()
+                fresh = await run_in_threadpool(feed.poll)
+            except EgideError as error:
+                body = error_body(error.http_status, error.message, error.code)
+                yield f"event: error\ndata: {json.dumps(body)}\n\n"
+                return
+            for alert in fresh:
+                spoke = loop.time()
                 data = AlertOut.of(alert).model_dump_json()
                 yield f"id: {_encode(alert.cursor)}\nevent: alert\ndata: {data}\n\n"
-            await asyncio.sleep(POLL_SECONDS)
-            quiet += POLL_SECONDS
-            if quiet >= KEEPALIVE_SECONDS:
-                quiet = 0.0
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), POLL_SECONDS)
+            if loop.time() - spoke >= KEEPALIVE_SECONDS:
+                spoke = loop.time()
                 yield ": keepalive\n\n"
 
     return StreamingResponse(
