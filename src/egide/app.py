@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from egide.audit import Journal, SigningKey
 from egide.audit.service import AuditService
@@ -61,6 +62,10 @@ def build_witness(settings: Settings) -> Witness:
 
         witnesses.append(SyslogWitness(settings.audit_witness_syslog))
     return witnesses[0] if len(witnesses) == 1 else AllWitnesses(witnesses)
+
+
+if TYPE_CHECKING:
+    from egide.planning.service import PlanningService
 
 
 @dataclass
@@ -233,6 +238,20 @@ class Platform:
         """Stream analysis: results, quarantine, watchlists and alerts (workers and readers)."""
         return StreamService(
             self.database, self.journal, self.policies, home=self.home_label, trail=self.trail
+        )
+
+    @cached_property
+    def planning(self) -> PlanningService:
+        """Routing plans: solved, validated, stored at a label, proposed for a decision."""
+        from egide.planning.service import PlanningService
+
+        return PlanningService(
+            self.database,
+            self.journal,
+            self.policies,
+            self.proposals,
+            home=self.home_label,
+            trail=self.trail,
         )
 
     def check_initialised(self) -> None:
