@@ -65,6 +65,7 @@ def build_witness(settings: Settings) -> Witness:
 
 
 if TYPE_CHECKING:
+    from egide.planning.jobs import PlanningJobs
     from egide.planning.service import PlanningService
 
 
@@ -252,6 +253,18 @@ class Platform:
             self.proposals,
             home=self.home_label,
             trail=self.trail,
+            max_time_limit=self.settings.planning_max_time_limit,
+        )
+
+    @cached_property
+    def planning_jobs(self) -> PlanningJobs:
+        """Solves of the API, in a bounded pool of threads of this process."""
+        from egide.planning.jobs import PlanningJobs
+
+        return PlanningJobs(
+            self.planning,
+            workers=self.settings.planning_workers,
+            max_jobs=self.settings.planning_max_jobs,
         )
 
     def check_initialised(self) -> None:
@@ -285,6 +298,8 @@ class Platform:
 
     def close(self) -> None:
         """Seal the journal's head, write pending seals to the witness, release connections."""
+        if "planning_jobs" in self.__dict__:
+            self.planning_jobs.close()
         if "journal" in self.__dict__:
             self.journal.close()
         if "database" in self.__dict__:
