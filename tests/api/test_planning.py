@@ -72,9 +72,7 @@ def test_solve_read_map_and_propose(site: Site, client: TestClient) -> None:
     assert made.status_code == 201, made.text
     assert made.json()["kind"] == "logistics-plan"
     assert made.json()["required_approvals"] == 2
-    proposal = client.get(
-        f"/v1/proposals/{made.json()['proposal_id']}", headers=site.auth("alice")
-    )
+    proposal = client.get(f"/v1/proposals/{made.json()['proposal_id']}", headers=site.auth("alice"))
     assert proposal.status_code == 200
     assert site.journal("plan.solve") and site.journal("plan.read")
 

@@ -21,6 +21,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from egide.core import access
+from egide.core.access import Action
 from egide.core.labels import Label
 from egide.core.principals import Principal
 from egide.errors import EgideError, Infeasible, NotFound, RateLimited
@@ -38,6 +40,7 @@ class Job:
 
     id: str
     owner: int
+    label: str
     time_limit: float
     state: State = "queued"
     created: float = field(default_factory=time.monotonic)
@@ -93,6 +96,7 @@ class PlanningJobs:
     ) -> Job:
         """Check the caller (role, label, limit; journaled), then queue the solve."""
         working = self._service.admit(principal, label, time_limit)
+        canonical = self._service.canonical(working)
         with self._lock:
             self._forget_old()
             active = sum(1 for j in self._jobs.values() if j.state in ("queued", "running"))
@@ -102,18 +106,41 @@ class PlanningJobs:
                     "try again when one has finished",
                     retry_after=max(1.0, time_limit),
                 )
-            job = Job(id=secrets.token_urlsafe(16), owner=principal.id, time_limit=time_limit)
+            job = Job(
+                id=secrets.token_urlsafe(16),
+                owner=principal.id,
+                label=canonical,
+                time_limit=time_limit,
+            )
             self._jobs[job.id] = job
+        # The solve itself is journaled as `plan.solve` when the plan is stored.
+        self._service.trail.read(
+            principal,
+            "plan.queue",
+            objects=[f"plan-job:{job.id}"],
+            label=canonical,
+            details={"time_limit_s": time_limit, "seed": seed},
+        )
         self._pool.submit(self._run, job, principal, problem, working, time_limit, seed)
         return job
 
     def get(self, principal: Principal, job_id: str) -> Job:
-        """The caller's own job, else `NotFound` as if it did not exist."""
-        with self._lock:
-            job = self._jobs.get(job_id)
+        """The caller's own job, else `NotFound` as if it did not exist (journaled)."""
+        objects = [f"plan-job:{job_id[:64]}"]
+        with self._service.trail.guard(principal, "plan.job", objects=objects):
+            access.require(access.can(principal, Action.PLAN_SOLVE))
+            with self._lock:
+                job = self._jobs.get(job_id)
             if job is None or job.owner != principal.id:
-                raise NotFound(f"no planning job {job_id}")
-            return job
+                raise NotFound(f"no planning job {job_id[:64]}")
+        self._service.trail.read(
+            principal,
+            "plan.job",
+            objects=objects + ([f"plan:{job.plan_id}"] if job.plan_id else []),
+            label=job.label,
+            details={"state": job.state},
+        )
+        return job
 
     def close(self) -> None:
         """Stop taking jobs; queued ones are dropped, running ones finish."""

@@ -134,6 +134,15 @@ class PlanningService:
         self._trail = trail or Trail(database, journal, policies.canonical(self._home))
         self.max_time_limit = max_time_limit
 
+    @property
+    def trail(self) -> Trail:
+        """Where refusals and served reads of plans and planning jobs are journaled."""
+        return self._trail
+
+    def canonical(self, label: Label) -> str:
+        """The stored marking of a label."""
+        return self._policies.canonical(label)
+
     # checks a caller (the API) makes before queueing a job ------------------------------
 
     def admit(self, principal: Principal, label: Label | None, time_limit: float) -> Label:
