@@ -174,3 +174,26 @@ def test_propose_refuses_a_hidden_plan(platform: Platform, people: dict[str, Pri
         platform.planning.propose(people["navy"], plan.id, "t")
     with pytest.raises(Forbidden):
         platform.planning.propose(people["chef"], plan.id, "t")
+
+
+def test_store_replays_a_plan_file_and_refuses_a_broken_one(
+    platform: Platform, people: dict[str, Principal]
+) -> None:
+    from dataclasses import replace
+
+    made = platform.planning.solve(
+        people["analyst"], _problem(), label=R.parse("DR"), time_limit=5, max_iterations=100
+    )
+    stored = platform.planning.store(
+        people["analyst"], made.problem, made.solution, label=R.parse("DR")
+    )
+    assert stored.id != made.id and stored.solution.cost == made.solution.cost
+    assert len(_journal(platform, "plan.store")) == 1
+    # A plan file edited by hand so that a route drops its stops: it no longer serves them.
+    broken = replace(
+        made.solution, routes=tuple(replace(r, stops=()) for r in made.solution.routes)
+    )
+    with pytest.raises(InvalidInput, match="not stored"):
+        platform.planning.store(people["analyst"], made.problem, broken, label=R.parse("DR"))
+    with platform.database.transaction() as session:
+        assert len(session.scalars(select(PlanRecord)).all()) == 2

@@ -190,6 +190,42 @@ class PlanningService:
                 "the plan failed the independent validator and was discarded: "
                 + "; ".join(report.violations[:5])
             )
+        return self._store(principal, working, problem, solution, seed, time_limit, elapsed)
+
+    def store(
+        self,
+        principal: Principal,
+        problem: Problem,
+        solution: Solution,
+        *,
+        label: Label | None = None,
+    ) -> Plan:
+        """Store a plan made elsewhere (a plan file), once the validator has replayed it.
+
+        Raises:
+            InvalidInput: the plan breaks its problem's constraints (nothing is stored).
+        """
+        limit = float(solution.solver.get("time_limit_s", 1.0) or 1.0)
+        working = self.admit(principal, label, min(limit, self.max_time_limit))
+        report = validate(problem, solution)
+        if not report.ok:
+            raise InvalidInput(
+                "the plan breaks its problem's constraints and is not stored: "
+                + "; ".join(report.violations[:5])
+            )
+        seed = int(solution.solver.get("seed", 0) or 0)
+        return self._store(principal, working, problem, solution, seed, limit, None)
+
+    def _store(
+        self,
+        principal: Principal,
+        working: Label,
+        problem: Problem,
+        solution: Solution,
+        seed: int,
+        time_limit: float,
+        elapsed: float | None,
+    ) -> Plan:
         svg = render_svg(problem, solution)
         canonical = self._policies.canonical(working)
         with self._db.transaction() as session:
@@ -211,7 +247,7 @@ class PlanningService:
             self._journal.append(
                 session,
                 actor=principal.actor,
-                action="plan.solve",
+                action="plan.solve" if elapsed is not None else "plan.store",
                 objects=[f"plan:{plan_id}"],
                 label=canonical,
                 details={
@@ -219,7 +255,7 @@ class PlanningService:
                     "status": solution.status,
                     "routes": len(solution.routes),
                     "unserved": len(solution.unserved),
-                    "elapsed_s": round(elapsed, 3),
+                    "elapsed_s": None if elapsed is None else round(elapsed, 3),
                     "time_limit_s": time_limit,
                     "seed": seed,
                 },
