@@ -55,6 +55,8 @@ def test_plan_page_map_routes_and_proposal_link(client: TestClient, site: Site) 
     assert f'href="/proposals/{proposal.id}"' in page.text
     assert 'data-vehicle="V"' in page.text and "U1" in page.text
     assert "DIFFUSION RESTREINTE" in page.text
+    shown = client.get(f"/proposals/{proposal.id}")
+    assert shown.status_code == 200 and f'href="/plans/{plan.id}"' in shown.text
     svg = client.get(f"/plans/{plan.id}/map.svg")
     assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
     assert "default-src 'none'" in svg.headers["Content-Security-Policy"]
