@@ -18,6 +18,7 @@ Collections: ``cpcoonly`` (CPCO only) holds a TRÈS SECRET document;
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -149,12 +150,18 @@ class World:
         """A planning job started by `analyst` at `label`; its id."""
         from egide.planning.codec import problem_from_dict
 
-        return self.platform.planning_jobs.start(
+        job = self.platform.planning_jobs.start(
             self.principal("analyst"),
             problem_from_dict(PLAN_PROBLEM),
             label=self.platform.policies.parse(label),
             time_limit=0.2,
-        ).id
+        )
+        # Wait for it: a solve journaling later would land in another test's entries.
+        deadline = time.monotonic() + 60
+        while job.state in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert job.state == "done", job.as_json()
+        return job.id
 
     def alert(self, label: str = "NON PROTÉGÉ") -> str:
         """A fresh alert: a message labelled `label` matching a fresh watchlist; its message id."""
