@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from egide.audit import Journal, SigningKey
 from egide.audit.service import AuditService
@@ -61,6 +62,11 @@ def build_witness(settings: Settings) -> Witness:
 
         witnesses.append(SyslogWitness(settings.audit_witness_syslog))
     return witnesses[0] if len(witnesses) == 1 else AllWitnesses(witnesses)
+
+
+if TYPE_CHECKING:
+    from egide.planning.jobs import PlanningJobs
+    from egide.planning.service import PlanningService
 
 
 @dataclass
@@ -241,6 +247,32 @@ class Platform:
             embedder=lambda: self.knowledge.embedder.inner,
         )
 
+    @cached_property
+    def planning(self) -> PlanningService:
+        """Routing plans: solved, validated, stored at a label, proposed for a decision."""
+        from egide.planning.service import PlanningService
+
+        return PlanningService(
+            self.database,
+            self.journal,
+            self.policies,
+            self.proposals,
+            home=self.home_label,
+            trail=self.trail,
+            max_time_limit=self.settings.planning_max_time_limit,
+        )
+
+    @cached_property
+    def planning_jobs(self) -> PlanningJobs:
+        """Solves of the API, in a bounded pool of threads of this process."""
+        from egide.planning.jobs import PlanningJobs
+
+        return PlanningJobs(
+            self.planning,
+            workers=self.settings.planning_workers,
+            max_jobs=self.settings.planning_max_jobs,
+        )
+
     def check_initialised(self) -> None:
         """Refuse to run on a data directory `egide init` has not prepared."""
         if not self.settings.signing_key_path.exists():
@@ -272,6 +304,8 @@ class Platform:
 
     def close(self) -> None:
         """Seal the journal's head, write pending seals to the witness, release connections."""
+        if "planning_jobs" in self.__dict__:
+            self.planning_jobs.close()
         if "journal" in self.__dict__:
             self.journal.close()
         if "database" in self.__dict__:

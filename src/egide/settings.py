@@ -234,6 +234,15 @@ class Settings(BaseSettings):
     proposal_max_content_bytes: int = 262_144
     """Largest proposal content (and evidence), in bytes of JSON; larger is refused with 413."""
 
+    planning_workers: int = Field(default=2, ge=1, le=64)
+    """Solver threads of the API process (`POST /v1/planning/routes` jobs)."""
+
+    planning_max_jobs: int = Field(default=8, ge=1, le=1000)
+    """Planning jobs queued or running at once in the API process; more is refused (429)."""
+
+    planning_max_time_limit: float = Field(default=600.0, gt=0, le=86_400)
+    """Longest search, in seconds, a plan may ask for through the service."""
+
     @property
     def resolved_database_url(self) -> str:
         """The database URL actually used."""

@@ -9,6 +9,7 @@ Adding a case is one entry: the route, the journal action(s) it writes, and
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,7 +17,7 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from tests.enforcement.world import WRONG_ROLES, World
+from tests.enforcement.world import PLAN_PROBLEM, WRONG_ROLES, World
 
 Call = Callable[[World, TestClient, str | None, Any], httpx.Response]
 
@@ -179,6 +180,33 @@ def _get(path: str, **params: Any) -> Call:
         return client.get(path, params=params, headers=world.headers(caller))
 
     return call
+
+
+def _plan_routes(world: World, client: TestClient, caller: str | None, _: Any) -> httpx.Response:
+    # The under-cleared caller asks for a plan labelled above its clearance.
+    label = "TRÈS SECRET" if caller == "low" else "SECRET"
+    body = {"problem": PLAN_PROBLEM, "label": label, "time_limit": 0.2}
+    answer = client.post("/v1/planning/routes", json=body, headers=world.headers(caller))
+    if answer.status_code == 202:
+        # Wait for the solve: journaling later, it would land in another test's entries.
+        job = world.platform.planning_jobs.get(world.principal(caller or ""), answer.json()["id"])
+        deadline = time.monotonic() + 60
+        while job.state in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert job.state == "done", job.as_json()
+    return answer
+
+
+def _on_plan(method: str, suffix: str = "", body: dict[str, Any] | None = None) -> Call:
+    def call(world: World, client: TestClient, caller: str | None, pid: Any) -> httpx.Response:
+        url = f"/v1/planning/plans/{pid}{suffix}"
+        return client.request(method, url, json=body, headers=world.headers(caller))
+
+    return call
+
+
+def _plan_job(world: World, client: TestClient, caller: str | None, job: Any) -> httpx.Response:
+    return client.get(f"/v1/planning/jobs/{job}", headers=world.headers(caller))
 
 
 _NOT_ANALYST = ("norole", "auditor", "operator")
@@ -390,6 +418,48 @@ CASES: tuple[Case, ...] = (
         _get("/v1/streams/channels/logistique/summary", window="1h"),
         under=None,  # drawn from readable messages in the SQL; test_stream_leaks.py checks it
         prepare=lambda w: w.alert(),
+    ),
+    Case(
+        "POST",
+        "/v1/planning/routes",
+        ("plan.solve", "plan.queue"),
+        _plan_routes,
+        ok_status=202,
+    ),
+    Case(
+        "GET",
+        "/v1/planning/jobs/{job_id}",
+        ("plan.job",),
+        _plan_job,
+        wrong_org="outsider",  # a job is its author's alone: anyone else gets 404
+        prepare=lambda w: w.plan_job("TRÈS SECRET"),
+    ),
+    Case(
+        "GET",
+        "/v1/planning/plans/{plan_id}",
+        ("plan.read",),
+        _on_plan("GET"),
+        wrong_roles=("norole", "auditor", "operator"),  # approvers read what they decide on
+        wrong_org="outsider",
+        prepare=lambda w: w.plan("TRÈS SECRET"),
+    ),
+    Case(
+        "GET",
+        "/v1/planning/plans/{plan_id}/map.svg",
+        ("plan.read",),
+        _on_plan("GET", "/map.svg"),
+        wrong_roles=("norole", "auditor", "operator"),
+        wrong_org="outsider",
+        prepare=lambda w: w.plan("TRÈS SECRET"),
+    ),
+    Case(
+        "POST",
+        "/v1/planning/plans/{plan_id}/proposal",
+        ("plan.propose", "plan.read", "proposal.create"),
+        _on_plan("POST", "/proposal", {"title": "Ravitaillement", "rationale": "urgent"}),
+        ok_status=201,
+        wrong_org="outsider",
+        prepare=lambda w: w.plan("TRÈS SECRET"),
     ),
     Case(
         "POST",

@@ -9,6 +9,7 @@ passed by the runner), the journal actions it writes, and who must be refused.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -23,7 +24,7 @@ from typer.testing import CliRunner
 from egide.cli import context
 from egide.cli.main import app
 from egide.errors import EgideError
-from tests.enforcement.world import WRONG_ROLES, World
+from tests.enforcement.world import PLAN_PROBLEM, WRONG_ROLES, World
 
 Args = Callable[[World, str | None, Any], list[str]]
 
@@ -86,6 +87,27 @@ def _scratch(world: World, what: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"{what}-", dir=world.platform.settings.data_dir.parent))
 
 
+def _problem_file(world: World) -> Path:
+    path = _scratch(world, "plan") / "problem.json"
+    path.write_text(json.dumps(PLAN_PROBLEM), "utf-8")
+    return path
+
+
+def _plan_propose(world: World, caller: str | None, problem: Path) -> list[str]:
+    label = "TRÈS SECRET" if caller == "low" else "SECRET"
+    return [
+        "plan",
+        "propose",
+        str(problem),
+        "--title",
+        "Ravitaillement",
+        "--label",
+        label,
+        "--time-limit",
+        "0.2",
+    ]
+
+
 def _note(world: World) -> Path:
     folder = _scratch(world, "note")
     (folder / f"note-{world.mark()}.txt").write_text("NON PROTÉGÉ\n\nUne note.\n", "utf-8")
@@ -139,6 +161,12 @@ CLI_CASES: tuple[CliCase, ...] = (
     CliCase("ask", ("knowledge.ask",), _ask, wrong_org="outsider"),
     CliCase("search", ("knowledge.search",), _search, under=None, wrong_org="outsider"),
     CliCase("synthesize", ("synthesis.report",), _synthesize, wrong_org="outsider"),
+    CliCase(
+        "plan propose",
+        ("plan.solve", "plan.propose", "plan.read", "proposal.create"),
+        _plan_propose,
+        prepare=_problem_file,
+    ),
     CliCase("chat", ("inference.chat",), _chat),
     CliCase(
         "ingest",

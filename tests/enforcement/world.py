@@ -18,6 +18,7 @@ Collections: ``cpcoonly`` (CPCO only) holds a TRÈS SECRET document;
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -135,6 +136,33 @@ class World:
             label=self.platform.policies.parse(label),
         ).id
 
+    def plan(self, label: str = "SECRET") -> int:
+        """A fresh routing plan by `analyst` (organisation CPCO) at `label`."""
+        return self.platform.planning.solve(
+            self.principal("analyst"),
+            PLAN_PROBLEM,
+            label=self.platform.policies.parse(label),
+            time_limit=5,
+            max_iterations=50,
+        ).id
+
+    def plan_job(self, label: str = "SECRET") -> str:
+        """A planning job started by `analyst` at `label`; its id."""
+        from egide.planning.codec import problem_from_dict
+
+        job = self.platform.planning_jobs.start(
+            self.principal("analyst"),
+            problem_from_dict(PLAN_PROBLEM),
+            label=self.platform.policies.parse(label),
+            time_limit=0.2,
+        )
+        # Wait for it: a solve journaling later would land in another test's entries.
+        deadline = time.monotonic() + 60
+        while job.state in ("queued", "running") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert job.state == "done", job.as_json()
+        return job.id
+
     def alert(self, label: str = "NON PROTÉGÉ") -> str:
         """A fresh alert: a message labelled `label` matching a fresh watchlist; its message id."""
         self.watchlist()
@@ -148,6 +176,17 @@ class World:
         )
         self.platform.streams.process(message, worker="test")
         return message.id
+
+
+PLAN_PROBLEM: dict[str, Any] = {
+    "dimensions": ["load"],
+    "depots": [{"id": "D", "location": {"x": 0, "y": 0}}],
+    "demands": [
+        {"id": "U1", "location": {"x": 10, "y": 0}, "quantities": {"load": 30}},
+        {"id": "U2", "location": {"x": 0, "y": 10}, "quantities": {"load": 30}},
+    ],
+    "vehicles": [{"id": "V", "start_depot": "D", "capacity": {"load": 100}}],
+}
 
 
 def build_world(data_dir: Path, database_url: str, **settings: Any) -> World:

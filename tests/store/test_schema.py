@@ -98,6 +98,7 @@ def test_models_match_migrations(database: Database) -> None:
     # Every table's model must be imported for Base.metadata to know it.
     import egide.knowledge.records
     import egide.modelhub.records
+    import egide.planning.records
     import egide.streams.records
     import egide.workflows.records  # noqa: F401
 

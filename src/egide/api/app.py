@@ -29,6 +29,7 @@ from egide.api.knowledge.router import router as knowledge_router
 from egide.api.limits import BodyLimitMiddleware
 from egide.api.models.router import router as models_router
 from egide.api.oidc import OidcVerifier
+from egide.api.planning.router import router as planning_router
 from egide.api.proposals.router import router as proposals_router
 from egide.api.proxy import TrustedProxy, trusted_networks
 from egide.api.streams.router import router as streams_router
@@ -111,6 +112,7 @@ def create_app(
         synthesis_router,
         audit_router,
         streams_router,
+        planning_router,
     )
     for router in routers:
         app.include_router(router)

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from egide.errors import EgideError, RateLimited
+from egide.errors import EgideError, Infeasible, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,10 @@ def error_body(
 
 def egide_error_body(error: EgideError) -> dict[str, Any]:
     """The error object of a deliberate Égide error."""
-    return error_body(error.http_status, error.message, error.code)
+    body = error_body(error.http_status, error.message, error.code)
+    if isinstance(error, Infeasible):
+        body["error"]["issues"] = list(error.issues)
+    return body
 
 
 def error_response(error: EgideError) -> JSONResponse:

@@ -1,8 +1,9 @@
 """`egide plan …`: routing and supply plans from the optimisation engine (docs/planning.md).
 
-These commands work on files only: a problem in, a plan file and its map out. Turning a plan
-into a labelled proposal for a human decision is the planning service's job (`egide plan
-propose`, to come), not this face's.
+`routes`, `show`, `replan` and `schema` work on files only: a problem in, a plan file and
+its map out. `propose` hands a plan (or a problem, solved first) to the planning service as
+the person whose API key is given: stored at a label, journaled, and proposed for a human
+decision (kind logistics-plan, two approvals before it can be exported).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from egide.cli.context import ApiKey
 from egide.errors import InvalidInput
 from egide.planning.codec import loads_plan, plan_document, schema
 from egide.planning.model import Problem
@@ -128,6 +130,50 @@ def replan_command(
         )
     if not difference.moved:
         console.print("  no stop changed vehicle", highlight=False)
+
+
+@plan_app.command("propose")
+def propose_command(
+    file: Annotated[
+        Path, typer.Argument(help="A plan file (PLAN.plan.json) or a problem file (.json).")
+    ],
+    title: Annotated[str, typer.Option(help="The proposal's title.")],
+    label: Annotated[
+        str | None, typer.Option(help="Label of the input (default: yours, else home).")
+    ] = None,
+    rationale: Annotated[str, typer.Option(help="Why this plan (shown to approvers).")] = "",
+    time_limit: TimeLimit = 10.0,
+    seed: Seed = 0,
+    api_key: ApiKey = None,
+) -> None:
+    """Store a plan at a label and propose it for approval (a problem file is solved first)."""
+    from egide.cli.context import authenticated, initialised_platform
+    from egide.planning.codec import PLAN_FORMAT, loads_problem
+
+    platform = initialised_platform()
+    me = authenticated(api_key, "proposing a logistics plan")
+    given = platform.policies.parse(label) if label else None
+    if not file.is_file():
+        raise InvalidInput(f"{file}: no such file")
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{file}: not UTF-8 text") from None
+    service = platform.planning
+    if f'"{PLAN_FORMAT}"' in text:
+        problem, solution = loads_plan(text, str(file))
+        plan = service.store(me, problem, solution, label=given)
+    else:
+        plan = service.solve(
+            me, loads_problem(text, str(file)), label=given, time_limit=time_limit, seed=seed
+        )
+    proposal = service.propose(me, plan.id, title, rationale)
+    console = Console()
+    console.print(
+        f"plan {plan.id} stored at {plan.label}; proposal {proposal.id} "
+        f"({proposal.kind}, {proposal.state}, {proposal.required_approvals} approval(s) needed)",
+        highlight=False,
+    )
 
 
 @plan_app.command("schema")

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from egide.app import Platform
-from egide.console.pages import admin, alerts, ask, audit, documents, home, proposals
+from egide.console.pages import admin, alerts, ask, audit, documents, home, plans, proposals
 from egide.console.signin import router as signin_router
 from egide.console.web import Console
 
@@ -25,6 +25,7 @@ PAGES = (
     ask.router,
     proposals.router,
     alerts.router,
+    plans.router,
     audit.router,
     admin.router,
 )

@@ -44,6 +44,8 @@ class Action(StrEnum):
     MODELS_MANAGE = "models.manage"
     ALERT_READ = "alert.read"
     WATCHLIST_MANAGE = "watchlist.manage"
+    PLAN_SOLVE = "plan.solve"
+    PLAN_READ = "plan.read"
 
 
 _ADMIN, _ANALYST, _APPROVER, _AUDITOR, _ML, _CLASSIFIER = (
@@ -83,6 +85,9 @@ ROLES: Mapping[Action, frozenset[Role]] = {
     # alert only when their clearance covers it (filtered in the SQL).
     Action.ALERT_READ: frozenset({_ANALYST}),
     Action.WATCHLIST_MANAGE: frozenset({_ANALYST}),
+    # Analysts plan routes; approvers read the plan (map, routes) they are asked to decide on.
+    Action.PLAN_SOLVE: frozenset({_ANALYST}),
+    Action.PLAN_READ: frozenset({_ANALYST, _APPROVER}),
 }
 
 _DOING = {
@@ -106,6 +111,8 @@ _DOING = {
     Action.MODELS_MANAGE: "managing models",
     Action.ALERT_READ: "reading stream alerts and watchlists",
     Action.WATCHLIST_MANAGE: "managing watchlists",
+    Action.PLAN_SOLVE: "planning routes",
+    Action.PLAN_READ: "reading routing plans",
 }
 
 

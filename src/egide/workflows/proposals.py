@@ -29,7 +29,7 @@ how a stored record is shown is `egide.workflows.views`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -177,6 +177,7 @@ class ProposalService:
         model_digest: str | None = None,
         workflow: str = MANUAL,
         submit: bool = True,
+        organisations: Collection[str] | None = None,
         record_also: Callable[[Session, Proposal], None] | None = None,
     ) -> Proposal:
         """Record a proposal; its label is the join of its inputs, any label given and
@@ -185,7 +186,9 @@ class ProposalService:
 
         `evidence` items that name a passage (``chunk``) or a document
         (``document``) are resolved on the server (`egide.workflows.evidence`);
-        `sources` are the passages a workflow built the content from. AI workflows
+        `sources` are the passages a workflow built the content from; `organisations`
+        keeps the proposal to those organisations besides what its evidence requires
+        (a service's own object, such as a plan, kept to its author's organisation). AI workflows
         pass `model`; the manual path (`workflow="manual"`) works
         even while AI is suspended. `record_also` lets the workflow journal what
         only it knows (gradings, fallbacks) in the same transaction as the
@@ -221,6 +224,9 @@ class ProposalService:
                 sources,
             )
             _cleared_for(principal, marked)
+            scope: Collection[str] | None = resolved.organisations
+            if organisations is not None:
+                scope = set(organisations) if scope is None else set(scope) & set(organisations)
             parts = [*typed, *marked.values(), *resolved.labels]
             final = join(*parts) if parts else self._lowest()
             access.require(access.can_work_at(principal, final))
@@ -238,11 +244,11 @@ class ProposalService:
                 author_id=principal.id,
                 label_id=intern_label(session, self._policies.canonical(final)),
                 required_approvals=self._rules.required(chosen, final),
-                scoped=resolved.organisations is not None,
+                scoped=scope is not None,
             )
             session.add(record)
             session.flush()
-            for organisation in sorted(resolved.organisations or ()):
+            for organisation in sorted(scope or ()):
                 session.add(
                     ProposalOrganisationRecord(proposal_id=record.id, organisation=organisation)
                 )
@@ -260,9 +266,7 @@ class ProposalService:
                     "model_digest": model_digest,
                     "evidence": record.evidence,
                     "sources": sorted(set(sources)),
-                    "organisations": sorted(resolved.organisations)
-                    if resolved.organisations is not None
-                    else None,
+                    "organisations": sorted(scope) if scope is not None else None,
                     "state": record.state,
                 },
             )
