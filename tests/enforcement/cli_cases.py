@@ -346,6 +346,8 @@ LOCAL: dict[str, str] = {
     "no installation (the forecasting service will label and journal)",
     "maintenance predict": "reads local model and history files and writes a CSV; touches "
     "no installation (the forecasting service will label and journal)",
+    "maintenance rank": "reads local model and history files and writes plots; touches "
+    "no installation (the forecasting service will label and journal)",
 }
 
 

@@ -102,6 +102,65 @@ def predict_command(
     typer.echo(f"{len(rows)} units forecast; written to {out}")
 
 
+@maintenance_app.command("rank")
+def rank_command(
+    model: Annotated[Path, typer.Option(help="Model directory from `egide maintenance train`.")],
+    test: Annotated[
+        Path, typer.Option(help="Histories of units in service (.txt, .csv, .parquet).")
+    ],
+    horizon: Annotated[
+        int, typer.Option(help="Rank by probability of failing within this many cycles.")
+    ] = 30,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="New directory for ranking.json and one SVG plot per unit."),
+    ] = None,
+) -> None:
+    """Rank units by probability of failure within a horizon, with sensor evidence."""
+    _require_engine()
+    import json
+
+    from egide.forecasting.importing import read_histories
+    from egide.forecasting.risk import rank
+    from egide.forecasting.storage import load
+
+    if out is not None:
+        _check_new_directory(out)
+    stored = load(model)
+    ranking = rank(stored.model, read_histories(test), horizon)
+    for line in ranking.lines():
+        typer.echo(line)
+    if out is not None:
+        files = {f"unit-{unit}.svg": text for unit, text in ranking.plots.items()}
+        files["ranking.json"] = json.dumps(ranking.to_json(), indent=1, ensure_ascii=False) + "\n"
+        _write_directory(out, files)
+        typer.echo(f"{len(ranking.plots)} plots and ranking.json written to {out}")
+
+
+def _check_new_directory(path: Path) -> None:
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise InvalidInput(f"{path} already exists and is not empty; choose another --out")
+    if not path.parent.is_dir():
+        raise InvalidInput(f"{path.parent}: no such directory for --out")
+
+
+def _write_directory(path: Path, files: dict[str, str]) -> None:
+    """Write `files` into a new directory `path`, all or nothing."""
+    import shutil
+
+    _check_new_directory(path)
+    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
+    try:
+        for name, text in files.items():
+            (staging / name).write_text(text, encoding="utf-8")
+        if path.exists():
+            path.rmdir()
+        os.replace(staging, path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
 def _require_engine() -> None:
     """The forecasting libraries are an optional extra: say how to install them."""
     try:
