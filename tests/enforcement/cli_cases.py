@@ -348,6 +348,8 @@ LOCAL: dict[str, str] = {
     "no installation (the forecasting service will label and journal)",
     "maintenance rank": "reads local model and history files and writes plots; touches "
     "no installation (the forecasting service will label and journal)",
+    "maintenance plan": "reads local model, history and workshop files and prints a plan; "
+    "touches no installation (`maintenance propose` goes through the service)",
 }
 
 

@@ -137,6 +137,77 @@ def rank_command(
         typer.echo(f"{len(ranking.plots)} plots and ranking.json written to {out}")
 
 
+@maintenance_app.command("plan")
+def plan_command(
+    model: Annotated[Path, typer.Option(help="Model directory from `egide maintenance train`.")],
+    test: Annotated[
+        Path, typer.Option(help="Histories of units in service (.txt, .csv, .parquet).")
+    ],
+    workshop: Annotated[Path, typer.Option(help="Workshop JSON: periods and slots, stock, costs.")],
+    lang: Annotated[str, typer.Option(help="Language of the explanation: fr or en.")] = "en",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the plan as JSON.")] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="New directory for plan.json, explanation.txt and the SVG plots."),
+    ] = None,
+) -> None:
+    """Plan which units to service in which period, within slots and spare parts."""
+    _require_engine()
+    import json
+
+    from egide.forecasting.importing import read_histories
+    from egide.forecasting.schedule import explain, parse_workshop, plan_fleet
+    from egide.forecasting.storage import load
+
+    if lang not in ("fr", "en"):
+        raise InvalidInput(f"--lang {lang!r}: choose fr or en")
+    if out is not None:
+        _check_new_directory(out)
+    shop = parse_workshop(_read_json(workshop), str(workshop))
+    stored = load(model)
+    result = plan_fleet(stored.model, read_histories(test), shop)
+    explanation = explain(result.plan, lang)
+    document = {
+        "plan": result.plan.to_json(),
+        "ranking": result.ranking.to_json(),
+        "explanation": explanation,
+        "model": stored.manifest["content_sha256"],
+    }
+    if as_json:
+        typer.echo(json.dumps(document, indent=1, ensure_ascii=False))
+    else:
+        typer.echo(f"{'unit':>5} {'period':>12} {'kind':>12} {'p_fail':>7} {'rul':>6}  note")
+        for d in result.plan.decisions:
+            note = "risk accepted" if d.risk_accepted else ""
+            typer.echo(
+                f"{d.unit:>5} {d.period_name or '-':>12} {d.kind:>12} "
+                f"{d.p_fail_before:>7.3f} {d.rul:>6.1f}  {note}"
+            )
+        typer.echo("")
+        typer.echo(explanation)
+    if out is not None:
+        files = {f"unit-{unit}.svg": text for unit, text in result.ranking.plots.items()}
+        files["plan.json"] = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+        files["explanation.txt"] = explanation + "\n"
+        _write_directory(out, files)
+        typer.echo(
+            f"plan, explanation and {len(result.ranking.plots)} plots written to {out}", err=True
+        )
+
+
+def _read_json(path: Path) -> object:
+    import json
+
+    if not path.is_file():
+        raise InvalidInput(f"{path}: no such file")
+    if path.stat().st_size > 1_000_000:
+        raise InvalidInput(f"{path}: larger than 1 MB; not a workshop description")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise InvalidInput(f"{path}: not valid JSON ({error})") from None
+
+
 def _check_new_directory(path: Path) -> None:
     if path.exists() and (not path.is_dir() or any(path.iterdir())):
         raise InvalidInput(f"{path} already exists and is not empty; choose another --out")
