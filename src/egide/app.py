@@ -18,6 +18,7 @@ from egide.audit.witness import AllWitnesses, FileWitness, Witness
 from egide.core.labels import Label, PolicyRegistry
 from egide.datadir import check_private, make_private
 from egide.errors import ConfigurationError
+from egide.forecasting.service import MaintenanceService
 from egide.identity.admin import Administration
 from egide.identity.service import IdentityService
 from egide.identity.sessions import SessionService
@@ -233,6 +234,13 @@ class Platform:
         """Stream analysis: results, quarantine, watchlists and alerts (workers and readers)."""
         return StreamService(
             self.database, self.journal, self.policies, home=self.home_label, trail=self.trail
+        )
+
+    @cached_property
+    def maintenance(self) -> MaintenanceService:
+        """Maintenance forecasting: labelled RUL models and workshop plans as proposals."""
+        return MaintenanceService(
+            self.database, self.journal, self.policies, self.proposals, trail=self.trail
         )
 
     def check_initialised(self) -> None:

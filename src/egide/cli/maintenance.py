@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from egide.cli.context import ApiKey
 from egide.errors import ConfigurationError, InvalidInput
 
 maintenance_app = typer.Typer(
@@ -33,9 +34,21 @@ def train_command(
     out: Annotated[Path, typer.Option(help="New directory for the model.")] = Path("rul-model"),
     seed: Annotated[int, typer.Option(help="Seed of the unit split and the boosters.")] = 0,
     rounds: Annotated[int, typer.Option(help="Boosting rounds per fold (1-10000).")] = 300,
+    label: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Label of the training data (repeat for several; the model gets their "
+            "join). Registers the model through the platform, journaled, as the API key's "
+            "holder; without it the model is trained locally and left unlabelled."
+        ),
+    ] = None,
+    api_key: ApiKey = None,
 ) -> None:
     """Train a RUL model, calibrate its intervals, and print its validation report."""
     _require_engine()
+    if label:
+        _train_registered(train_file, out, seed, rounds, label, api_key)
+        return
     from egide.forecasting.histories import describe
     from egide.forecasting.importing import read_histories
     from egide.forecasting.storage import data_file, save
@@ -206,6 +219,57 @@ def _read_json(path: Path) -> object:
         return json.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
         raise InvalidInput(f"{path}: not valid JSON ({error})") from None
+
+
+def _train_registered(
+    train_file: Path, out: Path, seed: int, rounds: int, labels: list[str], api_key: str | None
+) -> None:
+    from egide.cli.context import authenticated, initialised_platform
+
+    platform = initialised_platform()
+    me = authenticated(api_key, "training a maintenance model")
+    parsed = [platform.policies.parse(text) for text in labels]
+    done = platform.maintenance.train(me, train_file, out, labels=parsed, seed=seed, rounds=rounds)
+    r = done.manifest["validation"]
+    typer.echo(
+        f"validation on {r['units']} held-out units: RMSE {r['rmse']:.2f} cycles; "
+        f"model {done.manifest['content_sha256'][:16]}… labelled "
+        f"{platform.policies.format(done.label, 'en')}, written to {out} and journaled"
+    )
+
+
+@maintenance_app.command("propose")
+def propose_command(
+    model: Annotated[Path, typer.Option(help="Labelled model directory (train with --label).")],
+    test: Annotated[
+        Path, typer.Option(help="Histories of units in service (.txt, .csv, .parquet).")
+    ],
+    workshop: Annotated[Path, typer.Option(help="Workshop JSON: periods and slots, stock, costs.")],
+    label: Annotated[
+        list[str],
+        typer.Option(help="Label of the fleet data (repeat for several)."),
+    ],
+    lang: Annotated[str, typer.Option(help="Language of the explanation: fr or en.")] = "en",
+    title: Annotated[str | None, typer.Option(help="Title of the proposal.")] = None,
+    api_key: ApiKey = None,
+) -> None:
+    """Plan the workshop and propose the plan for a human decision (kind maintenance-plan)."""
+    _require_engine()
+    from egide.cli.context import authenticated, initialised_platform
+
+    platform = initialised_platform()
+    me = authenticated(api_key, "proposing a maintenance plan")
+    parsed = [platform.policies.parse(text) for text in label]
+    shop = _read_json(workshop)
+    done = platform.maintenance.propose(
+        me, model=model, fleet=test, fleet_labels=parsed, workshop=shop, lang=lang, title=title
+    )
+    typer.echo(done.explanation)
+    p = done.proposal
+    typer.echo(
+        f"proposal {p.id} ({p.kind}, {p.marking}) is {p.state}; "
+        f"it needs {p.required_approvals} approval(s): egide proposals approve {p.id}"
+    )
 
 
 def _check_new_directory(path: Path) -> None:
