@@ -481,7 +481,10 @@ _TEXT = {
         "not": "not serviced within the horizon",
         "late": "serviced in {period}, after its forecast failure",
         "none": "No unit is forecast to fail within the horizon without service.",
-        "others": "{n} other unit(s) need no service within the horizon (each below {p:.1%}).",
+        "others": (
+            "{n} other unit(s) not serviced: forecast RUL beyond the horizon "
+            "(probability of failing within it at most {p:.1%})."
+        ),
         "limits": "Limits: slots used {slots}; parts used {parts}.",
         "basis": (
             "Probabilities are upper bounds from the model's calibrated (conformal) "
@@ -508,8 +511,8 @@ _TEXT = {
         "late": "maintenance en {period}, après sa panne prévue",
         "none": "Aucune unité n'est prévue en panne dans l'horizon sans maintenance.",
         "others": (
-            "{n} autre(s) unité(s) sans maintenance nécessaire dans l'horizon "
-            "(chacune sous {p:.1%})."
+            "{n} autre(s) unité(s) sans maintenance : durée de vie résiduelle prévue "
+            "au-delà de l'horizon (probabilité de panne dans l'horizon au plus {p:.1%})."
         ),
         "limits": "Limites : créneaux utilisés {slots} ; pièces utilisées {parts}.",
         "basis": (
