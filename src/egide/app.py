@@ -240,7 +240,12 @@ class Platform:
     def maintenance(self) -> MaintenanceService:
         """Maintenance forecasting: labelled RUL models and workshop plans as proposals."""
         return MaintenanceService(
-            self.database, self.journal, self.policies, self.proposals, trail=self.trail
+            self.database,
+            self.journal,
+            self.policies,
+            self.proposals,
+            trail=self.trail,
+            models_dir=self.settings.data_dir / "maintenance" / "models",
         )
 
     def check_initialised(self) -> None:

@@ -26,6 +26,7 @@ who used which model digest.
 
 from __future__ import annotations
 
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,6 +49,7 @@ WORKFLOW = "maintenance-plan"
 """The workflow name proposals from this service carry."""
 ENGINE = "egide-rul-lightgbm"
 """How a proposal names the model family that produced it (the digest says which one)."""
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,9 @@ class MaintenanceService:
         proposals: ProposalService,
         *,
         trail: Trail,
+        models_dir: Path | None = None,
     ) -> None:
+        self._models_dir = models_dir
         self._db = database
         self._journal = journal
         self._policies = policies
@@ -163,6 +167,25 @@ class MaintenanceService:
             raise
         return TrainedModel(directory=out, manifest=manifest, label=label)
 
+    def model_directory(self, name: str) -> Path:
+        """The model directory `name` in the installation's model folder (API callers).
+
+        Raises:
+            InvalidInput: not a plain directory name, or no such model.
+        """
+        if not _NAME.fullmatch(name) or self._models_dir is None:
+            raise InvalidInput(
+                f"model {name!r}: give the name of a directory in the installation's "
+                "maintenance model folder (letters, digits, '.', '_', '-')"
+            )
+        directory = self._models_dir / name
+        if not (directory / "manifest.json").is_file():
+            raise InvalidInput(
+                f"no maintenance model named {name!r}; copy a labelled model directory into "
+                f"{self._models_dir}"
+            )
+        return directory
+
     # planning --------------------------------------------------------------------------
 
     def propose(
@@ -175,6 +198,7 @@ class MaintenanceService:
         workshop: Any,
         lang: str = "en",
         title: str | None = None,
+        fleet_name: str | None = None,
     ) -> MaintenanceProposal:
         """Rank the fleet, plan the workshop and propose the plan for decision.
 
@@ -211,7 +235,11 @@ class MaintenanceService:
             "risk": result.ranking.to_json(),
             "workshop": shop.to_json(),
             "model": {"sha256": digest, "label": stored.manifest["label"]},
-            "fleet": {"file": fleet.name, "sha256": fleet_sha, "units": len(result.plan.decisions)},
+            "fleet": {
+                "file": fleet_name or fleet.name,
+                "sha256": fleet_sha,
+                "units": len(result.plan.decisions),
+            },
         }
         details = {
             "model_sha256": digest,
@@ -235,7 +263,7 @@ class MaintenanceService:
         proposal = self._proposals.create(
             principal,
             kind="maintenance-plan",
-            title=title or f"{heading}: {fleet.name}",
+            title=title or f"{heading}: {fleet_name or fleet.name}",
             content=content,
             evidence=[
                 {"note": f"unit {u.unit}: p_fail {u.p_fail:.3f} within {result.ranking.horizon}"}
