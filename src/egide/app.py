@@ -19,6 +19,7 @@ from egide.audit.witness import AllWitnesses, FileWitness, Witness
 from egide.core.labels import Label, PolicyRegistry
 from egide.datadir import check_private, make_private
 from egide.errors import ConfigurationError
+from egide.forecasting.service import MaintenanceService
 from egide.identity.admin import Administration
 from egide.identity.service import IdentityService
 from egide.identity.sessions import SessionService
@@ -271,6 +272,18 @@ class Platform:
             self.planning,
             workers=self.settings.planning_workers,
             max_jobs=self.settings.planning_max_jobs,
+        )
+
+    @cached_property
+    def maintenance(self) -> MaintenanceService:
+        """Maintenance forecasting: labelled RUL models and workshop plans as proposals."""
+        return MaintenanceService(
+            self.database,
+            self.journal,
+            self.policies,
+            self.proposals,
+            trail=self.trail,
+            models_dir=self.settings.data_dir / "maintenance" / "models",
         )
 
     def check_initialised(self) -> None:

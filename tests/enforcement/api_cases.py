@@ -9,6 +9,7 @@ Adding a case is one entry: the route, the journal action(s) it writes, and
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -215,7 +216,46 @@ _NOT_READER = ("norole", "auditor", "operator")
 _NOT_CLASSIFIER = ("analyst", "approver", "auditor", "operator", "norole", "scoped")
 _DECIDERS = ("analyst", "norole", "auditor", "operator")
 
+
+def _maintenance_model(world: World) -> str:
+    """A SECRET model in the installation's maintenance model folder (trained once)."""
+    import shutil
+
+    from tests.enforcement.cli_cases import _maintenance
+
+    files = _maintenance(world)
+    target = world.platform.settings.data_dir / "maintenance" / "models" / "fd-secret"
+    if not target.exists():
+        shutil.copytree(files["model"], target)
+    return "fd-secret"
+
+
+def _maintenance_plan(
+    world: World, client: TestClient, caller: str | None, model: Any
+) -> httpx.Response:
+    from tests.enforcement.cli_cases import _maintenance
+
+    files = _maintenance(world)
+    body = {
+        "model": model,
+        "fleet": files["fleet.txt"].read_text(encoding="utf-8"),
+        "labels": ["DR"],
+        "workshop": json.loads(files["workshop.json"].read_text(encoding="utf-8")),
+        "lang": "fr",
+    }
+    return client.post("/v1/maintenance/plan", json=body, headers=world.headers(caller))
+
+
 CASES: tuple[Case, ...] = (
+    # The model is SECRET: `low` (NON PROTÉGÉ) may not plan with it, even on DR data.
+    Case(
+        "POST",
+        "/v1/maintenance/plan",
+        ("maintenance.plan",),
+        _maintenance_plan,
+        ok_status=201,
+        prepare=_maintenance_model,
+    ),
     Case("POST", "/v1/chat/completions", ("inference.chat",), _chat_call),
     # The same route naming the knowledge base: organisation limits apply.
     Case("POST", "/v1/chat/completions", ("knowledge.ask",), _rag_call, wrong_org="outsider"),

@@ -157,7 +157,57 @@ _NOT_READER = ("norole", "auditor", "operator")
 _NOT_CLASSIFIER = ("analyst", "approver", "auditor", "operator", "norole", "scoped")
 _NOT_AUDITOR = ("analyst", "approver", "classifier", "operator", "norole")
 
+_MAINTENANCE: dict[Path, dict[str, Path]] = {}
+
+
+def _maintenance(world: World) -> dict[str, Path]:
+    """A SECRET RUL model trained through the service, a fleet and a workshop (once per world)."""
+    import json
+
+    from tests.forecasting.fleet import fleet, in_service, lives, write_cmapss
+
+    key = world.platform.settings.data_dir
+    if key not in _MAINTENANCE:
+        folder = _scratch(world, "maintenance")
+        write_cmapss(fleet(20, seed=11), str(folder / "train.txt"))
+        full = fleet(4, seed=5, first_unit=100)
+        write_cmapss(in_service(full, dict.fromkeys(lives(full), 40)), str(folder / "fleet.txt"))
+        shop = {
+            "cycles_per_period": 10,
+            "periods": [{"name": "J1", "slots": 1}],
+            "failure_cost": 1000,
+            "service_kinds": {"revision": {"cost": 10, "parts": {}}},
+            "stock": {},
+        }
+        (folder / "workshop.json").write_text(json.dumps(shop), encoding="utf-8")
+        world.platform.maintenance.train(
+            world.principal("admin"),
+            folder / "train.txt",
+            folder / "model",
+            labels=[world.platform.policies.parse("SECRET")],
+            rounds=20,
+        )
+        _MAINTENANCE[key] = {n: folder / n for n in ("model", "fleet.txt", "workshop.json")}
+    return _MAINTENANCE[key]
+
+
+def _propose(world: World, caller: str | None, files: dict[str, Path]) -> list[str]:
+    return [
+        "maintenance",
+        "propose",
+        "--model",
+        str(files["model"]),
+        "--test",
+        str(files["fleet.txt"]),
+        "--workshop",
+        str(files["workshop.json"]),
+        "--label",
+        "SECRET",
+    ]
+
+
 CLI_CASES: tuple[CliCase, ...] = (
+    CliCase("maintenance propose", ("maintenance.plan",), _propose, prepare=_maintenance),
     CliCase("ask", ("knowledge.ask",), _ask, wrong_org="outsider"),
     CliCase("search", ("knowledge.search",), _search, under=None, wrong_org="outsider"),
     CliCase("synthesize", ("synthesis.report",), _synthesize, wrong_org="outsider"),
@@ -396,10 +446,15 @@ LOCAL: dict[str, str] = {
     "plan show": _FILES,
     "plan replan": _FILES,
     "plan schema": "prints the problem file's JSON schema",
-    "maintenance train": "reads a local history file and writes a model directory; touches "
-    "no installation (the forecasting service will label and journal)",
+    "maintenance train": "without --label: reads a local history file and writes an "
+    "unlabelled model directory, touching no installation; with --label it trains through "
+    "the maintenance service as the key's holder (tests/forecasting/test_service.py)",
     "maintenance predict": "reads local model and history files and writes a CSV; touches "
     "no installation (the forecasting service will label and journal)",
+    "maintenance rank": "reads local model and history files and writes plots; touches "
+    "no installation (the forecasting service will label and journal)",
+    "maintenance plan": "reads local model, history and workshop files and prints a plan; "
+    "touches no installation (`maintenance propose` goes through the service)",
 }
 
 

@@ -70,3 +70,24 @@ def write_cmapss(histories: Histories, path: str) -> None:
             values = [*histories.settings[i], *histories.sensors[i]]
             fields = " ".join(f"{v:.4f}" for v in values)
             out.write(f"{histories.units[i]} {histories.cycles[i]} {fields}\n")
+
+
+def in_service(histories: Histories, keep: dict[int, int]) -> Histories:
+    """The first `keep[unit]` cycles of each listed unit: a fleet still in service."""
+    mask = np.zeros(histories.rows, dtype=bool)
+    for unit, cycles in keep.items():
+        mask |= (histories.units == unit) & (histories.cycles <= cycles)
+    return Histories(
+        units=histories.units[mask],
+        cycles=histories.cycles[mask],
+        setting_names=histories.setting_names,
+        settings=histories.settings[mask],
+        sensor_names=histories.sensor_names,
+        sensors=histories.sensors[mask],
+        source=histories.source,
+    )
+
+
+def lives(histories: Histories) -> dict[int, int]:
+    """Each unit's last cycle (its failure, for run-to-failure histories)."""
+    return {int(u): int(histories.cycles[histories.units == u].max()) for u in histories.unit_ids()}

@@ -186,3 +186,98 @@ def test_bad_training_input_is_one_clear_line(tmp_path: Path) -> None:
         2,
         "already exists and is not empty",
     )
+
+
+@pytest.mark.slow
+def test_rank_and_plan_real_fd001_engines(tmp_path: Path) -> None:
+    import json
+    import xml.etree.ElementTree as ET
+
+    train = _first_units(CMAPSS / "train_FD001.txt", tmp_path / "train.txt", 30)
+    test = _first_units(CMAPSS / "test_FD001.txt", tmp_path / "test.txt", 20)
+    done = _egide(
+        "maintenance",
+        "train",
+        "--train",
+        str(train),
+        "--out",
+        "model",
+        "--rounds",
+        "40",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done
+    done = _egide(
+        "maintenance",
+        "rank",
+        "--model",
+        "model",
+        "--test",
+        str(test),
+        "--out",
+        "r",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[:4] == ["rank", "unit", "cycle", "p_fail"]
+    p = [float(line.split()[3]) for line in lines[1:21]]
+    assert p == sorted(p, reverse=True)
+    ranking = json.loads((tmp_path / "r" / "ranking.json").read_text(encoding="utf-8"))
+    assert len(ranking["units"]) == 20 and ranking["horizon"] == 30
+    for unit in ranking["units"]:
+        ET.parse(tmp_path / "r" / f"unit-{unit['unit']}.svg")  # well-formed XML
+
+    shop = {
+        "cycles_per_period": 10,
+        "periods": [{"name": "S1", "slots": 1}, {"name": "S2", "slots": 1}],
+        "failure_cost": 100000,
+        "service_kinds": {"overhaul": {"cost": 1000, "parts": {"module": 1}}},
+        "stock": {"module": 1},
+    }
+    (tmp_path / "w.json").write_text(json.dumps(shop), encoding="utf-8")
+    done = _egide(
+        "maintenance",
+        "plan",
+        "--model",
+        "model",
+        "--test",
+        str(test),
+        "--workshop",
+        "w.json",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done
+    plan = json.loads(done.stdout)["plan"]  # stdout is JSON only: no solver banner
+    serviced = [d for d in plan["decisions"] if d["period"] is not None]
+    assert len(serviced) == 1 and plan["parts"]["module"]["used"] == 1
+    assert serviced[0]["unit"] == ranking["units"][0]["unit"] or plan["risk_accepted"]
+
+    (tmp_path / "bad.json").write_text(json.dumps({**shop, "stock": {"module": -1}}), "utf-8")
+    done = _egide(
+        "maintenance",
+        "plan",
+        "--model",
+        "model",
+        "--test",
+        str(test),
+        "--workshop",
+        "bad.json",
+        cwd=tmp_path,
+    )
+    _one_line_error(done, 2, "stock of 'module' must be a whole number ≥ 0")
+    done = _egide(
+        "maintenance",
+        "plan",
+        "--model",
+        "model",
+        "--test",
+        str(test),
+        "--workshop",
+        "w.json",
+        "--lang",
+        "de",
+        cwd=tmp_path,
+    )
+    _one_line_error(done, 2, "choose fr or en")

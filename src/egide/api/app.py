@@ -27,6 +27,7 @@ from egide.api.errors import install_error_handlers
 from egide.api.health.router import router as health_router
 from egide.api.knowledge.router import router as knowledge_router
 from egide.api.limits import BodyLimitMiddleware
+from egide.api.maintenance.router import router as maintenance_router
 from egide.api.models.router import router as models_router
 from egide.api.oidc import OidcVerifier
 from egide.api.planning.router import router as planning_router
@@ -113,6 +114,7 @@ def create_app(
         audit_router,
         streams_router,
         planning_router,
+        maintenance_router,
     )
     for router in routers:
         app.include_router(router)
