@@ -70,3 +70,23 @@ def test_what_quarantine_keeps_holds_no_nul_a_database_would_refuse() -> None:
     read = _read(b'{"id": "\x00\x00 broken')
     assert isinstance(read, Rejected)
     assert "\x00" not in read.raw
+
+
+# Every line boundary Python's str.splitlines() knows: a marking after any of them is a line.
+LINE_BREAKS = ["\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+
+
+@pytest.mark.parametrize("brk", LINE_BREAKS)
+def test_a_banner_after_any_line_break_raises_the_label(brk: str) -> None:
+    text = f"Rapport de situation{brk}SECRET{brk}CLOU-7 arrivé à Marsk."
+    read = _read({"id": "m", "label": "NON PROTÉGÉ", "text": text})
+    assert isinstance(read, Message), read
+    assert POLICIES.canonical(read.label) == "SECRET"
+
+
+@pytest.mark.parametrize("brk", LINE_BREAKS)
+def test_a_retired_marking_after_any_line_break_is_quarantined(brk: str) -> None:
+    text = f"Rapport{brk}SECRET DÉFENSE{brk}CLOU-7 arrivé."
+    read = _read({"id": "m", "label": "NON PROTÉGÉ", "text": text})
+    assert isinstance(read, Rejected), read
+    assert "unreadable marking" in read.reason
