@@ -259,3 +259,24 @@ def test_the_file_source_processes_and_quarantines(site: Site, tmp_path: Path) -
     }
     assert sorted(quarantined) == [f"file:{path}:{n}" for n in (2, 4, 5)]
     assert quarantined[f"file:{path}:5"].startswith("oversize")
+
+
+def test_quarantine_journals_no_message_content(site: Site, tmp_path: Path) -> None:
+    from egide.streams.worker import Worker, run_file
+
+    path = tmp_path / "secret.jsonl"
+    lines = [
+        {"id": "s1", "label": "DR", "text": "Ordre\nTRÈS SECRET - FRAPPE SUR OBJECTIF HERMINE"},
+        {"id": "s2", "label": "SECRET DÉFENSE HERMINE", "text": "FRAPPE"},
+        {"id": "s3", "label": "DR", "text": "Ordre\nSECRET DÉFENSE FRAPPE HERMINE"},
+    ]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", "utf-8")
+    worker = Worker(site.platform.streams, site.platform.policies, name="file")
+    stats = run_file(worker, str(path))
+    assert stats.quarantined >= 2
+    assert all("HERMINE" not in r and "FRAPPE" not in r for r in stats.reasons)
+    with site.platform.database.transaction() as session:
+        entries = site.platform.journal.entries(session, readable_labels=None, limit=100000)
+    texts = [json.dumps(e.details, ensure_ascii=False) for e in entries]
+    assert any("unreadable marking" in t for t in texts)
+    assert not [t for t in texts if "HERMINE" in t or "FRAPPE" in t]

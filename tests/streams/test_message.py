@@ -90,3 +90,29 @@ def test_a_retired_marking_after_any_line_break_is_quarantined(brk: str) -> None
     read = _read({"id": "m", "label": "NON PROTÉGÉ", "text": text})
     assert isinstance(read, Rejected), read
     assert "unreadable marking" in read.reason
+
+
+SECRET_LOOKING = [
+    {"id": "q1", "label": "DR", "text": "TRÈS SECRET - FRAPPE SUR OBJECTIF HERMINE À 0400Z"},
+    {"id": "q2", "label": "DR", "text": "Ordre\nSECRET DÉFENSE HERMINE\nsuite"},
+    {"id": "q3", "label": "SECRET HERMINE", "text": "x"},
+    {"id": "q4", "text": "x"},
+]
+
+
+@pytest.mark.parametrize("body", SECRET_LOOKING)
+def test_a_quarantine_reason_never_quotes_the_message(body: dict[str, str]) -> None:
+    read = _read(body, header_label="SECRET HERMINE" if body["id"] == "q4" else None)
+    assert isinstance(read, Rejected), read
+    assert "HERMINE" not in read.reason and "FRAPPE" not in read.reason
+    assert read.reason.startswith("unreadable marking")
+
+
+def test_the_reason_names_the_line_or_the_field() -> None:
+    text = _read({"id": "q", "label": "DR", "text": "a\nb\nSECRET DÉFENSE HERMINE"})
+    assert isinstance(text, Rejected) and text.reason == "unreadable marking on line 3"
+    field = _read({"id": "q", "label": "SECRET HERMINE", "text": "x"})
+    assert isinstance(field, Rejected) and field.reason == "unreadable marking in field 'label'"
+    header = _read({"id": "q", "text": "x"}, header_label="SECRET HERMINE")
+    assert isinstance(header, Rejected)
+    assert header.reason == "unreadable marking in header Egide-Label"

@@ -474,6 +474,11 @@ class _Line:
     opening_end: int = 0
 
 
+def line_breaks(text: str) -> list[str]:
+    """The lines of `text` as every reader of markings sees them (any Unicode line boundary)."""
+    return _LINE_BREAK.split(text)[::2]
+
+
 def detect_markings(
     document: ExtractedDocument, registry: PolicyRegistry, *, inherited: Label | None = None
 ) -> DetectedMarkings:

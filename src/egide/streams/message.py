@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from egide.core.labels import Label, PolicyRegistry
 from egide.errors import InvalidLabel
 from egide.knowledge.extract.model import Carried, ExtractedDocument, Segment
-from egide.knowledge.markings import detect_markings
+from egide.knowledge.markings import classify_line, detect_markings, line_breaks
 
 MAX_MESSAGE_BYTES = 65_536
 """Default largest message accepted (bytes of its JSON); larger ones are quarantined."""
@@ -119,8 +119,10 @@ def read_message(
         return reject("bad field 'received': an ISO 8601 time with its zone", message_id)
     try:
         label = message_label(body, policies, [fields["label"], header_label])
-    except InvalidLabel as error:
-        return reject(f"unreadable marking: {error.message}", message_id)
+    except InvalidLabel:
+        # Never the error's text: it quotes the line, and a reason is journaled and
+        # published at a label below the message's (which is unknown).
+        return reject(_unreadable(body, fields["label"], header_label, policies), message_id)
     if label is None:
         return reject(
             "no label: give a `label` field or an Egide-Label header, or mark the text",
@@ -159,6 +161,24 @@ def message_label(text: str, policies: PolicyRegistry, explicit: list[str | None
         carried=carried,
     )
     return detect_markings(document, policies).document_label
+
+
+def _unreadable(
+    text: str, field: str | None, header: str | None, policies: PolicyRegistry
+) -> str:
+    """Where the unreadable marking is, in a fixed vocabulary: never what it says."""
+    for value, where in ((field, "field 'label'"), (header, "header Egide-Label")):
+        if value is not None:
+            try:
+                message_label("", policies, [value])
+            except InvalidLabel:
+                return f"unreadable marking in {where}"
+    for number, line in enumerate(line_breaks(text), start=1):
+        try:
+            classify_line(line, policies, "body")
+        except InvalidLabel:
+            return f"unreadable marking on line {number}"
+    return "unreadable marking in the text"
 
 
 def _encodable(value: str) -> bool:
