@@ -116,3 +116,38 @@ def test_the_reason_names_the_line_or_the_field() -> None:
     header = _read({"id": "q", "text": "x"}, header_label="SECRET HERMINE")
     assert isinstance(header, Rejected)
     assert header.reason == "unreadable marking in header Egide-Label"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b'{"id":"d","text":"x","label":"DR","n":' + b"[" * 5000 + b"]" * 5000 + b"}", "bad JSON"),
+        (b"[" * 60000, "bad JSON"),
+        (b'{"id":"d","text":"x","label":"DR","n":' + b"9" * 5000 + b"}", "bad JSON"),
+        (
+            b'{"id":"d","text":"x","label":"DR","received":"9999-12-31T23:59:59-01:00"}',
+            "bad field 'received'",
+        ),
+        (
+            b'{"id":"d","text":"x","label":"DR","received":"0001-01-01T00:00:00+01:00"}',
+            "bad field 'received'",
+        ),
+    ],
+)
+def test_a_hostile_payload_is_quarantined_never_raised(raw: bytes, reason: str) -> None:
+    read = read_message(raw, POLICIES, source="test:1", max_bytes=1_000_000)
+    assert isinstance(read, Rejected), read
+    assert read.reason.startswith(reason)
+
+
+def test_a_duplicate_field_is_refused_never_last_wins() -> None:
+    raw = b'{"id":"d","label":"SECRET","label":"NON PROT\xc3\x89G\xc3\x89","text":"x"}'
+    read = read_message(raw, POLICIES, source="test:1")
+    assert isinstance(read, Rejected), read
+    assert read.reason == "duplicate field 'label'"
+
+
+def test_several_header_labels_are_joined() -> None:
+    read = _read({"id": "h", "text": "x"}, header_label=["SECRET", "NON PROTÉGÉ"])
+    assert isinstance(read, Message), read
+    assert POLICIES.canonical(read.label) == "SECRET"

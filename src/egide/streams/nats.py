@@ -71,7 +71,8 @@ def run_nats(worker: Worker, source: NatsSource) -> RunStats:
 
 async def _run(worker: Worker, source: NatsSource) -> RunStats:
     try:
-        nc = await nats.connect(source.url, connect_timeout=5, max_reconnect_attempts=3)
+        nc = _LabelClient()
+        await nc.connect(source.url, connect_timeout=5, max_reconnect_attempts=3)
     except (OSError, nats.errors.Error) as error:
         raise Unavailable(
             f"cannot reach the NATS server at {source.url} ({error}); start it or correct --source"
@@ -124,11 +125,44 @@ def _handle_all(worker: Worker, source: NatsSource, messages: list[Msg]) -> list
             (
                 message.data,
                 f"nats:{source.stream}:{message.metadata.sequence.stream}",
-                (message.headers or {}).get(LABEL_HEADER),
+                _labels(message),
             )
             for message in messages
         ]
     )
+
+
+def _labels(message: Msg) -> list[str]:
+    """Every label header, whatever its case and however many: all are joined, none wins."""
+    value = (message.headers or {}).get(LABEL_HEADER)
+    return value.split(_SEPARATOR) if value is not None else []
+
+
+_SEPARATOR = "\n"  # never inside a header value (a header line ends at CRLF)
+
+
+class _LabelClient(Client):
+    """A client that keeps every `Egide-Label` header, in any case, not only the last.
+
+    nats-py reads headers into a dict: a second `Egide-Label` (or an `egide-label`)
+    would replace, or sit beside, the first. Every label value is kept under
+    `LABEL_HEADER`, separated by a newline, so that the message's label is their join.
+    """
+
+    @staticmethod
+    def _parse_header_lines(raw: bytes) -> dict[str, str]:
+        labels: list[str] = []
+        kept: list[bytes] = []
+        for line in raw.split(b"\r\n"):
+            name, sep, value = line.partition(b":")
+            if sep and name.strip().lower() == LABEL_HEADER.lower().encode():
+                labels.append(value.strip().decode("utf-8", errors="replace"))
+            else:
+                kept.append(line)
+        headers = Client._parse_header_lines(b"\r\n".join(kept))
+        if labels:
+            headers[LABEL_HEADER] = _SEPARATOR.join(labels)
+        return headers
 
 
 async def _publish(nc: Client, source: NatsSource, outcome: Outcome) -> None:

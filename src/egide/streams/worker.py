@@ -24,7 +24,13 @@ from typing import BinaryIO
 
 from egide.core.labels import PolicyRegistry
 from egide.streams.extract import Extractor
-from egide.streams.message import MAX_MESSAGE_BYTES, Message, read_message
+from egide.streams.message import (
+    KEPT_RAW_CHARS,
+    MAX_MESSAGE_BYTES,
+    Message,
+    Rejected,
+    read_message,
+)
 from egide.streams.service import Processed, StreamService
 from egide.streams.structured import ModelExtractor
 
@@ -91,11 +97,15 @@ class Worker:
         self._policies = policies
         self._extractors = extractors
 
-    def handle(self, raw: bytes, *, source: str, header_label: str | None = None) -> Outcome:
+    def handle(
+        self, raw: bytes, *, source: str, header_label: str | Sequence[str] | None = None
+    ) -> Outcome:
         """Process or quarantine one message; returns once that is committed."""
         return self.handle_many([(raw, source, header_label)])[0]
 
-    def handle_many(self, batch: Sequence[tuple[bytes, str, str | None]]) -> list[Outcome]:
+    def handle_many(
+        self, batch: Sequence[tuple[bytes, str, str | Sequence[str] | None]]
+    ) -> list[Outcome]:
         """Process or quarantine (raw, source, header label) messages, in one commit when valid.
 
         Returns once everything is committed, the outcomes in the batch's order.
@@ -103,9 +113,17 @@ class Worker:
         outcomes: list[Outcome | None] = []
         valid: list[tuple[int, Message]] = []
         for raw, source, header in batch:
-            read = read_message(
-                raw, self._policies, source=source, header_label=header, max_bytes=self.max_bytes
-            )
+            read: Message | Rejected
+            try:
+                read = read_message(
+                    raw,
+                    self._policies,
+                    source=source,
+                    header_label=header,
+                    max_bytes=self.max_bytes,
+                )
+            except Exception:  # one message must never stop the flow: keep it aside
+                read = _failed(raw, source)
             if isinstance(read, Message):
                 valid.append((len(outcomes), read))
                 outcomes.append(None)
@@ -113,15 +131,36 @@ class Worker:
                 new = self.service.quarantine(read, worker=self.name)
                 outcomes.append(Outcome(rejected=(read.source, read.reason), newly_quarantined=new))
         if valid:
-            done = self.service.process_many(
-                [m for _, m in valid],
-                worker=self.name,
-                extractors=self._extractors,
-                model=self.model,
-            )
-            for (at, _), processed in zip(valid, done, strict=True):
-                outcomes[at] = Outcome(processed=processed)
+            try:
+                done = self._process([m for _, m in valid])
+            except Exception:
+                # One message broke the batch: process them one at a time, and keep
+                # aside (quarantine, `processing failed`) only the ones that fail alone.
+                for at, message in valid:
+                    try:
+                        outcomes[at] = Outcome(processed=self._process([message])[0])
+                    except Exception:
+                        rejected = Rejected(
+                            "processing failed", "", message.source, message.id, message.received
+                        )
+                        new = self.service.quarantine(rejected, worker=self.name)
+                        outcomes[at] = Outcome(
+                            rejected=(rejected.source, rejected.reason), newly_quarantined=new
+                        )
+            else:
+                for (at, _), processed in zip(valid, done, strict=True):
+                    outcomes[at] = Outcome(processed=processed)
         return [o for o in outcomes if o is not None]
+
+    def _process(self, messages: list[Message]) -> list[Processed]:
+        return self.service.process_many(
+            messages, worker=self.name, extractors=self._extractors, model=self.model
+        )
+
+
+def _failed(raw: bytes, source: str) -> Rejected:
+    kept = raw[:KEPT_RAW_CHARS].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    return Rejected("processing failed", kept, source, None, datetime.now(UTC))
 
 
 def run_file(worker: Worker, path: str, *, batch: int = 64) -> RunStats:
