@@ -280,3 +280,30 @@ def test_quarantine_journals_no_message_content(site: Site, tmp_path: Path) -> N
     texts = [json.dumps(e.details, ensure_ascii=False) for e in entries]
     assert any("unreadable marking" in t for t in texts)
     assert not [t for t in texts if "HERMINE" in t or "FRAPPE" in t]
+
+
+def test_a_known_id_with_different_content_is_quarantined_not_dropped(
+    site: Site, tmp_path: Path
+) -> None:
+    from egide.streams.worker import Worker, run_file
+
+    path = tmp_path / "reuse.jsonl"
+    first = {"id": "r1", "label": "DR", "text": "Convoi arrivé."}
+    lines = [
+        first,
+        first,  # a redelivery: a duplicate
+        {"id": "r1", "label": "DR", "text": "Opération HIBOU à 0400Z."},  # same id, other text
+        {"id": "r1", "label": "SECRET", "text": "Convoi arrivé."},  # same id, other label
+    ]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", "utf-8")
+    worker = Worker(site.platform.streams, site.platform.policies, name="file")
+    stats = run_file(worker, str(path))
+    assert (stats.processed, stats.duplicates, stats.quarantined) == (1, 1, 2)
+    again = run_file(worker, str(path))  # a later run: the same verdicts, nothing new
+    assert (again.processed, again.duplicates, again.quarantined) == (0, 2, 2)
+    reasons = {
+        src: reason
+        for src, _, reason in site.platform.streams.quarantined()
+        if src.startswith(f"file:{path}")
+    }
+    assert reasons == {f"file:{path}:{n}": "id reused with different content" for n in (3, 4)}

@@ -36,6 +36,7 @@ class StreamResultRecord(Base):
     label_id: Mapped[int] = mapped_column(ForeignKey("labels.id"), index=True)
     language: Mapped[str | None] = mapped_column(String(8))
     text: Mapped[str | None] = mapped_column(Text)
+    digest: Mapped[str | None] = mapped_column(String(64))
     findings: Mapped[list[Any]] = mapped_column(JSON, default=list)
     source: Mapped[str] = mapped_column(String(300))
     worker: Mapped[str] = mapped_column(String(200))

@@ -17,6 +17,7 @@ channel summaries, `egide.streams.channels`) follow the same rules.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -131,6 +132,8 @@ class Processed:
     duplicate: bool
     findings: tuple[Finding, ...]
     alerts: tuple[AlertView, ...]
+    reused: bool = False
+    """The id was already processed with a different label, channel or text (quarantine it)."""
 
 
 class StreamService:
@@ -434,11 +437,15 @@ class StreamService:
         model_reference: str | None = None,
     ) -> list[Processed]:
         ids = [m.id for m, _ in analysed]
-        stored = set(
-            session.scalars(
-                select(StreamResultRecord.message_id).where(StreamResultRecord.message_id.in_(ids))
+        stored: dict[str, str | None] = {
+            row[0]: row[1]
+            for row in session.execute(
+                select(StreamResultRecord.message_id, StreamResultRecord.digest).where(
+                    StreamResultRecord.message_id.in_(ids)
+                )
             )
-        )
+        }
+        digests = {id(m): self._digest(m) for m, _ in analysed}
         watchlists = self._active_watchlists(session)
         label_ids: dict[str, int] = {}
 
@@ -465,6 +472,7 @@ class StreamService:
                 label_id=label_id(self._policies.canonical(message.label)),
                 language=next((f.value for f in findings if f.kind == "language"), None),
                 text=stored_text(message.text),
+                digest=digests[id(message)],
                 findings=[f.as_json() for f in findings],
                 source=message.source,
                 worker=worker,
@@ -531,15 +539,28 @@ class StreamService:
         self._journal.append_many(session, entries)
         results: list[Processed] = []
         given: set[str] = set()
+        first = {m.id: digests[id(m)] for m, _, _ in reversed(list(fresh.values()))}
         for message, _ in analysed:
+            known = stored.get(message.id) if message.id in stored else first.get(message.id)
+            # A redelivery has the same digest; a different payload under a known id
+            # must not vanish as "already done" (it could hide an alert): quarantine.
+            reused = known is not None and known != digests[id(message)]
             if message.id in done and message.id not in given:
                 results.append(done[message.id])
                 given.add(message.id)
             elif message.id in done:
-                results.append(replace(done[message.id], duplicate=True, findings=()))
+                results.append(
+                    replace(done[message.id], duplicate=True, findings=(), reused=reused)
+                )
             else:
-                results.append(self._duplicate(session, message.id))
+                results.append(replace(self._duplicate(session, message.id), reused=reused))
         return results
+
+    def _digest(self, message: Message) -> str:
+        """SHA-256 of what makes a message what it is: label, channel and text."""
+        canonical = self._policies.canonical(message.label)
+        data = "\x00".join((canonical, message.channel, message.text)).encode("utf-8")
+        return hashlib.sha256(data).hexdigest()
 
     def _active_watchlists(self, session: Session) -> list[_Watch]:
         labels = dict(all_labels(session))

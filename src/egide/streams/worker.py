@@ -150,6 +150,20 @@ class Worker:
             else:
                 for (at, _), processed in zip(valid, done, strict=True):
                     outcomes[at] = Outcome(processed=processed)
+        for at, message in valid:
+            outcome = outcomes[at]
+            if outcome is not None and outcome.processed is not None and outcome.processed.reused:
+                rejected = Rejected(
+                    "id reused with different content",
+                    _failed(batch[at][0], message.source).raw,
+                    message.source,
+                    message.id,
+                    message.received,
+                )
+                new = self.service.quarantine(rejected, worker=self.name)
+                outcomes[at] = Outcome(
+                    rejected=(rejected.source, rejected.reason), newly_quarantined=new
+                )
         return [o for o in outcomes if o is not None]
 
     def _process(self, messages: list[Message]) -> list[Processed]:

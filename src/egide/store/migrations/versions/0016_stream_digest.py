@@ -1,0 +1,29 @@
+"""Stream results keep a digest of their message (label, channel, text).
+
+A redelivery has the same digest and changes nothing; a different payload under an
+id already processed is quarantined instead of dropped as "already done". Rows
+processed before this revision have no digest (NULL): a message under their id
+is taken as a redelivery, as before.
+
+Revision ID: 0016_stream_digest
+Revises: 0015_stream_text
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0016_stream_digest"
+down_revision = "0015_stream_text"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("stream_results", sa.Column("digest", sa.String(64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("stream_results") as batch:
+        batch.drop_column("digest")
