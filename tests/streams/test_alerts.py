@@ -307,3 +307,46 @@ def test_a_known_id_with_different_content_is_quarantined_not_dropped(
         if src.startswith(f"file:{path}")
     }
     assert reasons == {f"file:{path}:{n}": "id reused with different content" for n in (3, 4)}
+
+
+def test_a_watchlist_name_is_no_oracle_of_a_higher_one(site: Site) -> None:
+    platform = site.platform
+    platform.streams.add_watchlist(
+        platform.identity.principal("fr_ts"),
+        "hibou-ts",
+        ["HIBOU"],
+        label=platform.policies.parse("TRÈS SECRET"),
+    )
+    for name in ("hibou-ts", " hibou-ts ", "Hibou-TS"):
+        response = site.client.post(
+            "/v1/watchlists",
+            json={"name": name, "terms": ["convoi"]},
+            headers=site.headers("fr_dr"),
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["name"] == name.strip()
+    names = [w.name for w in platform.streams.watchlists(platform.identity.principal("fr_dr"))]
+    assert names.count("hibou-ts") == 2  # its own two; the TRÈS SECRET one stays unseen
+
+
+@pytest.mark.parametrize(
+    ("name", "terms"),
+    [("bad\x1b[2Jname", ["x"]), ("bell\x07", ["x"]), ("two\nlines", ["x"]), ("ok", ["a\x1bb"])],
+)
+def test_control_characters_in_a_watchlist_are_a_clear_400(
+    site: Site, name: str, terms: list[str]
+) -> None:
+    response = site.client.post(
+        "/v1/watchlists", json={"name": name, "terms": terms}, headers=site.headers("fr_dr")
+    )
+    assert response.status_code == 400, response.text
+    assert "control character" in response.text
+
+
+def test_a_cursor_past_the_calendar_is_a_clear_400(site: Site) -> None:
+    response = site.client.get(
+        "/v1/alerts",
+        params={"after": "2026-05-14T12:00:00+00:00~99999999999999999999999999999"},
+        headers=site.headers("fr_ts"),
+    )
+    assert response.status_code == 400, response.text

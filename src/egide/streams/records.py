@@ -63,7 +63,7 @@ class WatchlistRecord(Base):
     __tablename__ = "watchlists"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
     terms: Mapped[list[str]] = mapped_column(default=list)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))

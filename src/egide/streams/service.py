@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -280,8 +281,17 @@ class StreamService:
         with self._trail.guard(principal, "watchlist.create", details={"name": name}):
             access.require(access.can(principal, Action.WATCHLIST_MANAGE))
             access.require(access.can_work_at(principal, label))
-        if not name.strip() or len(name) > 200:
+        # Names need not be unique (the id identifies a watchlist): a refusal for a name
+        # taken would tell the caller a watchlist exists above their clearance.
+        name = unicodedata.normalize("NFC", name.strip())
+        if not name or len(name) > 200:
             raise InvalidInput("a watchlist needs a name of 1 to 200 characters")
+        if _has_control(name) or any(_has_control(t) for t in terms):
+            # Shown raw by terminals (the CLI) to other users: ESC, BEL, newlines are refused.
+            raise InvalidInput(
+                "a watchlist name or term holds a control character (escape, bell, line "
+                "break, tab); remove it"
+            )
         if kind == "semantic" and self._semantic is None:
             raise InvalidInput(
                 "semantic watchlists need an embedding model, and this service has none; "
@@ -291,8 +301,6 @@ class StreamService:
         cleaned = definition.terms
         canonical = self._policies.canonical(label)
         with self._db.transaction() as session:
-            if session.scalar(select(WatchlistRecord.id).where(WatchlistRecord.name == name)):
-                raise Conflict(f"a watchlist named {name!r} already exists; choose another name")
             record = WatchlistRecord(
                 name=name,
                 kind=kind,
@@ -694,3 +702,7 @@ class StreamService:
         if not canonicals:
             return self._trail.home
         return self._policies.canonical(join(*(self._policies.parse(c) for c in canonicals)))
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(c) == "Cc" for c in text)

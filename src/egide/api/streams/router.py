@@ -175,8 +175,11 @@ def _cursor(value: str | None) -> tuple[datetime, int] | None:
         moment = datetime.fromisoformat(at)
         if moment.tzinfo is None:
             raise ValueError(at)
-        return moment, int(number)
-    except ValueError:
+        sequence = int(number)
+        if not 0 <= sequence < 2**63 or not 2 <= moment.year <= 9998:
+            raise ValueError(value)
+        return moment, sequence
+    except (ValueError, OverflowError):
         raise InvalidInput(
             "`after` is not a cursor: give the `next` of the previous page"
         ) from None

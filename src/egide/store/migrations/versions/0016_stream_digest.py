@@ -1,4 +1,4 @@
-"""Stream results keep a digest of their message (label, channel, text).
+"""Stream results keep a digest of their message; watchlist names are no longer unique.
 
 A redelivery has the same digest and changes nothing; a different payload under an
 id already processed is quarantined instead of dropped as "already done". Rows
@@ -22,8 +22,14 @@ depends_on = None
 
 def upgrade() -> None:
     op.add_column("stream_results", sa.Column("digest", sa.String(64), nullable=True))
+    # Watchlist names need not be unique: a refusal for a taken name told a caller that a
+    # watchlist existed above their clearance. The id identifies a watchlist.
+    with op.batch_alter_table("watchlists") as batch:
+        batch.drop_constraint(op.f("uq_watchlists_name"), type_="unique")
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("watchlists") as batch:
+        batch.create_unique_constraint(op.f("uq_watchlists_name"), ["name"])
     with op.batch_alter_table("stream_results") as batch:
         batch.drop_column("digest")
