@@ -350,3 +350,37 @@ def test_a_cursor_past_the_calendar_is_a_clear_400(site: Site) -> None:
         headers=site.headers("fr_ts"),
     )
     assert response.status_code == 400, response.text
+
+
+def _sse(site: Site, user: str, **kwargs: object) -> list[str]:
+    with site.client.stream(
+        "GET",
+        "/v1/alerts/stream",
+        headers=site.headers(user) | kwargs.pop("headers", {}),  # type: ignore[operator]
+        params={"duration": 2, **kwargs},  # type: ignore[dict-item]
+    ) as response:
+        assert response.status_code == 200
+        body = "".join(response.iter_text())
+    return [
+        json.loads(line[len("data: ") :])["message_id"]
+        for line in body.splitlines()
+        if line.startswith("data: ")
+    ]
+
+
+def test_a_reconnecting_feed_gives_what_was_raised_meanwhile_once(site: Site) -> None:
+    first = site.send("DIFFUSION RESTREINTE", "HIBOU vu au pont.")
+    page = site.client.get("/v1/alerts", headers=site.headers("fr_ts")).json()
+    assert page["data"][-1]["message_id"] == first
+    seen = page["next"]
+    # While the reader is away, two alerts are raised; one of them above a DR reader.
+    missed = site.send("DIFFUSION RESTREINTE", "HIBOU repart vers le nord.")
+    high = site.send("SECRET", "HIBOU au PC.")
+    assert _sse(site, "fr_ts", headers={"Last-Event-ID": seen}) == [missed, high]
+    assert _sse(site, "fr_ts", after=seen) == [missed, high]
+    assert _sse(site, "fr_dr", headers={"Last-Event-ID": seen}) == [missed]
+    assert _sse(site, "fr_ts") == []  # no cursor: only what is raised from now on
+    bad = site.client.get(
+        "/v1/alerts/stream", params={"after": "hier"}, headers=site.headers("fr_ts")
+    )
+    assert bad.status_code == 400
