@@ -239,3 +239,20 @@ def test_api_upload_by_a_low_cleared_user_is_never_stored_np(
         for reader, _ in READERS:
             listing = client.get("/v1/documents", headers=site.auth(reader))
             assert listing.status_code == 200 and listing.json()["data"] == [], reader
+
+
+@pytest.mark.parametrize(
+    "brk", ["\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+)
+def test_a_banner_after_any_line_boundary_labels_a_document(brk: str) -> None:
+    from egide.knowledge.extract.model import ExtractedDocument, Segment
+
+    text = f"Rapport de situation{brk}SECRET{brk}CLOU-7 arrivé à Marsk."
+    document = ExtractedDocument(
+        kind="text", filename="r.txt", title="", text=text, segments=(Segment(text, 0, len(text)),)
+    )
+    found = detect_markings(document, R)
+    assert found.document_label is not None and R.canonical(found.document_label) == "SECRET"
+    # The pieces still cover the text at its own offsets: the banner piece is the banner.
+    banner = [p for p in found.pieces if p.banner]
+    assert [text[p.start : p.end] for p in banner] == ["SECRET"]

@@ -409,3 +409,140 @@ def test_the_api_metrics_count_results_quarantine_and_alerts_from_the_database(
     assert {k: values[k] for k in expected} == expected
     newest = values["egide_stream_newest_result_timestamp_seconds"]
     assert abs(newest - time.time()) < 60
+
+
+def test_quarantine_journals_no_message_content(site: Site, tmp_path: Path) -> None:
+    from egide.streams.worker import Worker, run_file
+
+    path = tmp_path / "secret.jsonl"
+    lines = [
+        {"id": "s1", "label": "DR", "text": "Ordre\nTRÈS SECRET - FRAPPE SUR OBJECTIF HERMINE"},
+        {"id": "s2", "label": "SECRET DÉFENSE HERMINE", "text": "FRAPPE"},
+        {"id": "s3", "label": "DR", "text": "Ordre\nSECRET DÉFENSE FRAPPE HERMINE"},
+    ]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", "utf-8")
+    worker = Worker(site.platform.streams, site.platform.policies, name="file")
+    stats = run_file(worker, str(path))
+    assert stats.quarantined >= 2
+    assert all("HERMINE" not in r and "FRAPPE" not in r for r in stats.reasons)
+    with site.platform.database.transaction() as session:
+        entries = site.platform.journal.entries(session, readable_labels=None, limit=100000)
+    texts = [json.dumps(e.details, ensure_ascii=False) for e in entries]
+    assert any("unreadable marking" in t for t in texts)
+    assert not [t for t in texts if "HERMINE" in t or "FRAPPE" in t]
+
+
+def test_a_known_id_with_different_content_is_quarantined_not_dropped(
+    site: Site, tmp_path: Path
+) -> None:
+    from egide.streams.worker import Worker, run_file
+
+    path = tmp_path / "reuse.jsonl"
+    first = {"id": "r1", "label": "DR", "text": "Convoi arrivé."}
+    lines = [
+        first,
+        first,  # a redelivery: a duplicate
+        {"id": "r1", "label": "DR", "text": "Opération HIBOU à 0400Z."},  # same id, other text
+        {"id": "r1", "label": "SECRET", "text": "Convoi arrivé."},  # same id, other label
+    ]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n", "utf-8")
+    worker = Worker(site.platform.streams, site.platform.policies, name="file")
+    stats = run_file(worker, str(path))
+    assert (stats.processed, stats.duplicates, stats.quarantined) == (1, 1, 2)
+    again = run_file(worker, str(path))  # a later run: the same verdicts, nothing new
+    assert (again.processed, again.duplicates, again.quarantined) == (0, 2, 2)
+    reasons = {
+        src: reason
+        for src, _, reason in site.platform.streams.quarantined()
+        if src.startswith(f"file:{path}")
+    }
+    assert reasons == {f"file:{path}:{n}": "id reused with different content" for n in (3, 4)}
+
+
+def test_a_watchlist_name_is_no_oracle_of_a_higher_one(site: Site) -> None:
+    platform = site.platform
+    platform.streams.add_watchlist(
+        platform.identity.principal("fr_ts"),
+        "hibou-ts",
+        ["HIBOU"],
+        label=platform.policies.parse("TRÈS SECRET"),
+    )
+    for name in ("hibou-ts", " hibou-ts ", "Hibou-TS"):
+        response = site.client.post(
+            "/v1/watchlists",
+            json={"name": name, "terms": ["convoi"]},
+            headers=site.headers("fr_dr"),
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["name"] == name.strip()
+    names = [w.name for w in platform.streams.watchlists(platform.identity.principal("fr_dr"))]
+    assert names.count("hibou-ts") == 2  # its own two; the TRÈS SECRET one stays unseen
+
+
+@pytest.mark.parametrize(
+    ("name", "terms"),
+    [("bad\x1b[2Jname", ["x"]), ("bell\x07", ["x"]), ("two\nlines", ["x"]), ("ok", ["a\x1bb"])],
+)
+def test_control_characters_in_a_watchlist_are_a_clear_400(
+    site: Site, name: str, terms: list[str]
+) -> None:
+    response = site.client.post(
+        "/v1/watchlists", json={"name": name, "terms": terms}, headers=site.headers("fr_dr")
+    )
+    assert response.status_code == 400, response.text
+    assert "control character" in response.text
+
+
+def test_a_cursor_past_the_calendar_is_a_clear_400(site: Site) -> None:
+    response = site.client.get(
+        "/v1/alerts",
+        params={"after": "2026-05-14T12:00:00+00:00~99999999999999999999999999999"},
+        headers=site.headers("fr_ts"),
+    )
+    assert response.status_code == 400, response.text
+
+
+def _sse(site: Site, user: str, **kwargs: object) -> list[int]:
+    """The ids of the alerts a feed of `duration` 2 gives `user`."""
+    headers = site.headers(user) | kwargs.pop("headers", {})  # type: ignore[operator]
+    with site.client.stream(
+        "GET", "/v1/alerts/stream", headers=headers, params={"duration": 2, **kwargs}
+    ) as response:
+        assert response.status_code == 200
+        body = "".join(response.iter_text())
+    return [
+        json.loads(line[len("data: ") :])["id"]
+        for line in body.splitlines()
+        if line.startswith("data: ")
+    ]
+
+
+def test_a_reconnecting_feed_gives_what_was_raised_meanwhile_once(site: Site) -> None:
+    first = site.send("DIFFUSION RESTREINTE", "HIBOU vu au pont.")
+    page = site.client.get("/v1/alerts", headers=site.headers("fr_ts")).json()
+    assert page["data"][-1]["message_id"] == first
+    seen = page["next"]
+    # While the reader is away, alerts are raised; some of them above a DR reader.
+    missed = site.send("DIFFUSION RESTREINTE", "HIBOU repart vers le nord.")
+    high = site.send("SECRET", "HIBOU au PC.")
+
+    def since(user: str) -> list[int]:
+        listed = site.client.get(
+            "/v1/alerts", params={"after": seen}, headers=site.headers(user)
+        ).json()["data"]
+        assert {a["message_id"] for a in listed} <= {missed, high}
+        return [a["id"] for a in listed]
+
+    expected = since("fr_ts")
+    assert {a.message_id for a in site.platform.streams.alerts_of(high)} == {high}
+    assert len(expected) >= 2
+    assert _sse(site, "fr_ts", headers={"Last-Event-ID": seen}) == expected
+    assert _sse(site, "fr_ts", after=seen) == expected
+    low = since("fr_dr")
+    assert len(low) < len(expected)  # the SECRET message's alerts stay above a DR reader
+    assert _sse(site, "fr_dr", headers={"Last-Event-ID": seen}) == low
+    assert _sse(site, "fr_ts") == []  # no cursor: only what is raised from now on
+    bad = site.client.get(
+        "/v1/alerts/stream", params={"after": "hier"}, headers=site.headers("fr_ts")
+    )
+    assert bad.status_code == 400

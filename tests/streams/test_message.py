@@ -70,3 +70,84 @@ def test_what_quarantine_keeps_holds_no_nul_a_database_would_refuse() -> None:
     read = _read(b'{"id": "\x00\x00 broken')
     assert isinstance(read, Rejected)
     assert "\x00" not in read.raw
+
+
+# Every line boundary Python's str.splitlines() knows: a marking after any of them is a line.
+LINE_BREAKS = ["\r", "\r\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"]
+
+
+@pytest.mark.parametrize("brk", LINE_BREAKS)
+def test_a_banner_after_any_line_break_raises_the_label(brk: str) -> None:
+    text = f"Rapport de situation{brk}SECRET{brk}CLOU-7 arrivé à Marsk."
+    read = _read({"id": "m", "label": "NON PROTÉGÉ", "text": text})
+    assert isinstance(read, Message), read
+    assert POLICIES.canonical(read.label) == "SECRET"
+
+
+@pytest.mark.parametrize("brk", LINE_BREAKS)
+def test_a_retired_marking_after_any_line_break_is_quarantined(brk: str) -> None:
+    text = f"Rapport{brk}SECRET DÉFENSE{brk}CLOU-7 arrivé."
+    read = _read({"id": "m", "label": "NON PROTÉGÉ", "text": text})
+    assert isinstance(read, Rejected), read
+    assert "unreadable marking" in read.reason
+
+
+SECRET_LOOKING = [
+    {"id": "q1", "label": "DR", "text": "TRÈS SECRET - FRAPPE SUR OBJECTIF HERMINE À 0400Z"},
+    {"id": "q2", "label": "DR", "text": "Ordre\nSECRET DÉFENSE HERMINE\nsuite"},
+    {"id": "q3", "label": "SECRET HERMINE", "text": "x"},
+    {"id": "q4", "text": "x"},
+]
+
+
+@pytest.mark.parametrize("body", SECRET_LOOKING)
+def test_a_quarantine_reason_never_quotes_the_message(body: dict[str, str]) -> None:
+    read = _read(body, header_label="SECRET HERMINE" if body["id"] == "q4" else None)
+    assert isinstance(read, Rejected), read
+    assert "HERMINE" not in read.reason and "FRAPPE" not in read.reason
+    assert read.reason.startswith("unreadable marking")
+
+
+def test_the_reason_names_the_line_or_the_field() -> None:
+    text = _read({"id": "q", "label": "DR", "text": "a\nb\nSECRET DÉFENSE HERMINE"})
+    assert isinstance(text, Rejected) and text.reason == "unreadable marking on line 3"
+    field = _read({"id": "q", "label": "SECRET HERMINE", "text": "x"})
+    assert isinstance(field, Rejected) and field.reason == "unreadable marking in field 'label'"
+    header = _read({"id": "q", "text": "x"}, header_label="SECRET HERMINE")
+    assert isinstance(header, Rejected)
+    assert header.reason == "unreadable marking in header Egide-Label"
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b'{"id":"d","text":"x","label":"DR","n":' + b"[" * 5000 + b"]" * 5000 + b"}", "bad JSON"),
+        (b"[" * 60000, "bad JSON"),
+        (b'{"id":"d","text":"x","label":"DR","n":' + b"9" * 5000 + b"}", "bad JSON"),
+        (
+            b'{"id":"d","text":"x","label":"DR","received":"9999-12-31T23:59:59-01:00"}',
+            "bad field 'received'",
+        ),
+        (
+            b'{"id":"d","text":"x","label":"DR","received":"0001-01-01T00:00:00+01:00"}',
+            "bad field 'received'",
+        ),
+    ],
+)
+def test_a_hostile_payload_is_quarantined_never_raised(raw: bytes, reason: str) -> None:
+    read = read_message(raw, POLICIES, source="test:1", max_bytes=1_000_000)
+    assert isinstance(read, Rejected), read
+    assert read.reason.startswith(reason)
+
+
+def test_a_duplicate_field_is_refused_never_last_wins() -> None:
+    raw = b'{"id":"d","label":"SECRET","label":"NON PROT\xc3\x89G\xc3\x89","text":"x"}'
+    read = read_message(raw, POLICIES, source="test:1")
+    assert isinstance(read, Rejected), read
+    assert read.reason == "duplicate field 'label'"
+
+
+def test_several_header_labels_are_joined() -> None:
+    read = _read({"id": "h", "text": "x"}, header_label=["SECRET", "NON PROTÉGÉ"])
+    assert isinstance(read, Message), read
+    assert POLICIES.canonical(read.label) == "SECRET"

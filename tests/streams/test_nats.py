@@ -392,3 +392,69 @@ def _lag(port: int, consumer: str) -> float | None:
         return _scrape(port).get(f"egide_stream_consumer_lag{{{consumer}}}")
     except OSError:
         return None  # not serving yet
+
+
+def _raw_publish(subject: str, messages: list[tuple[list[tuple[str, str]], bytes]]) -> None:
+    """Publish with the wire protocol: repeated and differently cased headers, as sent."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", 4222)) as sock:
+        sock.recv(4096)
+        sock.sendall(b'CONNECT {"verbose":false,"headers":true}\r\n')
+        for headers, body in messages:
+            head = b"NATS/1.0\r\n" + b"".join(
+                k.encode() + b": " + v.encode() + b"\r\n" for k, v in headers
+            )
+            head += b"\r\n"
+            sock.sendall(
+                b"HPUB %s %d %d\r\n" % (subject.encode(), len(head), len(head) + len(body))
+                + head
+                + body
+                + b"\r\n"
+            )
+        sock.sendall(b"PING\r\n")
+        sock.recv(4096)
+
+
+def test_hostile_payloads_and_label_headers_over_nats(flow: Flow) -> None:
+    from egide.store.models import LabelRecord
+
+    hostile = [
+        b'{"id":"d1","text":"x","label":"DR","n":' + b"[" * 5000 + b"]" * 5000 + b"}",
+        b"[" * 60000,
+        b'{"id":"d3","text":"x","label":"DR","n":' + b"9" * 5000 + b"}",
+        b'{"id":"d4","text":"x","label":"DR","received":"9999-12-31T23:59:59-01:00"}',
+        b'{"id":"d5","text":"x","label":"DR","received":"0001-01-01T00:00:00+01:00"}',
+        b'{"id":"d6","label":"SECRET","label":"DR","text":"x"}',
+    ]
+    np = "NON PROT\u00c9G\u00c9"
+    headed = [
+        ([("Egide-Label", "SECRET"), ("Egide-Label", np)], {"id": "h1", "text": "a"}),
+        ([("Egide-Label", np), ("Egide-Label", "SECRET")], {"id": "h2", "text": "b"}),
+        ([("Egide-Label", np), ("egide-label", "SECRET")], {"id": "h3", "text": "c"}),
+        ([("EGIDE-LABEL", "SECRET")], {"id": "h4", "label": np, "text": "d"}),
+    ]
+    _raw_publish(
+        flow.subject,
+        [([], body) for body in hostile]
+        + [(h, json.dumps(m, ensure_ascii=False).encode()) for h, m in headed]
+        + [([], json.dumps(_message(1)).encode())],
+    )
+    _finish([flow.worker("w", "--max-bytes", "1000000")])
+    with flow.platform.database.transaction() as session:
+        reasons = list(session.scalars(select(StreamQuarantineRecord.reason)))
+        labels = dict(
+            session.execute(
+                select(StreamResultRecord.message_id, LabelRecord.canonical).join(
+                    LabelRecord, LabelRecord.id == StreamResultRecord.label_id
+                )
+            ).all()
+        )
+    assert sorted(reasons) == sorted(
+        ["bad JSON: nested too deep"] * 2
+        + ["bad JSON: a number too long"]
+        + ["bad field 'received': an ISO 8601 time with its zone"] * 2
+        + ["duplicate field 'label'"]
+    )
+    assert {labels[i] for i in ("h1", "h2", "h3", "h4")} == {"SECRET"}
+    assert labels[_message(1)["id"]] == "DIFFUSION RESTREINTE"

@@ -307,3 +307,19 @@ def test_a_model_finding_can_be_watched_as_an_entity() -> None:
     matcher = compile_watch("entities", definition.terms, definition.spec)
     finding = Finding("model", '{"unit":"2e RIMa"}', (0, 1))
     assert matcher(Seen("x", [finding])) == ['model:{"unit":"2e RIMa"}']
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Opération HI\u200bBOU à l'aube",  # zero-width space
+        "Opération H\u0406BOU à l'aube",  # Cyrillic І
+        "Opération ＨＩＢＯＵ à l'aube",  # full-width letters
+        "Opération HIB\u00adOU à l'aube",  # soft hyphen
+    ],
+)
+def test_a_term_is_found_however_the_text_hides_it(text: str) -> None:
+    from egide.streams.watch import match_terms
+
+    assert match_terms(["hibou"], text, []) == ["hibou"]
+    assert match_terms(["HIBOU"], "rien à signaler", []) == []

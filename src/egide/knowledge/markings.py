@@ -72,6 +72,9 @@ _REPLY = re.compile(
 )
 _BRACKET_ANYWHERE = re.compile(r"\[([^\]]{1,100})\]")
 _FIRST_WORD = re.compile(r"[^\W_]+")
+# Every line boundary of str.splitlines(): a marking after a carriage return, a form
+# feed or a Unicode line separator is a line of its own for every reader, so for this one.
+_LINE_BREAK = re.compile("(\r\n|[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029])")
 
 
 @dataclass(frozen=True)
@@ -471,6 +474,11 @@ class _Line:
     opening_end: int = 0
 
 
+def line_breaks(text: str) -> list[str]:
+    """The lines of `text` as every reader of markings sees them (any Unicode line boundary)."""
+    return _LINE_BREAK.split(text)[::2]
+
+
 def detect_markings(
     document: ExtractedDocument, registry: PolicyRegistry, *, inherited: Label | None = None
 ) -> DetectedMarkings:
@@ -495,7 +503,8 @@ def detect_markings(
     lines: list[_Line] = []
     for index, segment in enumerate(document.segments):
         offset = segment.start
-        for text in segment.text.split("\n"):
+        parts = _LINE_BREAK.split(segment.text)
+        for text, brk in zip(parts[::2], [*parts[1::2], ""], strict=True):
             found = classify_line(text, registry, "body")
             line = _Line(index, offset, text, found[0] if found else "text")
             if found is not None:
@@ -505,7 +514,7 @@ def detect_markings(
                 if opening is not None:
                     line.opening, line.opening_end = opening
             lines.append(line)
-            offset += len(text) + 1
+            offset += len(text) + len(brk)
     outer = [b.label for b in banners] + ([inherited] if inherited else [])
     raw = [line.opening for line in lines if line.opening is not None]
     raw += [lb for line in lines for _, lb in _marks_within(line.text, registry, line.opening_end)]

@@ -21,15 +21,24 @@ OVERLAP = timedelta(seconds=5)
 class AlertFeed:
     """The alerts one reader may read that were raised after the feed started, each once."""
 
-    def __init__(self, service: StreamService, principal: Principal) -> None:
+    def __init__(
+        self,
+        service: StreamService,
+        principal: Principal,
+        after: tuple[datetime, int] | None = None,
+    ) -> None:
         service.open_feed(principal)
         self._service = service
         self._principal = principal
-        self._cursor = service.latest_cursor()
-        # Alerts already there when the feed started are not news, even those that
-        # commit late: they are marked given (ids only, none returned to anyone).
+        # `after` (a reconnecting client's last event) resumes the feed there: what was
+        # raised since is given first. Without it, the feed starts at the newest alert.
+        self._cursor = after if after is not None else service.latest_cursor()
+        # Alerts up to the cursor are not news, even those that commit late: they are
+        # marked given (ids only, none returned to anyone).
         since = self._cursor[0] - OVERLAP if self._cursor else None
         self._given: dict[int, datetime] = service.alert_times_since(since)
+        if after is not None:
+            self._given = {i: t for i, t in self._given.items() if (t, i) <= after}
 
     def reauthorise(self, principal: Principal) -> None:
         """Read as `principal` from the next poll on (the caller, authenticated again).

@@ -19,13 +19,14 @@ dropped: it becomes a `Rejected` that the worker keeps in quarantine.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from egide.core.labels import Label, PolicyRegistry
 from egide.errors import InvalidLabel
 from egide.knowledge.extract.model import Carried, ExtractedDocument, Segment
-from egide.knowledge.markings import detect_markings
+from egide.knowledge.markings import classify_line, detect_markings, line_breaks
 
 MAX_MESSAGE_BYTES = 65_536
 """Default largest message accepted (bytes of its JSON); larger ones are quarantined."""
@@ -72,12 +73,13 @@ def read_message(
     policies: PolicyRegistry,
     *,
     source: str,
-    header_label: str | None = None,
+    header_label: str | Sequence[str] | None = None,
     max_bytes: int = MAX_MESSAGE_BYTES,
     now: datetime | None = None,
 ) -> Message | Rejected:
     """Read one message, or say why it must be quarantined."""
     now = now or datetime.now(UTC)
+    headers = [header_label] if isinstance(header_label, str) else list(header_label or ())
     # PostgreSQL text cannot hold NUL: a NUL in what is kept would fail the quarantine
     # itself, and a worker would then retry the same message for ever.
     text = raw[:KEPT_RAW_CHARS].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
@@ -88,11 +90,17 @@ def read_message(
     if len(raw) > max_bytes:
         return reject(f"oversize: more than the limit of {max_bytes} bytes")
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique)
     except UnicodeDecodeError as error:
         return reject(f"not UTF-8 text (byte {error.start})")
+    except _DuplicateField as error:
+        return reject(error.reason)
     except json.JSONDecodeError as error:
         return reject(f"bad JSON: {error.msg}, line {error.lineno} column {error.colno}")
+    except RecursionError:
+        return reject("bad JSON: nested too deep")
+    except ValueError:  # an integer literal past Python's digit limit
+        return reject("bad JSON: a number too long")
     if not isinstance(data, dict):
         return reject("bad JSON: a message is an object with id, channel, label and text")
     message_id = data.get("id")
@@ -118,9 +126,11 @@ def read_message(
     if received is None:
         return reject("bad field 'received': an ISO 8601 time with its zone", message_id)
     try:
-        label = message_label(body, policies, [fields["label"], header_label])
-    except InvalidLabel as error:
-        return reject(f"unreadable marking: {error.message}", message_id)
+        label = message_label(body, policies, [fields["label"], *headers])
+    except InvalidLabel:
+        # Never the error's text: it quotes the line, and a reason is journaled and
+        # published at a label below the message's (which is unknown).
+        return reject(_unreadable(body, fields["label"], headers, policies), message_id)
     if label is None:
         return reject(
             "no label: give a `label` field or an Egide-Label header, or mark the text",
@@ -161,6 +171,23 @@ def message_label(text: str, policies: PolicyRegistry, explicit: list[str | None
     return detect_markings(document, policies).document_label
 
 
+def _unreadable(text: str, field: str | None, headers: list[str], policies: PolicyRegistry) -> str:
+    """Where the unreadable marking is, in a fixed vocabulary: never what it says."""
+    places = [(field, "field 'label'")] + [(h, "header Egide-Label") for h in headers]
+    for value, where in places:
+        if value is not None:
+            try:
+                message_label("", policies, [value])
+            except InvalidLabel:
+                return f"unreadable marking in {where}"
+    for number, line in enumerate(line_breaks(text), start=1):
+        try:
+            classify_line(line, policies, "body")
+        except InvalidLabel:
+            return f"unreadable marking on line {number}"
+    return "unreadable marking in the text"
+
+
 def _encodable(value: str) -> bool:
     try:
         value.encode("utf-8")
@@ -174,6 +201,25 @@ def _time(value: str | None, now: datetime) -> datetime | None:
         return now
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+    except (ValueError, OverflowError):  # not a time, or out of range once in UTC
         return None
-    return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+
+
+_FIELDS = frozenset({"id", "channel", "label", "text", "received"})
+
+
+class _DuplicateField(Exception):
+    def __init__(self, name: str) -> None:
+        # Only a known field is named: any other key is the sender's text.
+        self.reason = f"duplicate field {name!r}" if name in _FIELDS else "duplicate field"
+
+
+def _unique(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    """A JSON object whose keys are all distinct: a repeated key would let the last one win."""
+    data: dict[str, object] = {}
+    for name, value in pairs:
+        if name in data:
+            raise _DuplicateField(name)
+        data[name] = value
+    return data

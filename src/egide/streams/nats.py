@@ -94,7 +94,8 @@ async def _run(worker: Worker, source: NatsSource, metrics: WorkerMetrics | None
         # Several servers of a cluster, comma-separated; the client also learns the
         # others from the server it reaches, and moves to one of them if it goes.
         servers = [url.strip() for url in source.url.split(",") if url.strip()]
-        nc = await nats.connect(servers, connect_timeout=5, max_reconnect_attempts=30)
+        nc = _LabelClient()
+        await nc.connect(servers, connect_timeout=5, max_reconnect_attempts=30)
     except (OSError, nats.errors.Error) as error:
         raise Unavailable(
             f"cannot reach the NATS server at {source.url} ({error}); start it or correct --source"
@@ -276,7 +277,7 @@ def _handle_all(worker: Worker, source: NatsSource, messages: list[Msg]) -> list
             (
                 message.data,
                 _where(source, message),
-                (message.headers or {}).get(LABEL_HEADER),
+                _labels(message),
             )
             for message in messages
         ]
@@ -285,6 +286,39 @@ def _handle_all(worker: Worker, source: NatsSource, messages: list[Msg]) -> list
 
 def _where(source: NatsSource, message: Msg) -> str:
     return f"nats:{source.stream}:{message.metadata.sequence.stream}"
+
+
+def _labels(message: Msg) -> list[str]:
+    """Every label header, whatever its case and however many: all are joined, none wins."""
+    value = (message.headers or {}).get(LABEL_HEADER)
+    return value.split(_SEPARATOR) if value is not None else []
+
+
+_SEPARATOR = "\n"  # never inside a header value (a header line ends at CRLF)
+
+
+class _LabelClient(Client):
+    """A client that keeps every `Egide-Label` header, in any case, not only the last.
+
+    nats-py reads headers into a dict: a second `Egide-Label` (or an `egide-label`)
+    would replace, or sit beside, the first. Every label value is kept under
+    `LABEL_HEADER`, separated by a newline, so that the message's label is their join.
+    """
+
+    @staticmethod
+    def _parse_header_lines(raw: bytes) -> dict[str, str]:
+        labels: list[str] = []
+        kept: list[bytes] = []
+        for line in raw.split(b"\r\n"):
+            name, sep, value = line.partition(b":")
+            if sep and name.strip().lower() == LABEL_HEADER.lower().encode():
+                labels.append(value.strip().decode("utf-8", errors="replace"))
+            else:
+                kept.append(line)
+        headers = Client._parse_header_lines(b"\r\n".join(kept))
+        if labels:
+            headers[LABEL_HEADER] = _SEPARATOR.join(labels)
+        return headers
 
 
 async def _publish(nc: Client, source: NatsSource, outcome: Outcome) -> None:

@@ -36,6 +36,7 @@ class StreamResultRecord(Base):
     label_id: Mapped[int] = mapped_column(ForeignKey("labels.id"), index=True)
     language: Mapped[str | None] = mapped_column(String(8))
     text: Mapped[str | None] = mapped_column(Text)
+    digest: Mapped[str | None] = mapped_column(String(64))
     findings: Mapped[list[Any]] = mapped_column(JSON, default=list)
     source: Mapped[str] = mapped_column(String(300))
     worker: Mapped[str] = mapped_column(String(200))
@@ -62,7 +63,7 @@ class WatchlistRecord(Base):
     __tablename__ = "watchlists"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(20))
     terms: Mapped[list[str]] = mapped_column(default=list)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))

@@ -17,7 +17,9 @@ channel summaries, `egide.streams.channels`) follow the same rules.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import unicodedata
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -131,6 +133,8 @@ class Processed:
     duplicate: bool
     findings: tuple[Finding, ...]
     alerts: tuple[AlertView, ...]
+    reused: bool = False
+    """The id was already processed with a different label, channel or text (quarantine it)."""
 
 
 class StreamService:
@@ -277,8 +281,17 @@ class StreamService:
         with self._trail.guard(principal, "watchlist.create", details={"name": name}):
             access.require(access.can(principal, Action.WATCHLIST_MANAGE))
             access.require(access.can_work_at(principal, label))
-        if not name.strip() or len(name) > 200:
+        # Names need not be unique (the id identifies a watchlist): a refusal for a name
+        # taken would tell the caller a watchlist exists above their clearance.
+        name = unicodedata.normalize("NFC", name.strip())
+        if not name or len(name) > 200:
             raise InvalidInput("a watchlist needs a name of 1 to 200 characters")
+        if _has_control(name) or any(_has_control(t) for t in terms):
+            # Shown raw by terminals (the CLI) to other users: ESC, BEL, newlines are refused.
+            raise InvalidInput(
+                "a watchlist name or term holds a control character (escape, bell, line "
+                "break, tab); remove it"
+            )
         if kind == "semantic" and self._semantic is None:
             raise InvalidInput(
                 "semantic watchlists need an embedding model, and this service has none; "
@@ -288,8 +301,6 @@ class StreamService:
         cleaned = definition.terms
         canonical = self._policies.canonical(label)
         with self._db.transaction() as session:
-            if session.scalar(select(WatchlistRecord.id).where(WatchlistRecord.name == name)):
-                raise Conflict(f"a watchlist named {name!r} already exists; choose another name")
             record = WatchlistRecord(
                 name=name,
                 kind=kind,
@@ -434,11 +445,15 @@ class StreamService:
         model_reference: str | None = None,
     ) -> list[Processed]:
         ids = [m.id for m, _ in analysed]
-        stored = set(
-            session.scalars(
-                select(StreamResultRecord.message_id).where(StreamResultRecord.message_id.in_(ids))
+        stored: dict[str, str | None] = {
+            row[0]: row[1]
+            for row in session.execute(
+                select(StreamResultRecord.message_id, StreamResultRecord.digest).where(
+                    StreamResultRecord.message_id.in_(ids)
+                )
             )
-        )
+        }
+        digests = {id(m): self._digest(m) for m, _ in analysed}
         watchlists = self._active_watchlists(session)
         label_ids: dict[str, int] = {}
 
@@ -465,6 +480,7 @@ class StreamService:
                 label_id=label_id(self._policies.canonical(message.label)),
                 language=next((f.value for f in findings if f.kind == "language"), None),
                 text=stored_text(message.text),
+                digest=digests[id(message)],
                 findings=[f.as_json() for f in findings],
                 source=message.source,
                 worker=worker,
@@ -531,15 +547,28 @@ class StreamService:
         self._journal.append_many(session, entries)
         results: list[Processed] = []
         given: set[str] = set()
+        first = {m.id: digests[id(m)] for m, _, _ in reversed(list(fresh.values()))}
         for message, _ in analysed:
+            known = stored.get(message.id) if message.id in stored else first.get(message.id)
+            # A redelivery has the same digest; a different payload under a known id
+            # must not vanish as "already done" (it could hide an alert): quarantine.
+            reused = known is not None and known != digests[id(message)]
             if message.id in done and message.id not in given:
                 results.append(done[message.id])
                 given.add(message.id)
             elif message.id in done:
-                results.append(replace(done[message.id], duplicate=True, findings=()))
+                results.append(
+                    replace(done[message.id], duplicate=True, findings=(), reused=reused)
+                )
             else:
-                results.append(self._duplicate(session, message.id))
+                results.append(replace(self._duplicate(session, message.id), reused=reused))
         return results
+
+    def _digest(self, message: Message) -> str:
+        """SHA-256 of what makes a message what it is: label, channel and text."""
+        canonical = self._policies.canonical(message.label)
+        data = "\x00".join((canonical, message.channel, message.text)).encode("utf-8")
+        return hashlib.sha256(data).hexdigest()
 
     def _active_watchlists(self, session: Session) -> list[_Watch]:
         labels = dict(all_labels(session))
@@ -673,3 +702,7 @@ class StreamService:
         if not canonicals:
             return self._trail.home
         return self._policies.canonical(join(*(self._policies.parse(c) for c in canonicals)))
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(c) == "Cc" for c in text)

@@ -29,6 +29,7 @@ from typing import Any
 from egide.errors import InvalidInput
 from egide.extractors.areas import Area
 from egide.extractors.mgrs import parse_mgrs
+from egide.knowledge.folding import fold_chars
 from egide.streams.extract import EXTRACTORS, Finding
 from egide.streams.geojson import areas_from_geojson
 
@@ -97,11 +98,25 @@ def _pattern(term: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)" + re.escape(term.casefold()) + r"(?!\w)")
 
 
+@lru_cache(maxsize=4096)
+def _folded_pattern(term: str) -> re.Pattern[str]:
+    return _pattern(fold_chars(term, display=False))
+
+
 def match_terms(terms: Sequence[str], text: str, findings: Sequence[Finding]) -> list[str]:
-    """The terms found in `text` or among the findings' values, in the watchlist's order."""
-    folded = text.casefold()
+    """The terms found in `text` or among the findings' values, in the watchlist's order.
+
+    The text is also read folded as the marking reader folds it (`fold_chars`): an
+    invisible character, a look-alike letter or a full-width form cannot hide a term.
+    """
+    plain = text.casefold()
+    folded = fold_chars(text, display=False).casefold()
     values = {f.value.casefold() for f in findings}
-    return [t for t in terms if t.casefold() in values or _pattern(t).search(folded)]
+    return [
+        t
+        for t in terms
+        if t.casefold() in values or _pattern(t).search(plain) or _folded_pattern(t).search(folded)
+    ]
 
 
 def _clean_terms(terms: Sequence[str]) -> list[str]:

@@ -127,11 +127,15 @@ class Worker:
         self._policies = policies
         self._extractors = extractors
 
-    def handle(self, raw: bytes, *, source: str, header_label: str | None = None) -> Outcome:
+    def handle(
+        self, raw: bytes, *, source: str, header_label: str | Sequence[str] | None = None
+    ) -> Outcome:
         """Process or quarantine one message; returns once that is committed."""
         return self.handle_many([(raw, source, header_label)])[0]
 
-    def handle_many(self, batch: Sequence[tuple[bytes, str, str | None]]) -> list[Outcome]:
+    def handle_many(
+        self, batch: Sequence[tuple[bytes, str, str | Sequence[str] | None]]
+    ) -> list[Outcome]:
         """Process or quarantine (raw, source, header label) messages, in one commit when valid.
 
         Returns once everything is committed, the outcomes in the batch's order.
@@ -139,9 +143,17 @@ class Worker:
         outcomes: list[Outcome | None] = []
         valid: list[tuple[int, Message]] = []
         for raw, source, header in batch:
-            read = read_message(
-                raw, self._policies, source=source, header_label=header, max_bytes=self.max_bytes
-            )
+            read: Message | Rejected
+            try:
+                read = read_message(
+                    raw,
+                    self._policies,
+                    source=source,
+                    header_label=header,
+                    max_bytes=self.max_bytes,
+                )
+            except Exception:  # one message must never stop the flow: keep it aside
+                read = _failed(raw, source)
             if isinstance(read, Message):
                 valid.append((len(outcomes), read))
                 outcomes.append(None)
@@ -149,15 +161,30 @@ class Worker:
                 new = self.service.quarantine(read, worker=self.name)
                 outcomes.append(Outcome(rejected=(read.source, read.reason), newly_quarantined=new))
         if valid:
-            done = self.service.process_many(
-                [m for _, m in valid],
-                worker=self.name,
-                extractors=self._extractors,
-                model=self.model,
-            )
+            done = self._process([m for _, m in valid])
             for (at, message), processed in zip(valid, done, strict=True):
                 outcomes[at] = Outcome(processed=processed, received=message.received)
+        for at, message in valid:
+            outcome = outcomes[at]
+            if outcome is not None and outcome.processed is not None and outcome.processed.reused:
+                rejected = Rejected(
+                    "id reused with different content",
+                    _failed(batch[at][0], message.source).raw,
+                    message.source,
+                    message.id,
+                    message.received,
+                )
+                new = self.service.quarantine(rejected, worker=self.name)
+                outcomes[at] = Outcome(
+                    rejected=(rejected.source, rejected.reason), newly_quarantined=new
+                )
         return [o for o in outcomes if o is not None]
+
+    def _process(self, messages: list[Message]) -> list[Processed]:
+        """Process valid messages in one commit; a failure raises (the source retries them)."""
+        return self.service.process_many(
+            messages, worker=self.name, extractors=self._extractors, model=self.model
+        )
 
     def dead_letter(self, raw: bytes, *, source: str, attempts: int, error: str) -> Outcome:
         """Quarantine a message whose processing failed `attempts` times (reason `failed N times`).
@@ -183,6 +210,11 @@ def _claimed_id(raw: bytes) -> str | None:
     if isinstance(found, str) and 0 < len(found) <= MAX_ID_CHARS and found.isprintable():
         return found
     return None
+
+
+def _failed(raw: bytes, source: str) -> Rejected:
+    kept = raw[:KEPT_RAW_CHARS].decode("utf-8", errors="replace").replace("\x00", "\ufffd")
+    return Rejected("processing failed", kept, source, None, datetime.now(UTC))
 
 
 def run_file(

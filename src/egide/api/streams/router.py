@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -158,9 +158,18 @@ async def stream_alerts(
     duration: Annotated[
         float | None, Query(gt=0, le=86_400, description="close the feed after this many seconds")
     ] = None,
+    after: Annotated[
+        str | None, Query(max_length=100, description="resume after this event id")
+    ] = None,
+    last_event_id: Annotated[str | None, Header(max_length=100)] = None,
 ) -> StreamingResponse:
-    """Server-sent events: each alert the caller may read, as it is raised."""
-    feed = await run_in_threadpool(lambda: AlertFeed(platform.streams, principal))
+    """Server-sent events: each alert the caller may read, as it is raised.
+
+    A client reconnecting sends its last event id (`Last-Event-ID`, or `?after=`):
+    the alerts raised while it was away come first, each once.
+    """
+    cursor = _cursor(last_event_id or after)
+    feed = await run_in_threadpool(lambda: AlertFeed(platform.streams, principal, cursor))
     watcher = _newest_alert(request, platform)
 
     async def events() -> AsyncIterator[str]:
@@ -260,8 +269,11 @@ def _cursor(value: str | None) -> tuple[datetime, int] | None:
         moment = datetime.fromisoformat(at)
         if moment.tzinfo is None:
             raise ValueError(at)
-        return moment, int(number)
-    except ValueError:
+        sequence = int(number)
+        if not 0 <= sequence < 2**63 or not 2 <= moment.year <= 9998:
+            raise ValueError(value)
+        return moment, sequence
+    except (ValueError, OverflowError):
         raise InvalidInput(
             "`after` is not a cursor: give the `next` of the previous page"
         ) from None
