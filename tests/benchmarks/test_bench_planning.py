@@ -25,7 +25,6 @@ from egide.benchmarks.routing.military import PRIORITY_PENALTY, military_instanc
 ROOT = Path(__file__).parents[2]
 DATA = ROOT / ".." / "shared" / "data" / "vrp"
 EGIDE = shutil.which("egide") or str(ROOT / ".venv" / "bin" / "egide")
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"no VRP data at {DATA}")
 
 
 def tiny(**changes: object) -> Instance:
@@ -131,7 +130,6 @@ def test_unserved_optional_stops_cost_their_prize_and_priorities_are_counted() -
     assert verdict.cost == pytest.approx(10 + PRIORITY_PENALTY)
 
 
-@needs_data
 def test_rc208_best_known_solution_costs_776_1_in_the_dimacs_convention() -> None:
     # Distances truncated to one decimal; unrounded, the same routes measure 778.93.
     instance = read_vrplib(DATA / "RC208.vrp", bks=776.1, bks_source="test")
@@ -156,7 +154,6 @@ def test_the_military_instance_is_seeded_and_shaped_as_described() -> None:
     assert np.isfinite(one.tw[one.stops]).all()
 
 
-@needs_data
 def test_quick_run_writes_a_report_where_both_solvers_plans_pass_the_checker(
     tmp_path: Path,
 ) -> None:
