@@ -5,7 +5,7 @@ separate processes on a durable consumer they share, and checks the database:
 every message has exactly one result and one journal entry, every expected
 alert exists once, and the alert subject (captured by a deduplicating stream)
 carried each alert once. `EGIDE_TEST_STREAM_MESSAGES` sets the size of the
-SIGKILL test (default 5000; the issue's figure is 10000).
+SIGKILL test (default 10,000, the issue's figure).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ from egide.store import AuditEntryRecord
 from egide.streams.records import AlertRecord, StreamQuarantineRecord, StreamResultRecord
 
 NATS_URL = os.environ.get("EGIDE_TEST_NATS_URL", "nats://127.0.0.1:4222")
-KILL_MESSAGES = int(os.environ.get("EGIDE_TEST_STREAM_MESSAGES", "5000"))
+KILL_MESSAGES = int(os.environ.get("EGIDE_TEST_STREAM_MESSAGES", "10000"))
 SRC = Path(__file__).resolve().parents[2] / "src"
 
 pytestmark = pytest.mark.nats
