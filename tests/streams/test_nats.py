@@ -336,11 +336,11 @@ def test_a_message_that_keeps_failing_is_quarantined_after_max_deliver(flow: Flo
     _publish(flow, bodies, [None] * len(bodies))
     port = _free_port()
     worker = flow.worker(
-        "w", "--max-deliver", "3", "--idle-exit", "12", "--metrics-port", str(port)
+        "w", "--max-deliver", "3", "--idle-exit", "30", "--metrics-port", str(port)
     )
     try:
-        _wait(lambda: flow.count(StreamQuarantineRecord) == 1, 60, "the dead letter")
-        scraped = _scrape(port)  # the worker is still running (idle-exit 12 s)
+        _wait(lambda: flow.count(StreamQuarantineRecord) == 1, 90, "the dead letter")
+        scraped = _scrape(port)  # the worker is still running (idle-exit 30 s)
     finally:
         out = _finish([worker])[0]
     # The other messages of the poisoned batch were processed, each once.
