@@ -122,14 +122,14 @@ class ChannelService:
             n, latest, seen = per.get(channel, (0, last, []))
             per[channel] = (n + count, max(latest, last), [*seen, labels[label_id]])
         found = [
-            ChannelView(name, n, last, self._join(seen))
+            ChannelView(name, n, last, self.join(seen))
             for name, (n, last, seen) in sorted(per.items())[:MAX_CHANNELS]
         ]
         self._trail.read(
             principal,
             "stream.channels",
             objects=[f"channel:{c.channel}" for c in found],
-            label=self._join([c.label for c in found]),
+            label=self.join([c.label for c in found]),
             details={"count": len(found)},
         )
         return found
@@ -188,7 +188,7 @@ class ChannelService:
                 first=min(e[2] for e in extent),
                 last=max(e[3] for e in extent),
             )
-        label = self._join([labels[e[0]] for e in extent])
+        label = self.join([labels[e[0]] for e in extent])
         found = ChannelSummary(channel, start, end, label, digest, len(items))
         self._trail.read(
             principal,
@@ -210,7 +210,8 @@ class ChannelService:
         parsed = self._policies.parse_stored(list(labels.items()))
         return access.readable_label_ids(principal, parsed)
 
-    def _join(self, canonicals: Sequence[str]) -> str:
+    def join(self, canonicals: Sequence[str]) -> str:
+        """The join of stored labels (the home label when there are none)."""
         if not canonicals:
             return self._trail.home
         return self._policies.canonical(join(*(self._policies.parse(c) for c in set(canonicals))))

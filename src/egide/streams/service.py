@@ -699,9 +699,7 @@ class StreamService:
         return access.readable_label_ids(principal, labels)
 
     def _join(self, canonicals: Sequence[str]) -> str:
-        if not canonicals:
-            return self._trail.home
-        return self._policies.canonical(join(*(self._policies.parse(c) for c in canonicals)))
+        return self._channels.join(canonicals)
 
 
 def _has_control(text: str) -> bool:

@@ -103,6 +103,12 @@ def _folded_pattern(term: str) -> re.Pattern[str]:
     return _pattern(fold_chars(term, display=False))
 
 
+@lru_cache(maxsize=1024)
+def _folded_text(text: str) -> str:
+    """`text` folded once per message, however many term watchlists read it."""
+    return fold_chars(text, display=False).casefold()
+
+
 def match_terms(terms: Sequence[str], text: str, findings: Sequence[Finding]) -> list[str]:
     """The terms found in `text` or among the findings' values, in the watchlist's order.
 
@@ -110,7 +116,7 @@ def match_terms(terms: Sequence[str], text: str, findings: Sequence[Finding]) ->
     invisible character, a look-alike letter or a full-width form cannot hide a term.
     """
     plain = text.casefold()
-    folded = fold_chars(text, display=False).casefold()
+    folded = _folded_text(text)
     values = {f.value.casefold() for f in findings}
     return [
         t
